@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Install what rspar needs to build and run on a Debian/Ubuntu machine.
+#
+#   scripts/setup.sh             # Open MPI (default)
+#   scripts/setup.sh --mpi mpich # MPICH instead
+#
+# Idempotent: anything already present is skipped. An HPC user who has MPI from
+# `module load openmpi` (mpicc/mpirun on PATH) is not sent through apt.
+# Needs root or sudo only when something is actually missing.
+set -euo pipefail
+
+mpi=openmpi
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --mpi) mpi="${2:-}"; shift 2 ;;
+    --mpi=*) mpi="${1#--mpi=}"; shift ;;
+    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "setup.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+say() { echo "setup: $*" >&2; }
+
+# What is missing, as Debian package names.
+missing=()
+case "$mpi" in
+  openmpi)
+    if command -v mpicc >/dev/null 2>&1 && command -v mpirun >/dev/null 2>&1 \
+       && mpirun --version 2>&1 | grep -qi 'open mpi'; then
+      say "Open MPI found: $(command -v mpirun)"
+    else
+      missing+=(openmpi-bin libopenmpi-dev)
+    fi ;;
+  mpich)
+    if command -v mpichversion >/dev/null 2>&1 || [ -x /usr/bin/mpicc.mpich ]; then
+      say "MPICH found"
+    else
+      missing+=(mpich libmpich-dev)
+    fi ;;
+  *) echo "setup.sh: --mpi takes openmpi or mpich, not '$mpi'" >&2; exit 2 ;;
+esac
+
+# rsmpi's build script runs bindgen, which loads libclang at build time.
+have_libclang() {
+  [ -n "${LIBCLANG_PATH:-}" ] && return 0
+  local f
+  for f in /usr/lib/llvm-*/lib/libclang.so* /usr/lib/llvm-*/lib/libclang-[0-9]*.so* \
+           /usr/lib/*-linux-gnu/libclang-[0-9]*.so*; do
+    [ -e "$f" ] && return 0
+  done
+  return 1
+}
+if have_libclang; then say "libclang found"; else missing+=(libclang-dev); fi
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+command -v cc >/dev/null 2>&1 || missing+=(gcc)
+
+if [ ${#missing[@]} -eq 0 ]; then
+  say "nothing to install"
+  exit 0
+fi
+
+say "installing: ${missing[*]}"
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "setup.sh: missing ${missing[*]} and this machine has no apt-get." >&2
+  echo "  Install an MPI (Open MPI or MPICH, with headers), libclang and pkg-config yourself," >&2
+  echo "  or load them (e.g. 'module load openmpi'), then run this again." >&2
+  exit 1
+fi
+if [ "$(id -u)" -eq 0 ]; then
+  sudo=()
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+  sudo=(sudo -n)
+else
+  echo "setup.sh: need root to install ${missing[*]}." >&2
+  echo "  Run 'sudo scripts/setup.sh', or ask your administrator for these packages." >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+say "installed: ${missing[*]}"

@@ -1,0 +1,139 @@
+//! [`Communicator`]: a group of ranks that talk to each other; the world is one.
+
+use std::cell::{RefCell, RefMut};
+use std::rc::Rc;
+
+use mpi::topology::SimpleCommunicator;
+use mpi::traits::Communicator as _;
+
+use crate::env::{Env, Threading};
+use crate::envelope::Tag;
+use crate::error::{ErrorKind, Result};
+use crate::p2p::Tagged;
+use crate::pending::Pending;
+
+/// A group of ranks that exchange messages: the world from [`init`](crate::init), or a
+/// communicator made from it. Point-to-point calls live in `p2p` (objects) and `buffer`
+/// (plain data) and are methods of this type.
+///
+/// ```no_run
+/// let world = rspar::init()?;
+/// println!("I am rank {} of {} on {}", world.rank(), world.size(), world.processor_name());
+/// world.barrier()?;
+/// # Ok::<(), rspar::Error>(())
+/// ```
+pub struct Communicator {
+    // Field order is drop order: held messages are received before the communicator is
+    // freed, and MPI is finalized (when this holds the last `Env`) last of all.
+    pending: RefCell<Pending>,
+    raw: SimpleCommunicator,
+    rank: usize,
+    size: usize,
+    env: Rc<Env>,
+}
+
+impl Communicator {
+    pub(crate) fn new(raw: SimpleCommunicator, env: Rc<Env>) -> Communicator {
+        Communicator {
+            pending: RefCell::default(),
+            rank: raw.rank() as usize,
+            size: raw.size() as usize,
+            raw,
+            env,
+        }
+    }
+
+    /// This process's rank: `0..size()`.
+    pub fn rank(&self) -> usize {
+        self.rank
+    }
+
+    /// How many ranks the communicator has.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// The name of the node this rank runs on (`MPI_Get_processor_name`).
+    pub fn processor_name(&self) -> String {
+        mpi::environment::processor_name()
+            .unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned())
+    }
+
+    /// The thread level MPI granted.
+    pub fn threading(&self) -> Threading {
+        self.env.threading
+    }
+
+    /// Wait until every rank of the communicator has called `barrier`.
+    pub fn barrier(&self) -> Result<()> {
+        mpi::traits::CommunicatorCollectives::barrier(&self.raw);
+        Ok(())
+    }
+
+    /// End the whole MPI job with exit code `code` (`MPI_Abort`).
+    pub fn abort(&self, code: i32) -> ! {
+        self.raw.abort(code)
+    }
+
+    /// A view of this communicator whose sends and receives use `tag` (a value in
+    /// `0..=MAX_TAG`, or [`Any`](crate::Any) for receives). Calls on the communicator
+    /// itself use [`DEFAULT_TAG`](crate::DEFAULT_TAG).
+    ///
+    /// ```no_run
+    /// use rspar::Any;
+    /// let world = rspar::init()?;
+    /// if world.rank() == 0 {
+    ///     world.tag(7).send(&"urgent", world.size() - 1)?;
+    /// }
+    /// if world.rank() == world.size() - 1 {
+    ///     let text: String = world.tag(7).receive(Any)?;
+    ///     assert_eq!(text, "urgent");
+    /// }
+    /// # Ok::<(), rspar::Error>(())
+    /// ```
+    pub fn tag(&self, tag: impl Into<Tag>) -> Tagged<'_> {
+        Tagged::new(self, tag.into())
+    }
+
+    /// Finalize MPI now, consuming the world. Dropping the last communicator does the
+    /// same; `finalize` also reports when other communicators still hold MPI open.
+    pub fn finalize(self) -> Result<()> {
+        self.env.request_finalize();
+        let others = Rc::strong_count(&self.env) - 1;
+        drop(self);
+        if others > 0 {
+            return Err(ErrorKind::InUse { others }.into());
+        }
+        Ok(())
+    }
+
+    /// `rank` as an MPI rank of this communicator, or `Err(InvalidRank)`.
+    pub(crate) fn check_rank(&self, rank: usize) -> Result<i32> {
+        if rank < self.size {
+            Ok(rank as i32)
+        } else {
+            Err(ErrorKind::InvalidRank {
+                rank,
+                size: self.size,
+            }
+            .into())
+        }
+    }
+
+    pub(crate) fn raw(&self) -> &SimpleCommunicator {
+        &self.raw
+    }
+
+    pub(crate) fn pending(&self) -> RefMut<'_, Pending> {
+        self.pending.borrow_mut()
+    }
+}
+
+impl std::fmt::Debug for Communicator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Communicator")
+            .field("rank", &self.rank)
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
+}

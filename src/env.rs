@@ -1,0 +1,249 @@
+//! The MPI environment: init and finalize, the panic hook, abort, wall-clock time.
+//!
+//! One [`Env`] exists per process while MPI is up. Every [`Communicator`] holds it through
+//! an `Rc`; when the last communicator is dropped, `Env` finalizes MPI, unless the process
+//! is failing (a panic, or an rspar error still alive, as when `main` returns `Err`): then
+//! it aborts the whole job, so the other ranks are not left waiting for a rank that is gone.
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use mpi::environment::Universe;
+use mpi::topology::SimpleCommunicator;
+use mpi::traits::Communicator as _;
+
+use crate::comm::Communicator;
+use crate::error::{live_error, ErrorKind, Result};
+
+/// Exit code of a job aborted because a rank panicked (the code Rust uses for a panic).
+pub const PANIC_EXIT_CODE: i32 = 101;
+/// Exit code of a job aborted because a rank ended with an unhandled rspar error.
+pub const ERROR_EXIT_CODE: i32 = 1;
+
+/// How many threads of a process may call MPI (`MPI_Init_thread`'s levels).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Threading {
+    /// Only one thread exists.
+    Single,
+    /// Many threads exist; only the main thread calls MPI (the default).
+    Funneled,
+    /// Many threads call MPI, one at a time.
+    Serialized,
+    /// Many threads call MPI at once.
+    Multiple,
+}
+
+impl Threading {
+    fn to_mpi(self) -> mpi::Threading {
+        match self {
+            Threading::Single => mpi::Threading::Single,
+            Threading::Funneled => mpi::Threading::Funneled,
+            Threading::Serialized => mpi::Threading::Serialized,
+            Threading::Multiple => mpi::Threading::Multiple,
+        }
+    }
+
+    fn from_mpi(level: mpi::Threading) -> Threading {
+        match level {
+            mpi::Threading::Single => Threading::Single,
+            mpi::Threading::Funneled => Threading::Funneled,
+            mpi::Threading::Serialized => Threading::Serialized,
+            mpi::Threading::Multiple => Threading::Multiple,
+        }
+    }
+}
+
+/// Options for starting MPI; [`init`] uses the defaults.
+///
+/// ```no_run
+/// let world = rspar::Init::new()
+///     .threading(rspar::Threading::Multiple)
+///     .abort_on_panic(false)
+///     .init()?;
+/// println!("threading: {:?}", world.threading());
+/// # Ok::<(), rspar::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Init {
+    threading: Threading,
+    abort_on_panic: bool,
+}
+
+impl Default for Init {
+    fn default() -> Self {
+        Init {
+            threading: Threading::Funneled,
+            abort_on_panic: true,
+        }
+    }
+}
+
+impl Init {
+    /// The defaults: [`Threading::Funneled`], abort the job when any rank panics.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The thread level to ask MPI for; [`Communicator::threading`] tells what was granted.
+    pub fn threading(mut self, level: Threading) -> Self {
+        self.threading = level;
+        self
+    }
+
+    /// Whether a panic on any rank prints the rank and message and calls `MPI_Abort`
+    /// (default `true`). Without it, a panicking rank can leave the others waiting forever.
+    pub fn abort_on_panic(mut self, yes: bool) -> Self {
+        self.abort_on_panic = yes;
+        self
+    }
+
+    /// Start MPI and return the world communicator. MPI finalizes when the world and
+    /// every communicator made from it have been dropped, or at [`Communicator::finalize`].
+    ///
+    /// Run without `mpirun`, the program is a world of one rank.
+    pub fn init(self) -> Result<Communicator> {
+        if mpi::environment::is_finalized() {
+            return Err(ErrorKind::Finalized.into());
+        }
+        let (universe, granted) = mpi::initialize_with_threading(self.threading.to_mpi())
+            .ok_or(ErrorKind::AlreadyInitialized)?;
+        let world = universe.world();
+        let rank = world.rank() as usize;
+        let size = world.size() as usize;
+        if self.abort_on_panic {
+            install_panic_hook(rank, size);
+        }
+        let env = Rc::new(Env {
+            universe: Some(universe),
+            rank,
+            size,
+            threading: Threading::from_mpi(granted),
+            finalize_requested: Cell::new(false),
+        });
+        Ok(Communicator::new(world, env))
+    }
+}
+
+/// Start MPI with the default [`Init`] options and return the world communicator.
+///
+/// A second call is `Err(AlreadyInitialized)`.
+///
+/// ```no_run
+/// let world = rspar::init()?;
+/// println!("rank {} of {}", world.rank(), world.size());
+/// assert!(rspar::init().is_err());
+/// # Ok::<(), rspar::Error>(())
+/// ```
+pub fn init() -> Result<Communicator> {
+    Init::new().init()
+}
+
+/// True between [`init`] and the finalization of MPI.
+///
+/// ```
+/// assert!(!rspar::initialized());
+/// ```
+pub fn initialized() -> bool {
+    mpi::environment::is_initialized() && !mpi::environment::is_finalized()
+}
+
+/// Wall-clock time in seconds (`MPI_Wtime`) while MPI is up; before [`init`] and after
+/// finalization, seconds from a monotonic clock started at the first call.
+///
+/// ```
+/// let t0 = rspar::wtime();
+/// assert!(rspar::wtime() >= t0);
+/// ```
+pub fn wtime() -> f64 {
+    if initialized() {
+        mpi::time()
+    } else {
+        static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        START
+            .get_or_init(std::time::Instant::now)
+            .elapsed()
+            .as_secs_f64()
+    }
+}
+
+/// End the whole MPI job now with exit code `code` (`MPI_Abort` on the world). Without
+/// MPI up, exits this process with `code`.
+///
+/// ```no_run
+/// let world = rspar::init()?;
+/// if world.size() < 2 {
+///     eprintln!("this program needs two ranks");
+///     rspar::abort(2);
+/// }
+/// # Ok::<(), rspar::Error>(())
+/// ```
+pub fn abort(code: i32) -> ! {
+    if initialized() {
+        SimpleCommunicator::world().abort(code)
+    } else {
+        std::process::exit(code)
+    }
+}
+
+/// The running MPI environment, shared by every communicator.
+pub(crate) struct Env {
+    universe: Option<Universe>,
+    rank: usize,
+    size: usize,
+    pub(crate) threading: Threading,
+    finalize_requested: Cell<bool>,
+}
+
+impl Env {
+    /// Mark that the user asked to finalize: no failure check when the last handle goes.
+    pub(crate) fn request_finalize(&self) {
+        self.finalize_requested.set(true);
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        if !self.finalize_requested.get() {
+            if let Some(message) = live_error() {
+                eprintln!(
+                    "rspar: rank {} of {} is ending with an unhandled error: {message}\n\
+                     rspar: aborting the MPI job so the other ranks do not wait forever",
+                    self.rank, self.size
+                );
+                abort(ERROR_EXIT_CODE);
+            }
+        }
+        // Dropping the universe calls MPI_Finalize.
+        drop(self.universe.take());
+    }
+}
+
+static HOOK_INSTALLED: AtomicBool = AtomicBool::new(false);
+
+fn install_panic_hook(rank: usize, size: usize) {
+    if HOOK_INSTALLED.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        previous(info);
+        if initialized() {
+            let message = info
+                .payload()
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "(non-string panic payload)".into());
+            let place = info
+                .location()
+                .map(|l| format!(" at {}:{}", l.file(), l.line()))
+                .unwrap_or_default();
+            eprintln!(
+                "rspar: rank {rank} of {size} panicked{place}: {message}\n\
+                 rspar: aborting the MPI job (exit code {PANIC_EXIT_CODE})"
+            );
+            abort(PANIC_EXIT_CODE);
+        }
+    }));
+}

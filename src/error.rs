@@ -1,0 +1,209 @@
+//! The error type of every fallible rspar call.
+//!
+//! [`Error`] is a small box around an [`ErrorKind`] (match on [`Error::kind`]), so a
+//! `Result<(), Error>` stays one word wide on the hot paths.
+//!
+//! rspar also counts the errors that are alive. When the world handle is dropped while an
+//! rspar error is still alive (the usual sign of `main` returning `Err` through `?`), rspar
+//! aborts the MPI job instead of calling `MPI_Finalize`, so the other ranks are not left
+//! waiting forever for a rank that has gone (see `env.rs`).
+
+use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// `Result` with rspar's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong; see [`Error::kind`].
+///
+/// New variants may come in later versions (the enum is `#[non_exhaustive]`):
+///
+/// ```
+/// use rspar::ErrorKind;
+/// fn is_type_mismatch(err: &rspar::Error) -> bool {
+///     matches!(err.kind(), ErrorKind::TypeMismatch { .. })
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// `init` was called while MPI was already initialized.
+    #[error("MPI is already initialized: rspar::init may be called only once per process")]
+    AlreadyInitialized,
+    /// `init` was called after MPI had been finalized; MPI cannot be started twice.
+    #[error("MPI has been finalized and cannot be initialized again")]
+    Finalized,
+    /// A rank outside `0..size` was given as a destination, source or root.
+    #[error("invalid rank {rank}: this communicator has ranks 0..{size}")]
+    InvalidRank {
+        /// The rank that was given.
+        rank: usize,
+        /// The size of the communicator.
+        size: usize,
+    },
+    /// A tag outside `0..=MAX_TAG`, or the wildcard [`Any`](crate::Any) given to a send.
+    #[error("invalid tag {tag}: {reason}")]
+    InvalidTag {
+        /// The tag that was given (`-1` for the wildcard).
+        tag: i32,
+        /// Why it is invalid.
+        reason: &'static str,
+    },
+    /// The message at the head of the queue holds another type than the one asked for.
+    /// The message stays queued: receive it again with the right type.
+    #[error("type mismatch: expected a message of type {expected}, but the message holds {found}")]
+    TypeMismatch {
+        /// The type the receiver asked for.
+        expected: String,
+        /// The type the sender sent.
+        found: String,
+    },
+    /// A buffer receive whose slice does not fit the message. The message stays queued:
+    /// receive it again into a slice of `got` elements, or with `receive_vec`.
+    #[error("message length mismatch: the receive buffer holds {expected} elements, the message has {got}")]
+    Truncated {
+        /// Elements the receive buffer holds.
+        expected: usize,
+        /// Elements the message holds (rounded down if its size is not a whole number of
+        /// elements).
+        got: usize,
+    },
+    /// Bytes that are not a valid rspar object message (corrupt, truncated, or not sent
+    /// by the object path). The message has been consumed.
+    #[error("cannot decode message: {reason}")]
+    Decode {
+        /// What was wrong with the bytes.
+        reason: String,
+    },
+    /// The value could not be serialized (a serde error).
+    #[error("cannot encode value: {reason}")]
+    Encode {
+        /// The serializer's message.
+        reason: String,
+    },
+    /// A message larger than this MPI path can carry.
+    #[error("message too large: {bytes} bytes, the limit is {max}")]
+    TooLarge {
+        /// Size of the message in bytes.
+        bytes: u64,
+        /// The largest size allowed.
+        max: u64,
+    },
+    /// A call that could never complete, found out before it blocked.
+    #[error("deadlock: {reason}")]
+    Deadlock {
+        /// Why the call could never complete.
+        reason: String,
+    },
+    /// `finalize` was called while other communicators still use MPI.
+    #[error("cannot finalize: {others} other communicator(s) still alive; MPI finalizes when the last one is dropped")]
+    InUse {
+        /// How many other communicators hold MPI open.
+        others: usize,
+    },
+}
+
+/// An rspar error: a boxed [`ErrorKind`].
+///
+/// ```
+/// let err = rspar::Error::from(rspar::ErrorKind::AlreadyInitialized);
+/// assert_eq!(err.kind(), &rspar::ErrorKind::AlreadyInitialized);
+/// assert!(err.to_string().contains("already initialized"));
+/// ```
+pub struct Error {
+    kind: Box<ErrorKind>,
+    _live: Live,
+}
+
+impl Error {
+    /// What went wrong.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+
+    /// The kind, by value.
+    pub fn into_kind(self) -> ErrorKind {
+        *self.kind
+    }
+}
+
+impl From<ErrorKind> for Error {
+    fn from(kind: ErrorKind) -> Self {
+        let live = Live::new(&kind);
+        Error {
+            kind: Box::new(kind),
+            _live: live,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.kind, f)
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // `main` returning `Err` prints Debug: show the message a person can read.
+        write!(f, "{} ({:?})", self.kind, self.kind)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Counts live errors; the last one's message is kept for the abort report.
+struct Live;
+
+static LIVE_ERRORS: AtomicUsize = AtomicUsize::new(0);
+static LAST_ERROR: Mutex<String> = Mutex::new(String::new());
+
+impl Live {
+    fn new(kind: &ErrorKind) -> Live {
+        LIVE_ERRORS.fetch_add(1, Ordering::SeqCst);
+        if let Ok(mut last) = LAST_ERROR.lock() {
+            *last = kind.to_string();
+        }
+        Live
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        LIVE_ERRORS.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The message of the most recent error, if any rspar error is alive now.
+pub(crate) fn live_error() -> Option<String> {
+    if LIVE_ERRORS.load(Ordering::SeqCst) == 0 {
+        return None;
+    }
+    LAST_ERROR.lock().ok().map(|s| s.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn live_errors_are_counted() {
+        let err = Error::from(ErrorKind::Deadlock {
+            reason: "test".into(),
+        });
+        assert!(live_error().is_some());
+        drop(err);
+    }
+
+    #[test]
+    fn debug_shows_message() {
+        let err = Error::from(ErrorKind::InvalidRank { rank: 7, size: 4 });
+        let text = format!("{err:?}");
+        assert!(text.contains("invalid rank 7"), "{text}");
+        assert_eq!(
+            std::mem::size_of::<Result<()>>(),
+            std::mem::size_of::<usize>()
+        );
+    }
+}

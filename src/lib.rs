@@ -1,0 +1,75 @@
+//! PyPar-style message passing for SPMD Rust programs, on top of real MPI.
+//!
+//! One program runs as many copies (ranks) under `mpirun`; each asks its
+//! [`rank`](Communicator::rank) and the [`size`](Communicator::size) of the world, and
+//! they talk with `send(&value, dest)` and `receive(source)`.
+//!
+//! ```no_run
+//! fn main() -> rspar::Result<()> {
+//!     let world = rspar::init()?; // MPI_Init; finalizes on drop
+//!     let (rank, size) = (world.rank(), world.size());
+//!     println!("I am rank {rank} of {size} on node {}", world.processor_name());
+//!     if rank == 0 {
+//!         world.send(&String::from("P0"), 1 % size)?;
+//!         let (msg, status) = world.receive_with_status::<String>(size - 1)?;
+//!         println!("Processor 0 received message \"{msg}\" from rank {}", status.source);
+//!     } else {
+//!         let mut msg: String = world.receive(rank - 1)?;
+//!         msg.push_str(&format!("P{rank}"));
+//!         world.send(&msg, (rank + 1) % size)?;
+//!     }
+//!     Ok(())
+//! }
+//! ```
+//!
+//! # Two paths
+//! - **Objects**: [`send`](Communicator::send), [`receive`](Communicator::receive),
+//!   [`receive_with_status`](Communicator::receive_with_status),
+//!   [`sendrecv`](Communicator::sendrecv) carry any `Serialize + DeserializeOwned` value
+//!   as one MPI message. The receiver learns the size from MPI (matched probe) and checks
+//!   the sender's type: receiving a `Vec<f64>` that was sent as a `String` is
+//!   `Err(TypeMismatch)` naming both, and the message stays queued.
+//! - **Buffers**: [`send_buffer`](Communicator::send_buffer),
+//!   [`receive_buffer`](Communicator::receive_buffer),
+//!   [`receive_vec`](Communicator::receive_vec) move slices of [`Plain`] data (numbers,
+//!   and structs with `#[derive(Equivalence)]`) with no serialization.
+//!
+//! # Tags and wildcards
+//! Calls on the communicator use [`DEFAULT_TAG`]; `world.tag(t)` gives a [`Tagged`] view
+//! with the same methods for tag `t` in `0..=`[`MAX_TAG`]. [`Any`] is the wildcard for a
+//! source and for a receive's tag: `world.tag(Any).receive::<T>(Any)`.
+//!
+//! # Failure
+//! Every fallible call returns [`Result`]; bad input (an invalid rank or tag, a wrong
+//! type, corrupt bytes, a slice of the wrong length) is an [`Error`] with an
+//! [`ErrorKind`], never a panic. A panic on any rank prints the rank and aborts the whole
+//! job (opt out with [`Init::abort_on_panic`]); so does ending the program with an rspar
+//! error still alive (as when `main` returns `Err`), so no rank waits forever.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod buffer;
+mod comm;
+mod env;
+mod envelope;
+mod error;
+mod p2p;
+mod pending;
+mod wire;
+
+pub use buffer::Plain;
+pub use comm::Communicator;
+pub use env::{abort, init, initialized, wtime, Init, Threading, ERROR_EXIT_CODE, PANIC_EXIT_CODE};
+pub use envelope::{Any, Source, Status, Tag, DEFAULT_TAG, MAX_TAG};
+pub use error::{Error, ErrorKind, Result};
+pub use p2p::Tagged;
+
+/// The MPI bindings rspar is built on (rsmpi), for `#[derive(Equivalence)]` with
+/// `#[mpi(crate = "::rspar::mpi")]` and for anything rspar does not wrap.
+pub use mpi;
+
+/// The names most programs need: `use rspar::prelude::*;`.
+pub mod prelude {
+    pub use crate::mpi::traits::Equivalence;
+    pub use crate::{Any, Communicator, Plain, Result, Source, Status, Tag};
+}

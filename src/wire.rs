@@ -1,0 +1,182 @@
+//! The object wire format: the only module that calls bincode.
+//!
+//! One value travels as one MPI message of bytes:
+//!
+//! | offset   | size | field                                                        |
+//! |----------|------|--------------------------------------------------------------|
+//! | 0        | 4    | magic `b"rspr"`                                              |
+//! | 4        | 1    | format version, `1`                                          |
+//! | 5        | 1    | flags, `0` (reserved; a receiver rejects other values)       |
+//! | 6        | 2    | `N`: length of the type name, u16 little-endian              |
+//! | 8        | 8    | `P`: length of the payload, u64 little-endian                |
+//! | 16       | N    | type fingerprint: the sent type's name, UTF-8                |
+//! | 16 + N   | P    | payload: bincode 1.3, little-endian, fixed-width integers    |
+//!
+//! The fingerprint is `std::any::type_name` of the sent type, with two normalisations so
+//! that a borrowed form matches its owned form: references are stripped (`&T` is `T`),
+//! `str` is sent as `alloc::string::String` and a slice `[T]` as `alloc::vec::Vec<T>`
+//! (serde encodes each pair identically). The receiver compares it with the name of the
+//! type it asks for: a difference is [`ErrorKind::TypeMismatch`] naming both. Type names
+//! come from the compiler, so ranks must run binaries built by the same compiler from the
+//! same source (the SPMD norm).
+//!
+//! Decoding never trusts the bytes: the header must be whole, the lengths must add up to
+//! the message size exactly, and bincode runs with a byte limit equal to the payload
+//! length and rejects trailing bytes, so a hostile length prefix cannot make it allocate
+//! beyond what the message itself justifies. Every failure is an `Err`, never a panic.
+
+use std::any::type_name;
+use std::borrow::Cow;
+
+use bincode::Options;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::{ErrorKind, Result};
+
+/// Bytes before the type name.
+pub(crate) const HEADER_LEN: usize = 16;
+const MAGIC: [u8; 4] = *b"rspr";
+const VERSION: u8 = 1;
+
+fn options() -> impl Options + Copy {
+    bincode::DefaultOptions::new()
+        .with_fixint_encoding()
+        .with_little_endian()
+}
+
+/// The fingerprint of `T` as it goes on the wire (see the module docs).
+pub(crate) fn fingerprint<T: ?Sized>() -> Cow<'static, str> {
+    let name = type_name::<T>().trim_start_matches('&');
+    if name == "str" {
+        Cow::Borrowed("alloc::string::String")
+    } else if let Some(inner) = name.strip_prefix('[').and_then(|n| n.strip_suffix(']')) {
+        if is_slice_element(inner) {
+            Cow::Owned(format!("alloc::vec::Vec<{inner}>"))
+        } else {
+            Cow::Borrowed(name)
+        }
+    } else {
+        Cow::Borrowed(name)
+    }
+}
+
+/// True when `[inner]` is a slice, false when it is an array `[T; N]`: an array's `;`
+/// stands outside any brackets of the element type.
+fn is_slice_element(inner: &str) -> bool {
+    let mut depth = 0i32;
+    for c in inner.chars() {
+        match c {
+            '<' | '(' | '[' => depth += 1,
+            '>' | ')' | ']' => depth -= 1,
+            ';' if depth == 0 => return false,
+            _ => {}
+        }
+    }
+    true
+}
+
+/// Encode `value` as one message: header, fingerprint, bincode payload.
+/// The buffer is allocated once at its exact size.
+pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
+    let name = fingerprint::<T>();
+    let opts = options();
+    let payload_len = opts.serialized_size(value).map_err(encode_error)?;
+    let name_len = u16::try_from(name.len()).map_err(|_| ErrorKind::Encode {
+        reason: format!("type name longer than 65535 bytes: {name}"),
+    })?;
+    let total = (HEADER_LEN + name.len()) as u64 + payload_len;
+    let total = usize::try_from(total).map_err(|_| ErrorKind::TooLarge {
+        bytes: total,
+        max: usize::MAX as u64,
+    })?;
+    let mut bytes = Vec::with_capacity(total);
+    bytes.extend_from_slice(&MAGIC);
+    bytes.push(VERSION);
+    bytes.push(0);
+    bytes.extend_from_slice(&name_len.to_le_bytes());
+    bytes.extend_from_slice(&payload_len.to_le_bytes());
+    bytes.extend_from_slice(name.as_bytes());
+    opts.serialize_into(&mut bytes, value)
+        .map_err(encode_error)?;
+    debug_assert_eq!(bytes.len(), total);
+    Ok(bytes)
+}
+
+fn encode_error(err: bincode::Error) -> crate::Error {
+    ErrorKind::Encode {
+        reason: err.to_string(),
+    }
+    .into()
+}
+
+/// The parts of a message that passed the header checks.
+pub(crate) struct Parsed<'a> {
+    /// The fingerprint of the sent type.
+    pub(crate) type_name: &'a str,
+    /// The bincode payload.
+    pub(crate) payload: &'a [u8],
+}
+
+/// Check the header of `bytes` and split it into fingerprint and payload.
+pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
+    let bad = |reason: String| -> crate::Error { ErrorKind::Decode { reason }.into() };
+    if bytes.len() < HEADER_LEN {
+        return Err(bad(format!(
+            "{} bytes is shorter than the {HEADER_LEN}-byte rspar header (was it sent by send_buffer?)",
+            bytes.len()
+        )));
+    }
+    if bytes[0..4] != MAGIC {
+        return Err(bad(
+            "no rspar header (bad magic): not sent by the object path, or corrupt".into(),
+        ));
+    }
+    if bytes[4] != VERSION {
+        return Err(bad(format!(
+            "wire format version {} (this rspar reads version {VERSION})",
+            bytes[4]
+        )));
+    }
+    if bytes[5] != 0 {
+        return Err(bad(format!("unknown header flags {:#04x}", bytes[5])));
+    }
+    let name_len = usize::from(u16::from_le_bytes([bytes[6], bytes[7]]));
+    let mut len8 = [0u8; 8];
+    len8.copy_from_slice(&bytes[8..16]);
+    let payload_len = u64::from_le_bytes(len8);
+    let body = (bytes.len() - HEADER_LEN) as u64;
+    if name_len as u64 + payload_len != body {
+        return Err(bad(format!(
+            "header announces {name_len} + {payload_len} bytes but the message carries {body}"
+        )));
+    }
+    let (name, payload) = bytes[HEADER_LEN..].split_at(name_len);
+    let type_name = std::str::from_utf8(name).map_err(|_| bad("type name is not UTF-8".into()))?;
+    Ok(Parsed { type_name, payload })
+}
+
+/// Decode a whole message as a `T`.
+pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    let parsed = parse(bytes)?;
+    let expected = fingerprint::<T>();
+    if parsed.type_name != expected {
+        return Err(ErrorKind::TypeMismatch {
+            expected: expected.into_owned(),
+            found: parsed.type_name.to_owned(),
+        }
+        .into());
+    }
+    options()
+        .with_limit(parsed.payload.len() as u64)
+        .deserialize(parsed.payload)
+        .map_err(|err| {
+            ErrorKind::Decode {
+                reason: format!("payload of {expected} is corrupt: {err}"),
+            }
+            .into()
+        })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,210 @@
+//! The multi-rank test harness: launches programs under a real `mpirun` with a timeout.
+//!
+//! Two ways to use it:
+//! - [`mpirun`] runs any program (usually an example, see [`example`]) on N ranks and
+//!   returns its exit code and output; a hang is killed at the timeout and reported.
+//! - [`spmd`] runs the body of a `#[test]` on N ranks: the test re-launches its own test
+//!   binary under `mpirun -n N`, filtered to itself, with `RSPAR_SPMD_TEST` set; inside
+//!   that job every rank runs the body. The driver checks that all N ranks passed.
+//!
+//! Launcher flags live here only: `--oversubscribe` and the run-as-root variables for
+//! Open MPI; `RSPAR_MPIRUN` picks another launcher (e.g. MPICH's `mpiexec`).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// Rank counts every multi-rank test runs at, at least.
+pub const SIZES: &[usize] = &[1, 2, 3, 4, 5];
+
+/// The default time limit of one mpirun.
+pub const TIMEOUT: Duration = Duration::from_secs(120);
+
+const SPMD_VAR: &str = "RSPAR_SPMD_TEST";
+const PASSED_MARK: &str = "rspar-spmd: rank body passed:";
+
+/// What one mpirun did.
+#[derive(Debug)]
+pub struct Run {
+    /// The exit code (`None`: killed by a signal).
+    pub code: Option<i32>,
+    /// True when the timeout ended it.
+    pub timed_out: bool,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+    /// Wall time.
+    pub elapsed: Duration,
+    /// The command, for reports.
+    pub command: String,
+}
+
+impl Run {
+    /// True when the job exited 0 within the timeout.
+    pub fn success(&self) -> bool {
+        !self.timed_out && self.code == Some(0)
+    }
+
+    /// Everything a person needs to see when an assertion about this run fails.
+    pub fn report(&self) -> String {
+        format!(
+            "command: {}\nexit: {:?}{} after {:.1?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.command,
+            self.code,
+            if self.timed_out { " (TIMED OUT)" } else { "" },
+            self.elapsed,
+            self.stdout,
+            self.stderr
+        )
+    }
+
+    /// Panic with the report unless the job succeeded.
+    pub fn assert_success(&self) -> &Self {
+        assert!(self.success(), "mpirun job failed\n{}", self.report());
+        self
+    }
+}
+
+/// The launcher: `RSPAR_MPIRUN` or `mpirun`, and whether it is Open MPI's.
+fn launcher() -> &'static (String, bool) {
+    static LAUNCHER: OnceLock<(String, bool)> = OnceLock::new();
+    LAUNCHER.get_or_init(|| {
+        let program = std::env::var("RSPAR_MPIRUN").unwrap_or_else(|_| "mpirun".into());
+        let version = Command::new(&program)
+            .arg("--version")
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run '{program}': {e}; run scripts/setup.sh"));
+        let text = String::from_utf8_lossy(&version.stdout).to_lowercase()
+            + &String::from_utf8_lossy(&version.stderr).to_lowercase();
+        let open_mpi = text.contains("open mpi") || text.contains("open-mpi");
+        (program, open_mpi)
+    })
+}
+
+/// One mpirun at a time per test binary: ranks of concurrent jobs would fight for the
+/// two cores and blur timeouts.
+static ONE_JOB: Mutex<()> = Mutex::new(());
+
+/// Run `program args` on `n` ranks under mpirun, with extra environment `env`, killed
+/// after `timeout`.
+pub fn mpirun_with(
+    n: usize,
+    program: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    timeout: Duration,
+) -> Run {
+    let _one = ONE_JOB.lock().unwrap_or_else(|p| p.into_inner());
+    let (launcher, open_mpi) = launcher();
+    let mut cmd = Command::new("timeout");
+    cmd.arg("-k").arg("5").arg(format!("{}", timeout.as_secs()));
+    cmd.arg(launcher);
+    if *open_mpi {
+        cmd.arg("--oversubscribe");
+    }
+    cmd.arg("-n").arg(n.to_string()).arg(program).args(args);
+    cmd.env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .env("OMPI_MCA_rmaps_base_oversubscribe", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let command = format!("{launcher} -n {n} {} {}", program.display(), args.join(" "));
+    let start = Instant::now();
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot start '{command}': {e}"));
+    let code = out.status.code();
+    Run {
+        code,
+        // coreutils timeout exits 124 when it had to stop the command (137 after -k).
+        timed_out: matches!(code, Some(124) | Some(137)),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: start.elapsed(),
+        command,
+    }
+}
+
+/// Run `program args` on `n` ranks with the default timeout.
+pub fn mpirun(n: usize, program: &Path, args: &[&str]) -> Run {
+    mpirun_with(n, program, args, &[], TIMEOUT)
+}
+
+/// The path of a built example (cargo test builds the examples).
+pub fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    // target/<profile>/deps/<test>-<hash> -> target/<profile>/examples/<name>
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let path = dir.join("examples").join(name);
+    assert!(
+        path.exists(),
+        "example {name} not built at {}; run through cargo test",
+        path.display()
+    );
+    path
+}
+
+/// True inside an SPMD job launched by [`spmd`] for the test `name`.
+pub fn in_rank(name: &str) -> bool {
+    std::env::var(SPMD_VAR).is_ok_and(|v| v == name)
+}
+
+/// Launch this test binary on `n` ranks, running only the test `name` in rank mode.
+pub fn launch_self(name: &str, n: usize, env: &[(&str, &str)]) -> Run {
+    let exe = std::env::current_exe().expect("current_exe");
+    let mut all_env = vec![(SPMD_VAR, name)];
+    all_env.extend_from_slice(env);
+    mpirun_with(
+        n,
+        &exe,
+        &[name, "--exact", "--nocapture", "--test-threads=1"],
+        &all_env,
+        TIMEOUT,
+    )
+}
+
+/// Run `body` on every rank of a world of each size in `sizes`. Call it from a `#[test]`
+/// named `name`. A rank whose body returns `Err` or panics fails the whole job.
+pub fn spmd(
+    name: &str,
+    sizes: &[usize],
+    body: impl FnOnce(&rspar::Communicator) -> rspar::Result<()>,
+) {
+    spmd_process(name, sizes, || {
+        let world = rspar::init().expect("rspar::init");
+        let result = body(&world);
+        // Like `main` returning the result: with an error alive, dropping the world
+        // aborts the job and names the rank.
+        drop(world);
+        result.expect("rank body failed");
+    })
+}
+
+/// Like [`spmd`], for bodies that start MPI themselves.
+pub fn spmd_process(name: &str, sizes: &[usize], body: impl FnOnce()) {
+    if in_rank(name) {
+        body();
+        // One write per line, so lines of different ranks cannot interleave.
+        use std::io::Write;
+        let line = format!("{PASSED_MARK} {name}\n");
+        std::io::stdout().lock().write_all(line.as_bytes()).unwrap();
+        return;
+    }
+    for &n in sizes {
+        let run = launch_self(name, n, &[]);
+        run.assert_success();
+        // libtest may leave a line open; the marker is one write, so count it as text.
+        let mark = format!("{PASSED_MARK} {name}\n");
+        let passed = run.stdout.matches(&mark).count();
+        assert_eq!(
+            passed,
+            n,
+            "expected {n} ranks to pass '{name}'\n{}",
+            run.report()
+        );
+    }
+}

@@ -1,0 +1,238 @@
+//! Point-to-point on the object path, under mpirun at 1..5 ranks (and 2..4 where a test
+//! needs a partner).
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap};
+
+use common::{spmd, SIZES};
+use rspar::{Any, ErrorKind, Source, Tag, MAX_TAG};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+enum Shape {
+    Point,
+    Circle { radius: f64 },
+    Polygon(Vec<(i32, i32)>),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Record {
+    name: String,
+    tags: Vec<String>,
+    matrix: Vec<Vec<f64>>,
+    lookup: BTreeMap<u32, String>,
+    shape: Shape,
+    nothing: Option<Box<Record>>,
+}
+
+fn record(rank: usize) -> Record {
+    Record {
+        name: format!("rank-{rank}"),
+        tags: (0..rank).map(|i| "t".repeat(i)).collect(),
+        matrix: (0..rank + 1).map(|i| vec![i as f64 * 0.5; i]).collect(),
+        lookup: BTreeMap::from([(8, "Monty".into()), (rank as u32, "me".into())]),
+        shape: match rank % 3 {
+            0 => Shape::Point,
+            1 => Shape::Circle {
+                radius: rank as f64,
+            },
+            _ => Shape::Polygon(vec![(0, 0), (rank as i32, 1)]),
+        },
+        nothing: None,
+    }
+}
+
+#[test]
+fn nested_values_round_trip() {
+    spmd("nested_values_round_trip", &[2, 3, 4], |world| {
+        let (rank, size) = (world.rank(), world.size());
+        let (right, left) = ((rank + 1) % size, (rank + size - 1) % size);
+        world.send(&record(rank), right)?;
+        world.send(&String::new(), right)?;
+        world.send(&Vec::<Vec<f64>>::new(), right)?;
+        world.send(&vec![vec![rank as f64; 3]; rank], right)?;
+        world.send(&HashMap::from([(rank, "x".to_string())]), right)?;
+        world.send(&(), right)?;
+        assert_eq!(world.receive::<Record>(left)?, record(left));
+        assert_eq!(world.receive::<String>(left)?, "");
+        assert!(world.receive::<Vec<Vec<f64>>>(left)?.is_empty());
+        assert_eq!(
+            world.receive::<Vec<Vec<f64>>>(left)?,
+            vec![vec![left as f64; 3]; left]
+        );
+        assert_eq!(world.receive::<HashMap<usize, String>>(left)?[&left], "x");
+        world.receive::<()>(left)?;
+        Ok(())
+    });
+}
+
+#[test]
+fn any_source_and_any_tag() {
+    spmd("any_source_and_any_tag", SIZES, |world| {
+        let (rank, size) = (world.rank(), world.size());
+        if rank != 0 {
+            world.tag(rank as i32).send(&(rank * 100), 0)?;
+            return Ok(());
+        }
+        let mut seen = vec![false; size];
+        for _ in 1..size {
+            let (value, status) = world.tag(Any).receive_with_status::<usize>(Any)?;
+            assert_eq!(value, status.source * 100);
+            assert_eq!(status.tag, status.source as i32);
+            assert!(status.bytes > 0);
+            assert!(!seen[status.source], "two messages from {}", status.source);
+            seen[status.source] = true;
+        }
+        assert_eq!(seen.iter().filter(|s| **s).count(), size - 1);
+        Ok(())
+    });
+}
+
+#[test]
+fn tags_keep_messages_apart() {
+    spmd("tags_keep_messages_apart", SIZES, |world| {
+        let (rank, size) = (world.rank(), world.size());
+        let (right, left) = ((rank + 1) % size, (rank + size - 1) % size);
+        world.tag(2).send("second", right)?;
+        world.tag(1).send("first", right)?;
+        world.send("default", right)?;
+        // Received in another order than sent: each tag matches its own message.
+        assert_eq!(world.tag(1).receive::<String>(left)?, "first");
+        assert_eq!(world.receive::<String>(Source::Any)?, "default");
+        let (text, status) = world.tag(Tag::Any).receive_with_status::<String>(left)?;
+        assert_eq!((text.as_str(), status.tag), ("second", 2));
+        Ok(())
+    });
+}
+
+#[test]
+fn messages_from_one_source_keep_their_order() {
+    spmd(
+        "messages_from_one_source_keep_their_order",
+        SIZES,
+        |world| {
+            let (rank, size) = (world.rank(), world.size());
+            let (right, left) = ((rank + 1) % size, (rank + size - 1) % size);
+            for i in 0..200u32 {
+                world.send(&i, right)?;
+            }
+            for i in 0..200u32 {
+                assert_eq!(world.receive::<u32>(left)?, i);
+            }
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn type_mismatch_names_both_types_and_keeps_the_message() {
+    spmd(
+        "type_mismatch_names_both_types_and_keeps_the_message",
+        SIZES,
+        |world| {
+            let (rank, size) = (world.rank(), world.size());
+            let (right, left) = ((rank + 1) % size, (rank + size - 1) % size);
+            world.send(&format!("from {rank}"), right)?;
+            let err = world.receive::<Vec<f64>>(left).unwrap_err();
+            match err.kind() {
+                ErrorKind::TypeMismatch {
+                    expected, found, ..
+                } => {
+                    assert_eq!(expected, "alloc::vec::Vec<f64>");
+                    assert_eq!(found, "alloc::string::String");
+                }
+                other => panic!("expected TypeMismatch, got {other:?}"),
+            }
+            assert!(err.to_string().contains("Vec<f64>") && err.to_string().contains("String"));
+            // The message was not lost.
+            assert_eq!(world.receive::<String>(left)?, format!("from {left}"));
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn invalid_rank_and_tag_are_errors() {
+    spmd("invalid_rank_and_tag_are_errors", SIZES, |world| {
+        let size = world.size();
+        let err = world.send(&1u8, size).unwrap_err();
+        assert!(
+            matches!(err.kind(), ErrorKind::InvalidRank { rank, size: s, .. } if *rank == size && *s == size)
+        );
+        assert!(world.receive::<u8>(size + 3).is_err());
+        assert!(world.send_buffer(&[1u8], usize::MAX).is_err());
+        for bad in [-1, MAX_TAG + 1, i32::MIN] {
+            let err = world.tag(bad).send(&1u8, 0).unwrap_err();
+            assert!(matches!(err.kind(), ErrorKind::InvalidTag { .. }), "{err}");
+            assert!(world.tag(bad).receive::<u8>(0).is_err());
+        }
+        assert!(world.tag(Any).send(&1u8, 0).is_err());
+        Ok(())
+    });
+}
+
+#[test]
+fn sendrecv_shifts_large_values_without_deadlock() {
+    spmd(
+        "sendrecv_shifts_large_values_without_deadlock",
+        SIZES,
+        |world| {
+            let (rank, size) = (world.rank(), world.size());
+            let (right, left) = ((rank + 1) % size, (rank + size - 1) % size);
+            // 4 MiB: far above any eager limit, so a naive send-then-receive would deadlock.
+            let mine = vec![rank as u64; 512 * 1024];
+            let got: Vec<u64> = world.sendrecv(&mine, right, left)?;
+            assert_eq!(got.len(), mine.len());
+            assert!(got.iter().all(|&x| x == left as u64));
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn sending_to_yourself_never_blocks() {
+    spmd("sending_to_yourself_never_blocks", &[1, 2], |world| {
+        let me = world.rank();
+        let big = vec![7u8; 8 << 20];
+        world.send(&big, me)?;
+        world.tag(9).send("tagged", me)?;
+        world.send_buffer(&[1.5f64; 100_000], me)?;
+        assert_eq!(world.tag(9).receive::<String>(me)?, "tagged");
+        assert_eq!(world.receive::<Vec<u8>>(me)?, big);
+        let mut back = vec![0.0f64; 100_000];
+        let status = world.receive_buffer(&mut back, me)?;
+        assert_eq!((status.source, status.bytes), (me, 800_000));
+        assert!(back.iter().all(|&x| x == 1.5));
+        // Nothing more was sent to self: waiting would be forever, so it is an error.
+        let err = world.receive::<String>(me).unwrap_err();
+        assert!(matches!(err.kind(), ErrorKind::Deadlock { .. }), "{err}");
+        Ok(())
+    });
+}
+
+#[test]
+fn undecodable_bytes_are_an_error_not_a_panic() {
+    spmd(
+        "undecodable_bytes_are_an_error_not_a_panic",
+        &[1, 2, 3],
+        |world| {
+            let (rank, size) = (world.rank(), world.size());
+            let (right, left) = ((rank + 1) % size, (rank + size - 1) % size);
+            // Raw bytes (no rspar header), and a header announcing more than it carries.
+            world.send_buffer(b"definitely not an object", right)?;
+            let mut forged = b"rspr\x01\x00\x05\x00".to_vec();
+            forged.extend_from_slice(&(1u64 << 40).to_le_bytes());
+            forged.extend_from_slice(b"alloc");
+            world.send_buffer(&forged, right)?;
+            for _ in 0..2 {
+                let err = world.receive::<String>(left).unwrap_err();
+                assert!(matches!(err.kind(), ErrorKind::Decode { .. }), "{err}");
+            }
+            // The communicator is still usable.
+            let back: usize = world.sendrecv(&rank, right, left)?;
+            assert_eq!(back, left);
+            Ok(())
+        },
+    );
+}
