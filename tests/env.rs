@@ -110,3 +110,20 @@ fn abort_exits_with_its_code() {
         assert_eq!(run.code, Some(7), "{}", run.report());
     }
 }
+
+#[test]
+fn the_panic_hook_can_be_turned_off() {
+    let name = "the_panic_hook_can_be_turned_off";
+    if in_rank(name) {
+        let _world = rspar::Init::new().abort_on_panic(false).init().unwrap();
+        panic!("plain panic");
+    }
+    let run = launch_self(name, 1, &[]);
+    assert!(!run.success(), "{}", run.report());
+    assert!(run.stderr.contains("plain panic"), "{}", run.report());
+    assert!(
+        !run.stderr.contains("rspar: rank 0 of 1 panicked"),
+        "{}",
+        run.report()
+    );
+}

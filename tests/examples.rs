@@ -67,3 +67,22 @@ fn examples_have_help() {
         assert!(String::from_utf8_lossy(&out.stdout).contains("Usage"));
     }
 }
+
+#[test]
+fn without_mpirun_a_program_is_a_world_of_one() {
+    let out = Command::new(example("ring"))
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("I am rank 0 of 1 on node "), "{stdout}");
+    assert!(stdout
+        .lines()
+        .any(|l| l == "Processor 0 received message \"P0\" from rank 0"));
+}
