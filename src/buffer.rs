@@ -6,6 +6,7 @@
 
 use std::any::type_name;
 
+use mpi::point_to_point::{Message, Status as MpiStatus};
 use mpi::traits::{Communicator as _, Destination as _, Equivalence, MatchedReceiveVec};
 
 use crate::comm::Communicator;
@@ -64,40 +65,26 @@ impl Tagged<'_> {
         data: &mut [T],
         source: impl Into<Source>,
     ) -> Result<Status> {
-        let (source, tag) = self.filter(source.into())?;
-        let (entry, origin) = pending::next(self.comm(), source, tag)?;
-        let status = entry.status;
-        match entry.held {
-            Held::Matched(message, mpi_status) => {
-                let got = element_count::<T>(&mpi_status);
-                if got != Some(data.len()) {
-                    let got = got.unwrap_or(status.bytes / std::mem::size_of::<T>().max(1));
-                    let held = Held::Matched(message, mpi_status);
-                    return self.refuse(Entry { status, held }, origin, data.len(), got);
-                }
-                message.matched_receive_into(data);
-                Ok(status)
+        let (elements, status, origin) = self.next_elements::<T>(source.into())?;
+        let got = elements.len();
+        if got != data.len() {
+            let held = elements.into_held();
+            self.comm()
+                .pending()
+                .put_back(Entry { status, held }, origin);
+            return Err(ErrorKind::Truncated {
+                expected: data.len(),
+                got,
             }
-            Held::Local(boxed, name) => match boxed.downcast::<Vec<T>>() {
-                Ok(elements) if elements.len() == data.len() => {
-                    data.copy_from_slice(&elements);
-                    Ok(status)
-                }
-                Ok(elements) => {
-                    let got = elements.len();
-                    let held = Held::Local(elements, name);
-                    self.refuse(Entry { status, held }, origin, data.len(), got)
-                }
-                Err(boxed) => self.mismatch::<T, _>(
-                    Entry {
-                        status,
-                        held: Held::Local(boxed, name),
-                    },
-                    origin,
-                ),
-            },
-            held @ Held::Object(_) => self.mismatch::<T, _>(Entry { status, held }, origin),
+            .into());
         }
+        match elements {
+            Elements::Mpi(message, _, _) => {
+                message.matched_receive_into(data);
+            }
+            Elements::Local(local) => data.copy_from_slice(&local),
+        }
+        Ok(status)
     }
 
     /// Receive a message of any length as a `Vec<T>`, sized from the message itself.
@@ -110,50 +97,53 @@ impl Tagged<'_> {
         &self,
         source: impl Into<Source>,
     ) -> Result<(Vec<T>, Status)> {
-        let (source, tag) = self.filter(source.into())?;
+        let (elements, status, _) = self.next_elements::<T>(source.into())?;
+        let vec = match elements {
+            Elements::Mpi(message, mpi_status, _) => {
+                (message, mpi_status).matched_receive_vec::<T>().0
+            }
+            Elements::Local(local) => local,
+        };
+        Ok((vec, status))
+    }
+
+    /// The next message for `source` and this tag, as elements of `T`. A message that
+    /// cannot be read as `T`s (an object, a buffer of another type sent to self, a size
+    /// that is not a whole number of `T`) is refused: an `Err`, and it stays queued.
+    fn next_elements<T: Plain>(&self, source: Source) -> Result<(Elements<T>, Status, Origin)> {
+        let (source, tag) = self.filter(source)?;
         let (entry, origin) = pending::next(self.comm(), source, tag)?;
         let status = entry.status;
-        match entry.held {
+        let refused = match entry.held {
             Held::Matched(message, mpi_status) => {
-                if element_count::<T>(&mpi_status).is_none() {
-                    let element = std::mem::size_of::<T>();
-                    let held = Held::Matched(message, mpi_status);
-                    self.comm()
-                        .pending()
-                        .put_back(Entry { status, held }, origin);
-                    return Err(ErrorKind::Decode {
-                        reason: format!(
-                            "a message of {} bytes is not a whole number of {} ({element} bytes each)",
-                            status.bytes,
-                            type_name::<T>()
-                        ),
+                match usize::try_from(mpi_status.count(T::equivalent_datatype())) {
+                    Ok(count) => {
+                        return Ok((Elements::Mpi(message, mpi_status, count), status, origin))
                     }
-                    .into());
+                    Err(_) => {
+                        let held = Held::Matched(message, mpi_status);
+                        self.comm()
+                            .pending()
+                            .put_back(Entry { status, held }, origin);
+                        return Err(ErrorKind::Decode {
+                            reason: format!(
+                                "a message of {} bytes is not a whole number of {} ({} bytes each)",
+                                status.bytes,
+                                type_name::<T>(),
+                                std::mem::size_of::<T>()
+                            ),
+                        }
+                        .into());
+                    }
                 }
-                let (elements, _) = (message, mpi_status).matched_receive_vec::<T>();
-                Ok((elements, status))
             }
             Held::Local(boxed, name) => match boxed.downcast::<Vec<T>>() {
-                Ok(elements) => Ok((*elements, status)),
-                Err(boxed) => self.mismatch::<T, _>(
-                    Entry {
-                        status,
-                        held: Held::Local(boxed, name),
-                    },
-                    origin,
-                ),
+                Ok(local) => return Ok((Elements::Local(*local), status, origin)),
+                Err(boxed) => Held::Local(boxed, name),
             },
-            held @ Held::Object(_) => self.mismatch::<T, _>(Entry { status, held }, origin),
-        }
-    }
-
-    fn refuse<R>(&self, entry: Entry, origin: Origin, expected: usize, got: usize) -> Result<R> {
-        self.comm().pending().put_back(entry, origin);
-        Err(ErrorKind::Truncated { expected, got }.into())
-    }
-
-    fn mismatch<T, R>(&self, entry: Entry, origin: Origin) -> Result<R> {
-        let found = match &entry.held {
+            held @ Held::Object(_) => held,
+        };
+        let found = match &refused {
             Held::Local(_, name) => format!("a buffer of {name}"),
             Held::Object(bytes) => match wire::parse(bytes) {
                 Ok(parsed) => format!("an object of {} (sent with send)", parsed.type_name),
@@ -161,7 +151,13 @@ impl Tagged<'_> {
             },
             Held::Matched(..) => "a buffer".into(),
         };
-        self.comm().pending().put_back(entry, origin);
+        self.comm().pending().put_back(
+            Entry {
+                status,
+                held: refused,
+            },
+            origin,
+        );
         Err(ErrorKind::TypeMismatch {
             expected: format!("a buffer of {}", type_name::<T>()),
             found,
@@ -170,9 +166,26 @@ impl Tagged<'_> {
     }
 }
 
-/// How many `T` a matched message holds, `None` if not a whole number.
-fn element_count<T: Plain>(mpi_status: &mpi::point_to_point::Status) -> Option<usize> {
-    usize::try_from(mpi_status.count(T::equivalent_datatype())).ok()
+/// A message readable as elements of `T`: matched in MPI, or sent to self.
+enum Elements<T> {
+    Mpi(Message, MpiStatus, usize),
+    Local(Vec<T>),
+}
+
+impl<T: Plain> Elements<T> {
+    fn len(&self) -> usize {
+        match self {
+            Elements::Mpi(_, _, count) => *count,
+            Elements::Local(local) => local.len(),
+        }
+    }
+
+    fn into_held(self) -> Held {
+        match self {
+            Elements::Mpi(message, mpi_status, _) => Held::Matched(message, mpi_status),
+            Elements::Local(local) => Held::Local(Box::new(local), type_name::<T>()),
+        }
+    }
 }
 
 /// The buffer path on the communicator itself, with the default tag.
