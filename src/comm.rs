@@ -3,7 +3,7 @@
 use std::cell::{RefCell, RefMut};
 use std::rc::Rc;
 
-use mpi::topology::SimpleCommunicator;
+use mpi::topology::{Color, SimpleCommunicator};
 use mpi::traits::Communicator as _;
 
 use crate::env::{Env, Threading};
@@ -27,6 +27,9 @@ pub struct Communicator {
     // freed, and MPI is finalized (when this holds the last `Env`) last of all.
     pending: RefCell<Pending>,
     raw: SimpleCommunicator,
+    // A private duplicate for rspar's own traffic (collective internals, protocols), so
+    // it can never match or be matched by a user's message.
+    lib: SimpleCommunicator,
     rank: usize,
     size: usize,
     env: Rc<Env>,
@@ -38,9 +41,50 @@ impl Communicator {
             pending: RefCell::default(),
             rank: raw.rank() as usize,
             size: raw.size() as usize,
+            lib: raw.duplicate(),
             raw,
             env,
         }
+    }
+
+    /// A new communicator with the same ranks and a separate message space: messages on
+    /// one never match receives on the other. Every rank must call it.
+    ///
+    /// ```no_run
+    /// let world = rspar::init()?;
+    /// let library = world.duplicate()?;
+    /// assert_eq!(library.size(), world.size());
+    /// # Ok::<(), rspar::Error>(())
+    /// ```
+    pub fn duplicate(&self) -> Result<Communicator> {
+        Ok(Communicator::new(
+            self.raw.duplicate(),
+            Rc::clone(&self.env),
+        ))
+    }
+
+    /// Split into sub-communicators: ranks that give the same `color` form one, ordered
+    /// by `key` (ties by rank). A rank that gives `None` joins none and gets `None`.
+    /// Every rank must call it.
+    ///
+    /// ```no_run
+    /// // Rows of a process grid with 2 columns.
+    /// let world = rspar::init()?;
+    /// let row = world.split(Some(world.rank() as u32 / 2), world.rank() as i32)?.unwrap();
+    /// assert!(row.size() <= 2);
+    /// # Ok::<(), rspar::Error>(())
+    /// ```
+    pub fn split(&self, color: Option<u32>, key: i32) -> Result<Option<Communicator>> {
+        let color = match color {
+            Some(c) => Color::with_value(
+                i32::try_from(c).map_err(|_| ErrorKind::InvalidColor { color: c })?,
+            ),
+            None => Color::undefined(),
+        };
+        Ok(self
+            .raw
+            .split_by_color_with_key(color, key)
+            .map(|raw| Communicator::new(raw, Rc::clone(&self.env))))
     }
 
     /// This process's rank: `0..size()`.
@@ -122,6 +166,11 @@ impl Communicator {
 
     pub(crate) fn raw(&self) -> &SimpleCommunicator {
         &self.raw
+    }
+
+    /// The private communicator for rspar's own traffic.
+    pub(crate) fn lib(&self) -> &SimpleCommunicator {
+        &self.lib
     }
 
     pub(crate) fn pending(&self) -> RefMut<'_, Pending> {

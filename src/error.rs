@@ -96,6 +96,36 @@ pub enum ErrorKind {
         /// Why the call could never complete.
         reason: String,
     },
+    /// A collective was given the wrong number of items (one per rank is needed).
+    #[error("wrong number of items: expected {expected} (one per rank), got {got}")]
+    Count {
+        /// Items needed.
+        expected: usize,
+        /// Items given.
+        got: usize,
+    },
+    /// Another rank could not take part in a collective (its own call returned the
+    /// reason); every rank's call failed, and the communicator stays usable.
+    #[error("rank {rank} could not take part in the collective (see its error)")]
+    Peer {
+        /// The first rank that failed.
+        rank: usize,
+    },
+    /// A `split` color above `i32::MAX`.
+    #[error("invalid split color {color}: colors must be below 2^31")]
+    InvalidColor {
+        /// The color that was given.
+        color: u32,
+    },
+    /// No rank holds the reduced extreme at this position (values that do not compare,
+    /// such as NaN).
+    #[error(
+        "no rank holds the extreme value at position {index} (does it compare, e.g. not NaN?)"
+    )]
+    Unordered {
+        /// Position in the buffer.
+        index: usize,
+    },
     /// `finalize` was called while other communicators still use MPI.
     #[error("cannot finalize: {others} other communicator(s) still alive; MPI finalizes when the last one is dropped")]
     InUse {

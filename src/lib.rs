@@ -48,16 +48,22 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod balance;
 mod buffer;
+mod buffer_collective;
+mod collective;
 mod comm;
 mod env;
 mod envelope;
 mod error;
 mod p2p;
 mod pending;
+mod reduce;
 mod wire;
 
+pub use balance::balance;
 pub use buffer::Plain;
+pub use buffer_collective::{Loc, Op};
 pub use comm::Communicator;
 pub use env::{abort, init, initialized, wtime, Init, Threading, ERROR_EXIT_CODE, PANIC_EXIT_CODE};
 pub use envelope::{Any, Source, Status, Tag, DEFAULT_TAG, MAX_TAG};

@@ -1,0 +1,329 @@
+//! Collectives on the buffer path: slices of `Plain` data moved and reduced by MPI's own
+//! collectives, with no serialization.
+//!
+//! The calls that return a new `Vec` (scatter, gather, all-gather) need `T: Default` to
+//! fill it before MPI writes it: derive `Default` on your structs.
+//!
+//! Like MPI, these calls trust the ranks to agree on lengths where MPI needs it
+//! (`broadcast_buffer`, the reductions): a length only one rank gets wrong is MPI's error.
+//! What a rank can check locally it checks, and then it still takes part (with a scratch
+//! buffer) before returning its `Err`, so the other ranks are not left waiting.
+
+use mpi::collective::SystemOperation;
+use mpi::datatype::PartitionMut;
+use mpi::traits::{Communicator as _, CommunicatorCollectives, Root};
+
+use crate::buffer::Plain;
+use crate::comm::Communicator;
+use crate::error::{ErrorKind, Result};
+
+/// MPI's predefined reduction operations for [`Communicator::reduce_buffer`] and friends.
+///
+/// `Sum`, `Product`, `Max`, `Min` work on numbers; the logical operations on `bool` and
+/// integers; the bitwise ones on integers. For the rank that holds the maximum or minimum
+/// (MPI's MAXLOC/MINLOC) see [`Communicator::all_reduce_loc`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Op {
+    /// `a + b` (`MPI_SUM`).
+    Sum,
+    /// `a * b` (`MPI_PROD`).
+    Product,
+    /// The larger (`MPI_MAX`).
+    Max,
+    /// The smaller (`MPI_MIN`).
+    Min,
+    /// `a && b` (`MPI_LAND`).
+    LogicalAnd,
+    /// `a || b` (`MPI_LOR`).
+    LogicalOr,
+    /// `a != b` as booleans (`MPI_LXOR`).
+    LogicalXor,
+    /// `a & b` (`MPI_BAND`).
+    BitAnd,
+    /// `a | b` (`MPI_BOR`).
+    BitOr,
+    /// `a ^ b` (`MPI_BXOR`).
+    BitXor,
+}
+
+impl Op {
+    fn to_mpi(self) -> SystemOperation {
+        match self {
+            Op::Sum => SystemOperation::sum(),
+            Op::Product => SystemOperation::product(),
+            Op::Max => SystemOperation::max(),
+            Op::Min => SystemOperation::min(),
+            Op::LogicalAnd => SystemOperation::logical_and(),
+            Op::LogicalOr => SystemOperation::logical_or(),
+            Op::LogicalXor => SystemOperation::logical_xor(),
+            Op::BitAnd => SystemOperation::bitwise_and(),
+            Op::BitOr => SystemOperation::bitwise_or(),
+            Op::BitXor => SystemOperation::bitwise_xor(),
+        }
+    }
+}
+
+/// Which extreme [`Communicator::all_reduce_loc`] looks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Loc {
+    /// The largest value and the lowest rank holding it (`MPI_MAXLOC`).
+    Max,
+    /// The smallest value and the lowest rank holding it (`MPI_MINLOC`).
+    Min,
+}
+
+impl Communicator {
+    /// The root's `data` overwrites `data` on every rank (`MPI_Bcast`). Every rank must
+    /// pass the same length.
+    ///
+    /// ```no_run
+    /// let world = rspar::init()?;
+    /// let mut grid = vec![0.0f64; 1024];
+    /// if world.rank() == 0 {
+    ///     grid.fill(1.5);
+    /// }
+    /// world.broadcast_buffer(&mut grid, 0)?;
+    /// assert!(grid.iter().all(|&x| x == 1.5));
+    /// # Ok::<(), rspar::Error>(())
+    /// ```
+    pub fn broadcast_buffer<T: Plain>(&self, data: &mut [T], root: usize) -> Result<()> {
+        let root = self.check_rank(root)?;
+        crate::p2p::check_count(data.len())?;
+        self.lib().process_at_rank(root).broadcast_into(data);
+        Ok(())
+    }
+
+    /// The root's `data` is cut into `size` equal blocks; rank `i` gets block `i`.
+    /// `data` is ignored on other ranks (pass `&[]`). A root length that is not a
+    /// multiple of the size is an `Err` on the root and `Err(Peer)` elsewhere.
+    ///
+    /// ```no_run
+    /// let world = rspar::init()?;
+    /// let all: Vec<i32> = (0..4 * world.size() as i32).collect();
+    /// let mine = world.scatter_buffer(if world.rank() == 0 { &all } else { &[] }, 0)?;
+    /// assert_eq!(mine.len(), 4);
+    /// # Ok::<(), rspar::Error>(())
+    /// ```
+    pub fn scatter_buffer<T: Plain + Default>(&self, data: &[T], root: usize) -> Result<Vec<T>> {
+        let root_rank = self.check_rank(root)?;
+        let size = self.size();
+        let is_root = self.rank() == root;
+        let mut block = if !is_root {
+            0
+        } else if data.len() % size == 0 && crate::p2p::check_count(data.len()).is_ok() {
+            (data.len() / size) as u64
+        } else {
+            u64::MAX
+        };
+        let root_process = self.lib().process_at_rank(root_rank);
+        root_process.broadcast_into(&mut block);
+        if block == u64::MAX {
+            return Err(if is_root {
+                ErrorKind::Count {
+                    expected: size * (data.len() / size + 1),
+                    got: data.len(),
+                }
+                .into()
+            } else {
+                ErrorKind::Peer { rank: root }.into()
+            });
+        }
+        let mut mine = vec![T::default(); block as usize];
+        if is_root {
+            root_process.scatter_into_root(data, &mut mine[..]);
+        } else {
+            root_process.scatter_into(&mut mine[..]);
+        }
+        Ok(mine)
+    }
+
+    /// The root gets every rank's `data` concatenated in rank order (`Some`); lengths may
+    /// differ from rank to rank. Other ranks get `None`.
+    ///
+    /// ```no_run
+    /// let world = rspar::init()?;
+    /// let mine = vec![world.rank() as u8; world.rank()];
+    /// if let Some(all) = world.gather_buffer(&mine, 0)? {
+    ///     assert_eq!(all.len(), (0..world.size()).sum::<usize>());
+    /// }
+    /// # Ok::<(), rspar::Error>(())
+    /// ```
+    pub fn gather_buffer<T: Plain + Default>(
+        &self,
+        data: &[T],
+        root: usize,
+    ) -> Result<Option<Vec<T>>> {
+        let root_rank = self.check_rank(root)?;
+        let counts = self.element_counts(data.len())?;
+        let root_process = self.lib().process_at_rank(root_rank);
+        if self.rank() != root {
+            root_process.gather_varcount_into(data);
+            return Ok(None);
+        }
+        let (counts, displs, total) = counts;
+        let mut all = vec![T::default(); total];
+        let mut partition = PartitionMut::new(&mut all[..], &counts[..], &displs[..]);
+        root_process.gather_varcount_into_root(data, &mut partition);
+        Ok(Some(all))
+    }
+
+    /// Every rank gets every rank's `data` concatenated in rank order; lengths may differ.
+    ///
+    /// ```no_run
+    /// let world = rspar::init()?;
+    /// let all = world.all_gather_buffer(&[world.rank() as u32])?;
+    /// assert_eq!(all, (0..world.size() as u32).collect::<Vec<_>>());
+    /// # Ok::<(), rspar::Error>(())
+    /// ```
+    pub fn all_gather_buffer<T: Plain + Default>(&self, data: &[T]) -> Result<Vec<T>> {
+        let (counts, displs, total) = self.element_counts(data.len())?;
+        let mut all = vec![T::default(); total];
+        let mut partition = PartitionMut::new(&mut all[..], &counts[..], &displs[..]);
+        self.lib().all_gather_varcount_into(data, &mut partition);
+        Ok(all)
+    }
+
+    /// Element-wise `op` over every rank's `send`, into `recv` on the root (`MPI_Reduce`);
+    /// `recv` is not touched elsewhere (pass `&mut []`). All `send`s have one length.
+    ///
+    /// ```no_run
+    /// use rspar::Op;
+    /// let world = rspar::init()?;
+    /// let mut total = [0.0f64; 2];
+    /// world.reduce_buffer(&[1.0, world.rank() as f64], &mut total, Op::Sum, 0)?;
+    /// # Ok::<(), rspar::Error>(())
+    /// ```
+    pub fn reduce_buffer<T: Plain>(
+        &self,
+        send: &[T],
+        recv: &mut [T],
+        op: Op,
+        root: usize,
+    ) -> Result<()> {
+        let root_process = self.lib().process_at_rank(self.check_rank(root)?);
+        crate::p2p::check_count(send.len())?;
+        if self.rank() != root {
+            root_process.reduce_into(send, op.to_mpi());
+            return Ok(());
+        }
+        with_fitting(recv, send, |out| {
+            root_process.reduce_into_root(send, out, op.to_mpi())
+        })
+    }
+
+    /// Element-wise `op` over every rank's `send`, into `recv` on every rank
+    /// (`MPI_Allreduce`). `send` and `recv` have one length on every rank.
+    ///
+    /// ```no_run
+    /// use rspar::Op;
+    /// let world = rspar::init()?;
+    /// let mut max = [0i64];
+    /// world.all_reduce_buffer(&[world.rank() as i64], &mut max, Op::Max)?;
+    /// assert_eq!(max[0] as usize, world.size() - 1);
+    /// # Ok::<(), rspar::Error>(())
+    /// ```
+    pub fn all_reduce_buffer<T: Plain>(&self, send: &[T], recv: &mut [T], op: Op) -> Result<()> {
+        crate::p2p::check_count(send.len())?;
+        with_fitting(recv, send, |out| {
+            self.lib().all_reduce_into(send, out, op.to_mpi())
+        })
+    }
+
+    /// Inclusive prefix (`MPI_Scan`): rank `r`'s `recv` gets `op` over ranks `0..=r`.
+    pub fn scan_buffer<T: Plain>(&self, send: &[T], recv: &mut [T], op: Op) -> Result<()> {
+        crate::p2p::check_count(send.len())?;
+        with_fitting(recv, send, |out| {
+            self.lib().scan_into(send, out, op.to_mpi())
+        })
+    }
+
+    /// Exclusive prefix (`MPI_Exscan`): rank `r`'s `recv` gets `op` over ranks `0..r`;
+    /// rank 0's `recv` is left as it was.
+    pub fn exscan_buffer<T: Plain>(&self, send: &[T], recv: &mut [T], op: Op) -> Result<()> {
+        crate::p2p::check_count(send.len())?;
+        with_fitting(recv, send, |out| {
+            self.lib().exclusive_scan_into(send, out, op.to_mpi())
+        })
+    }
+
+    /// For each position, the largest (or smallest) value over all ranks and the lowest
+    /// rank that holds it (MPI's MAXLOC/MINLOC), on every rank.
+    ///
+    /// ```no_run
+    /// use rspar::Loc;
+    /// let world = rspar::init()?;
+    /// let load = [world.rank() as f64 * 1.5];
+    /// let (value, rank) = world.all_reduce_loc(&load, Loc::Max)?[0];
+    /// assert_eq!(rank, world.size() - 1);
+    /// # Ok::<(), rspar::Error>(())
+    /// ```
+    pub fn all_reduce_loc<T: Plain + PartialOrd>(
+        &self,
+        values: &[T],
+        loc: Loc,
+    ) -> Result<Vec<(T, usize)>> {
+        let op = match loc {
+            Loc::Max => Op::Max,
+            Loc::Min => Op::Min,
+        };
+        let mut extremes = values.to_vec();
+        self.all_reduce_buffer(values, &mut extremes, op)?;
+        let size = self.size() as u64;
+        let holders: Vec<u64> = values
+            .iter()
+            .zip(&extremes)
+            .map(|(v, e)| if v == e { self.rank() as u64 } else { size })
+            .collect();
+        let mut owners = holders.clone();
+        self.all_reduce_buffer(&holders, &mut owners, Op::Min)?;
+        extremes
+            .into_iter()
+            .zip(owners)
+            .enumerate()
+            .map(|(index, (value, owner))| {
+                if owner < size {
+                    Ok((value, owner as usize))
+                } else {
+                    Err(ErrorKind::Unordered { index }.into())
+                }
+            })
+            .collect()
+    }
+
+    /// Element counts of every rank, as MPI counts, displacements and their total.
+    fn element_counts(&self, mine: usize) -> Result<(Vec<i32>, Vec<i32>, usize)> {
+        let mut counts = vec![0u64; self.size()];
+        self.lib().all_gather_into(&(mine as u64), &mut counts[..]);
+        let total: u64 = counts.iter().sum();
+        crate::p2p::check_count(total as usize)?;
+        let displs = counts
+            .iter()
+            .scan(0i32, |at, &c| {
+                let d = *at;
+                *at += c as i32;
+                Some(d)
+            })
+            .collect();
+        Ok((
+            counts.iter().map(|&c| c as i32).collect(),
+            displs,
+            total as usize,
+        ))
+    }
+}
+
+/// Run `reduce` into `recv` if it has `send`'s length; else into a scratch buffer (so
+/// this rank still takes part) and report the mismatch.
+fn with_fitting<T: Plain>(recv: &mut [T], send: &[T], reduce: impl FnOnce(&mut [T])) -> Result<()> {
+    if recv.len() == send.len() {
+        reduce(recv);
+        return Ok(());
+    }
+    let mut scratch = send.to_vec();
+    reduce(&mut scratch);
+    Err(ErrorKind::Truncated {
+        expected: recv.len(),
+        got: send.len(),
+    }
+    .into())
+}

@@ -1,0 +1,270 @@
+//! Collectives on any serde type: the object path.
+//!
+//! Each value is encoded by `wire` and the bytes move with MPI's own collectives on the
+//! communicator's private duplicate. Sizes go first (a broadcast, all-gather or
+//! all-to-all of byte counts), so every rank that needs a size knows it before any byte
+//! moves, and a rank that cannot take part (a value that does not encode, a wrong count at
+//! the root) announces it with the count `FAILED`: every rank then returns an `Err` and
+//! no rank is left waiting.
+
+use mpi::datatype::{Partition, PartitionMut};
+use mpi::traits::{Communicator as _, CommunicatorCollectives, Root};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::comm::Communicator;
+use crate::error::{ErrorKind, Result};
+use crate::wire;
+
+/// The byte count a rank announces when it cannot take part.
+const FAILED: u64 = u64::MAX;
+
+impl Communicator {
+    /// Every rank gets the root's `value` (PyPar: `x = broadcast(x, root)`); the values
+    /// other ranks pass are ignored.
+    ///
+    /// ```no_run
+    /// let world = rspar::init()?;
+    /// let mut config = String::new();
+    /// if world.rank() == 0 {
+    ///     config = "iterations=10".into();
+    /// }
+    /// let config = world.broadcast(&config, 0)?;
+    /// assert_eq!(config, "iterations=10");
+    /// # Ok::<(), rspar::Error>(())
+    /// ```
+    pub fn broadcast<T: Serialize + DeserializeOwned>(&self, value: &T, root: usize) -> Result<T> {
+        let root_process = self.lib().process_at_rank(self.check_rank(root)?);
+        let mine = (self.rank() == root).then(|| encode_one(value));
+        let mut len = announce(&mine);
+        root_process.broadcast_into(&mut len);
+        if len == FAILED {
+            return Err(failure(mine, root));
+        }
+        let mut bytes = match mine {
+            Some(Ok(bytes)) => bytes,
+            _ => vec![0u8; len as usize],
+        };
+        root_process.broadcast_into(&mut bytes[..]);
+        wire::decode(&bytes)
+    }
+
+    /// The root's `values[i]` goes to rank `i`; `values` must have one item per rank at
+    /// the root and is ignored elsewhere (pass `&[]`).
+    ///
+    /// ```no_run
+    /// let world = rspar::init()?;
+    /// let work: Vec<String> = (0..world.size()).map(|i| format!("task {i}")).collect();
+    /// let mine: String = world.scatter(if world.rank() == 0 { &work } else { &[] }, 0)?;
+    /// assert_eq!(mine, format!("task {}", world.rank()));
+    /// # Ok::<(), rspar::Error>(())
+    /// ```
+    pub fn scatter<T: Serialize + DeserializeOwned>(&self, values: &[T], root: usize) -> Result<T> {
+        let root_process = self.lib().process_at_rank(self.check_rank(root)?);
+        let size = self.size();
+        let mine = (self.rank() == root).then(|| {
+            if values.len() != size {
+                return Err(ErrorKind::Count {
+                    expected: size,
+                    got: values.len(),
+                }
+                .into());
+            }
+            encode_many(values)
+        });
+        let mut counts = match &mine {
+            Some(Ok((_, counts))) => counts.clone(),
+            _ => vec![FAILED; size],
+        };
+        root_process.broadcast_into(&mut counts[..]);
+        if counts[0] == FAILED {
+            return Err(failure(mine.map(|m| m.map(|(b, _)| b)), root));
+        }
+        let (counts, displs) = layout(&counts)?;
+        let mut bytes = vec![0u8; counts[self.rank()] as usize];
+        match mine {
+            Some(Ok((all, _))) => {
+                let partition = Partition::new(&all[..], &counts[..], &displs[..]);
+                root_process.scatter_varcount_into_root(&partition, &mut bytes[..]);
+            }
+            _ => root_process.scatter_varcount_into(&mut bytes[..]),
+        }
+        wire::decode(&bytes)
+    }
+
+    /// The root gets every rank's `value`, in rank order (`Some`); other ranks get `None`.
+    /// Values may differ in size from rank to rank.
+    ///
+    /// ```no_run
+    /// let world = rspar::init()?;
+    /// let names = world.gather(&world.processor_name(), 0)?;
+    /// if let Some(names) = names {
+    ///     println!("{} ranks on {:?}", names.len(), names);
+    /// }
+    /// # Ok::<(), rspar::Error>(())
+    /// ```
+    pub fn gather<T: Serialize + DeserializeOwned>(
+        &self,
+        value: &T,
+        root: usize,
+    ) -> Result<Option<Vec<T>>> {
+        let root_process = self.lib().process_at_rank(self.check_rank(root)?);
+        let (mine, counts) = self.share_counts(value)?;
+        let (counts, displs) = layout(&counts)?;
+        if self.rank() != root {
+            root_process.gather_varcount_into(&mine[..]);
+            return Ok(None);
+        }
+        let mut all = vec![0u8; total(&counts)];
+        let mut partition = PartitionMut::new(&mut all[..], &counts[..], &displs[..]);
+        root_process.gather_varcount_into_root(&mine[..], &mut partition);
+        decode_many(&all, &counts).map(Some)
+    }
+
+    /// Every rank gets every rank's `value`, in rank order.
+    ///
+    /// ```no_run
+    /// let world = rspar::init()?;
+    /// let ranks: Vec<usize> = world.all_gather(&world.rank())?;
+    /// assert_eq!(ranks, (0..world.size()).collect::<Vec<_>>());
+    /// # Ok::<(), rspar::Error>(())
+    /// ```
+    pub fn all_gather<T: Serialize + DeserializeOwned>(&self, value: &T) -> Result<Vec<T>> {
+        let (mine, counts) = self.share_counts(value)?;
+        let (counts, displs) = layout(&counts)?;
+        let mut all = vec![0u8; total(&counts)];
+        let mut partition = PartitionMut::new(&mut all[..], &counts[..], &displs[..]);
+        self.lib()
+            .all_gather_varcount_into(&mine[..], &mut partition);
+        decode_many(&all, &counts)
+    }
+
+    /// Rank `i` sends `values[j]` to rank `j` and gets, in rank order, the item every rank
+    /// sent it. `values` must have one item per rank on every rank.
+    ///
+    /// ```no_run
+    /// let world = rspar::init()?;
+    /// let me = world.rank();
+    /// let out: Vec<(usize, usize)> = (0..world.size()).map(|to| (me, to)).collect();
+    /// let got = world.all_to_all(&out)?;
+    /// assert!(got.iter().enumerate().all(|(from, &pair)| pair == (from, me)));
+    /// # Ok::<(), rspar::Error>(())
+    /// ```
+    pub fn all_to_all<T: Serialize + DeserializeOwned>(&self, values: &[T]) -> Result<Vec<T>> {
+        let size = self.size();
+        let mine = if values.len() == size {
+            encode_many(values)
+        } else {
+            Err(ErrorKind::Count {
+                expected: size,
+                got: values.len(),
+            }
+            .into())
+        };
+        let send_counts = match &mine {
+            Ok((_, counts)) => counts.clone(),
+            Err(_) => vec![FAILED; size],
+        };
+        let mut recv_counts = vec![0u64; size];
+        self.lib()
+            .all_to_all_into(&send_counts[..], &mut recv_counts[..]);
+        // A rank that failed sent FAILED to every rank (itself included), so every rank
+        // sees the same failures and stops at the same point.
+        if let Some(failed) = recv_counts.iter().position(|&c| c == FAILED) {
+            return Err(failure(Some(mine.map(|(b, _)| b)), failed));
+        }
+        let (sent, send_counts) = mine?;
+        let (send_counts, send_displs) = layout(&send_counts)?;
+        let (recv_counts, recv_displs) = layout(&recv_counts)?;
+        let mut all = vec![0u8; total(&recv_counts)];
+        let partition = Partition::new(&sent[..], &send_counts[..], &send_displs[..]);
+        let mut received = PartitionMut::new(&mut all[..], &recv_counts[..], &recv_displs[..]);
+        self.lib()
+            .all_to_all_varcount_into(&partition, &mut received);
+        decode_many(&all, &recv_counts)
+    }
+
+    /// Encode `value` and all-gather every rank's byte count; `Err` on every rank if any
+    /// rank could not encode.
+    fn share_counts<T: Serialize + ?Sized>(&self, value: &T) -> Result<(Vec<u8>, Vec<u64>)> {
+        let mine = encode_one(value);
+        let len = mine.as_ref().map_or(FAILED, |bytes| bytes.len() as u64);
+        let mut counts = vec![0u64; self.size()];
+        self.lib().all_gather_into(&len, &mut counts[..]);
+        if let Some(failed) = counts.iter().position(|&c| c == FAILED) {
+            return Err(failure(Some(mine), failed));
+        }
+        mine.map(|bytes| (bytes, counts))
+    }
+}
+
+fn encode_one<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
+    let bytes = wire::encode(value)?;
+    crate::p2p::check_count(bytes.len())?;
+    Ok(bytes)
+}
+
+/// Encode each value into one buffer; the byte count of each.
+fn encode_many<T: Serialize>(values: &[T]) -> Result<(Vec<u8>, Vec<u64>)> {
+    let mut all = Vec::new();
+    let mut counts = Vec::with_capacity(values.len());
+    for value in values {
+        let bytes = wire::encode(value)?;
+        counts.push(bytes.len() as u64);
+        all.extend_from_slice(&bytes);
+    }
+    crate::p2p::check_count(all.len())?;
+    Ok((all, counts))
+}
+
+/// The count the root announces: its byte length, or `FAILED`.
+fn announce(mine: &Option<Result<Vec<u8>>>) -> u64 {
+    match mine {
+        Some(Ok(bytes)) => bytes.len() as u64,
+        Some(Err(_)) => FAILED,
+        None => 0,
+    }
+}
+
+/// The error a rank returns when `failed` could not take part: its own error if it was
+/// this rank, `Peer` otherwise.
+fn failure<B>(mine: Option<Result<B>>, failed: usize) -> crate::Error {
+    match mine {
+        Some(Err(err)) => err,
+        _ => ErrorKind::Peer { rank: failed }.into(),
+    }
+}
+
+/// MPI's counts and displacements (C ints) for byte counts, or `TooLarge`.
+fn layout(counts: &[u64]) -> Result<(Vec<i32>, Vec<i32>)> {
+    let mut displs = Vec::with_capacity(counts.len());
+    let mut at = 0u64;
+    for &c in counts {
+        displs.push(at as i32);
+        at += c;
+        if at > i32::MAX as u64 {
+            return Err(ErrorKind::TooLarge {
+                bytes: at,
+                max: i32::MAX as u64,
+            }
+            .into());
+        }
+    }
+    Ok((counts.iter().map(|&c| c as i32).collect(), displs))
+}
+
+fn total(counts: &[i32]) -> usize {
+    counts.iter().map(|&c| c as usize).sum()
+}
+
+fn decode_many<T: DeserializeOwned>(all: &[u8], counts: &[i32]) -> Result<Vec<T>> {
+    let mut at = 0;
+    counts
+        .iter()
+        .map(|&c| {
+            let bytes = &all[at..at + c as usize];
+            at += c as usize;
+            wire::decode(bytes)
+        })
+        .collect()
+}
