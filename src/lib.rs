@@ -46,7 +46,7 @@
 //! job (opt out with [`Init::abort_on_panic`]); so does ending the program with an rspar
 //! error still alive (as when `main` returns `Err`), so no rank waits forever.
 #![deny(missing_docs)]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)] // allowed in nonblocking.rs only, each use with a SAFETY comment
 
 mod balance;
 mod buffer;
@@ -56,6 +56,7 @@ mod comm;
 mod env;
 mod envelope;
 mod error;
+mod nonblocking;
 mod p2p;
 mod pending;
 mod reduce;
@@ -68,6 +69,7 @@ pub use comm::Communicator;
 pub use env::{abort, init, initialized, wtime, Init, Threading, ERROR_EXIT_CODE, PANIC_EXIT_CODE};
 pub use envelope::{Any, Source, Status, Tag, DEFAULT_TAG, MAX_TAG};
 pub use error::{Error, ErrorKind, Result};
+pub use nonblocking::{ReceiveRequest, SendRequest};
 pub use p2p::Tagged;
 
 /// The MPI bindings rspar is built on (rsmpi), for `#[derive(Equivalence)]` with

@@ -113,7 +113,7 @@ impl<'c> Tagged<'c> {
         })
     }
 
-    fn hold_for_self(&self, tag: i32, bytes: Vec<u8>) {
+    pub(crate) fn hold_for_self(&self, tag: i32, bytes: Vec<u8>) {
         let status = Status {
             source: self.comm.rank(),
             tag,
@@ -125,7 +125,7 @@ impl<'c> Tagged<'c> {
         });
     }
 
-    fn decode_entry<T: DeserializeOwned>(
+    pub(crate) fn decode_entry<T: DeserializeOwned>(
         &self,
         entry: Entry,
         origin: Origin,

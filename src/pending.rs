@@ -111,25 +111,51 @@ pub(crate) fn next(
         .into());
     }
     let raw = comm.raw();
-    let (message, status) = match (source, tag) {
+    let matched = match (source, tag) {
         (Some(s), Some(t)) => raw.process_at_rank(s as i32).matched_probe_with_tag(t),
         (Some(s), None) => raw.process_at_rank(s as i32).matched_probe(),
         (None, Some(t)) => raw.any_process().matched_probe_with_tag(t),
         (None, None) => raw.any_process().matched_probe(),
     };
+    Ok(entry_of(matched))
+}
+
+/// Like [`next`], without blocking: `None` when no matching message is there yet.
+pub(crate) fn poll(
+    comm: &Communicator,
+    source: Option<usize>,
+    tag: Option<i32>,
+) -> Option<(Entry, Origin)> {
+    if let Some(found) = comm.pending().take(source, tag) {
+        return Some(found);
+    }
+    let raw = comm.raw();
+    let matched = match (source, tag) {
+        (Some(s), Some(t)) => raw
+            .process_at_rank(s as i32)
+            .immediate_matched_probe_with_tag(t),
+        (Some(s), None) => raw.process_at_rank(s as i32).immediate_matched_probe(),
+        (None, Some(t)) => raw.any_process().immediate_matched_probe_with_tag(t),
+        (None, None) => raw.any_process().immediate_matched_probe(),
+    };
+    matched.map(entry_of)
+}
+
+fn entry_of((message, status): (Message, MpiStatus)) -> (Entry, Origin) {
     let bytes = status.count(u8::equivalent_datatype()).max(0) as usize;
     let envelope = Status {
         source: status.source_rank() as usize,
         tag: status.tag(),
         bytes,
     };
-    Ok((
+    let held = Held::Matched(message, status);
+    (
         Entry {
             status: envelope,
-            held: Held::Matched(message, status),
+            held,
         },
         Origin::Mpi,
-    ))
+    )
 }
 
 /// Receive the bytes of a message for the object path. A buffer sent to self gives its

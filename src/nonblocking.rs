@@ -1,0 +1,229 @@
+//! Nonblocking object messages: `isend` and `ireceive`, and waiting on many of them.
+//!
+//! - [`SendRequest`] owns the encoded bytes of its value while MPI sends them
+//!   (`MPI_Isend`). `wait` finishes it; **dropping it waits too**, so an unfinished send
+//!   is never abandoned. This is rspar's one use of `unsafe`: MPI reads the bytes after
+//!   `isend` returns, which Rust's borrow rules cannot express for an owned handle.
+//! - [`ReceiveRequest`] holds no MPI resource until its message is there: `test` polls
+//!   with a matched probe (`MPI_Improbe`) and receives exactly the message's size once it
+//!   has matched, so no buffer size is ever guessed. Dropping it cancels nothing and loses
+//!   nothing: an unmatched message simply stays queued.
+
+use std::marker::PhantomData;
+
+use mpi::ffi;
+use mpi::raw::AsRaw;
+use mpi::traits::Equivalence;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::comm::Communicator;
+use crate::envelope::{Source, Status, DEFAULT_TAG};
+use crate::error::Result;
+use crate::p2p::{check_count, Tagged};
+use crate::{pending, wire};
+
+/// An object send in flight, from [`Tagged::isend`]. Wait for it, test it, or drop it
+/// (which waits).
+#[must_use = "a send request waits for its send when dropped; keep it to overlap work"]
+pub struct SendRequest<'c> {
+    // The request is active while `Some`. `bytes` is the heap buffer MPI reads; its
+    // address does not change when the handle moves, and it is freed only after the
+    // request has completed (or never, if the handle is forgotten).
+    request: Option<ffi::MPI_Request>,
+    bytes: Vec<u8>,
+    _comm: PhantomData<&'c Communicator>,
+}
+
+impl SendRequest<'_> {
+    /// True once the send has completed (`MPI_Test`); the buffer is then released.
+    pub fn test(&mut self) -> bool {
+        let Some(mut request) = self.request else {
+            return true;
+        };
+        let mut flag = 0;
+        // SAFETY: `request` is an active request from MPI_Isend on `self.bytes`, which is
+        // still alive; MPI_Test sets it to MPI_REQUEST_NULL when it completes.
+        #[allow(unsafe_code)]
+        unsafe {
+            ffi::MPI_Test(&mut request, &mut flag, ffi::RSMPI_STATUS_IGNORE);
+        }
+        if flag != 0 {
+            self.request = None;
+            self.bytes = Vec::new();
+        } else {
+            self.request = Some(request);
+        }
+        flag != 0
+    }
+
+    /// Block until the send has completed.
+    pub fn wait(mut self) -> Result<()> {
+        self.finish();
+        Ok(())
+    }
+
+    fn finish(&mut self) {
+        if let Some(mut request) = self.request.take() {
+            // SAFETY: as in `test`; after MPI_Wait returns MPI no longer reads the bytes.
+            #[allow(unsafe_code)]
+            unsafe {
+                ffi::MPI_Wait(&mut request, ffi::RSMPI_STATUS_IGNORE);
+            }
+        }
+    }
+
+    /// Wait for every send.
+    pub fn wait_all<'a>(requests: impl IntoIterator<Item = SendRequest<'a>>) -> Result<()> {
+        requests.into_iter().try_for_each(SendRequest::wait)
+    }
+}
+
+impl Drop for SendRequest<'_> {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+/// A receive of a `T` waiting for its message, from [`Tagged::ireceive`].
+#[must_use = "a receive request does nothing until it is tested or waited"]
+pub struct ReceiveRequest<'c, T> {
+    view: Tagged<'c>,
+    source: Source,
+    _value: PhantomData<fn() -> T>,
+}
+
+impl<T: DeserializeOwned> ReceiveRequest<'_, T> {
+    /// The value and its status if the message has arrived, `None` if not yet (never
+    /// blocks for long: the matched message is received at once).
+    pub fn test(&mut self) -> Result<Option<(T, Status)>> {
+        let (source, tag) = self.view.filter(self.source)?;
+        match pending::poll(self.view.comm(), source, tag) {
+            Some((entry, origin)) => self.view.decode_entry(entry, origin).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Block until the message arrives; the value and its status.
+    pub fn wait(self) -> Result<(T, Status)> {
+        self.view.receive_with_status(self.source)
+    }
+
+    /// Wait for every receive; the values in the order of `requests`.
+    pub fn wait_all(requests: impl IntoIterator<Item = Self>) -> Result<Vec<T>> {
+        requests
+            .into_iter()
+            .map(|r| r.wait().map(|(v, _)| v))
+            .collect()
+    }
+
+    /// Wait until any one of `requests` completes; remove it and return its index (in
+    /// `requests` before removal), value and status. `requests` must not be empty.
+    pub fn wait_any(requests: &mut Vec<Self>) -> Result<(usize, T, Status)> {
+        assert!(!requests.is_empty(), "wait_any needs at least one request");
+        loop {
+            for index in 0..requests.len() {
+                if let Some((value, status)) = requests[index].test()? {
+                    drop(requests.remove(index));
+                    return Ok((index, value, status));
+                }
+            }
+            std::thread::yield_now();
+        }
+    }
+}
+
+impl<'c> Tagged<'c> {
+    /// Start sending `value` to `dest` and return at once; see [`SendRequest`].
+    pub fn isend<T: Serialize + ?Sized>(&self, value: &T, dest: usize) -> Result<SendRequest<'c>> {
+        let comm = self.comm();
+        let dest_rank = comm.check_rank(dest)?;
+        let tag = self.tag_value().for_send()?;
+        let bytes = wire::encode(value)?;
+        let done = SendRequest {
+            request: None,
+            bytes: Vec::new(),
+            _comm: PhantomData,
+        };
+        if dest == comm.rank() {
+            self.hold_for_self(tag, bytes);
+            return Ok(done);
+        }
+        check_count(bytes.len())?;
+        let request = isend_bytes(comm, &bytes, dest_rank, tag);
+        Ok(SendRequest {
+            request: Some(request),
+            bytes,
+            ..done
+        })
+    }
+
+    /// A receive of a `T` from `source`, to test or wait later; see [`ReceiveRequest`].
+    pub fn ireceive<T: DeserializeOwned>(
+        &self,
+        source: impl Into<Source>,
+    ) -> ReceiveRequest<'c, T> {
+        ReceiveRequest {
+            view: *self,
+            source: source.into(),
+            _value: PhantomData,
+        }
+    }
+}
+
+/// Post `MPI_Isend` of `bytes`; the caller keeps `bytes` alive until the request completes.
+fn isend_bytes(comm: &Communicator, bytes: &[u8], dest: i32, tag: i32) -> ffi::MPI_Request {
+    let mut request: ffi::MPI_Request = request_null();
+    // SAFETY: `bytes` is a live buffer of `bytes.len()` (<= i32::MAX, checked) bytes; the
+    // caller stores it next to the request and frees it only after MPI_Wait/MPI_Test has
+    // completed the request. Datatype and communicator handles are valid while MPI is up
+    // (the handle borrows the communicator).
+    #[allow(unsafe_code)]
+    unsafe {
+        ffi::MPI_Isend(
+            bytes.as_ptr().cast(),
+            bytes.len() as i32,
+            u8::equivalent_datatype().as_raw(),
+            dest,
+            tag,
+            comm.raw().as_raw(),
+            &mut request,
+        );
+    }
+    request
+}
+
+fn request_null() -> ffi::MPI_Request {
+    // SAFETY: reading an MPI constant exported by rsmpi's C shim.
+    #[allow(unsafe_code)]
+    unsafe {
+        ffi::RSMPI_REQUEST_NULL
+    }
+}
+
+/// Nonblocking object messages on the communicator itself, with the default tag.
+impl Communicator {
+    /// Start sending `value` to `dest`; see [`Tagged::isend`].
+    ///
+    /// ```no_run
+    /// let world = rspar::init()?;
+    /// let (rank, size) = (world.rank(), world.size());
+    /// let send = world.isend(&vec![rank; 1 << 20], (rank + 1) % size)?;
+    /// let incoming = world.ireceive::<Vec<usize>>((rank + size - 1) % size);
+    /// let (data, _) = incoming.wait()?;
+    /// send.wait()?;
+    /// assert_eq!(data[0], (rank + size - 1) % size);
+    /// # Ok::<(), rspar::Error>(())
+    /// ```
+    pub fn isend<T: Serialize + ?Sized>(&self, value: &T, dest: usize) -> Result<SendRequest<'_>> {
+        self.tag(DEFAULT_TAG).isend(value, dest)
+    }
+
+    /// A receive of a `T` from `source` to test or wait later; see [`Tagged::ireceive`].
+    pub fn ireceive<T: DeserializeOwned>(
+        &self,
+        source: impl Into<Source>,
+    ) -> ReceiveRequest<'_, T> {
+        self.tag(DEFAULT_TAG).ireceive(source)
+    }
+}

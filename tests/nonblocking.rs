@@ -1,0 +1,83 @@
+//! Nonblocking object messages under mpirun at 1..5 ranks.
+
+mod common;
+
+use common::{spmd, SIZES};
+use rspar::{Any, ReceiveRequest, SendRequest};
+
+/// Mixed sizes, from empty to well above any eager limit.
+fn payload(from: usize, i: usize) -> Vec<u32> {
+    let len = [0, 1, 100, 5_000, 300_000][i % 5];
+    vec![(from * 1000 + i) as u32; len]
+}
+
+#[test]
+fn many_outstanding_messages_complete_in_any_wait_order() {
+    spmd(
+        "many_outstanding_messages_complete_in_any_wait_order",
+        SIZES,
+        |world| {
+            let (rank, size) = (world.rank(), world.size());
+            let count = 20;
+            // Every rank sends `count` messages to every rank (itself included), all at once.
+            let mut sends = Vec::new();
+            for to in 0..size {
+                for i in 0..count {
+                    sends.push(world.tag(i as i32).isend(&payload(rank, i), to)?);
+                }
+            }
+            // Receive in reverse tag order, one source at a time, from the last source down.
+            for from in (0..size).rev() {
+                let receives: Vec<ReceiveRequest<Vec<u32>>> = (0..count)
+                    .rev()
+                    .map(|i| world.tag(i as i32).ireceive(from))
+                    .collect();
+                let values = ReceiveRequest::wait_all(receives)?;
+                for (k, value) in values.iter().enumerate() {
+                    assert_eq!(value, &payload(from, count - 1 - k));
+                }
+            }
+            // Sends finish in reverse order too.
+            sends.reverse();
+            SendRequest::wait_all(sends)?;
+            world.barrier()?;
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn wait_any_and_test_poll_until_done() {
+    spmd("wait_any_and_test_poll_until_done", SIZES, |world| {
+        let (rank, size) = (world.rank(), world.size());
+        let right = (rank + 1) % size;
+        let _kept: Vec<SendRequest> = (0..3)
+            .map(|i| world.tag(50 + i).isend(&format!("m{i} from {rank}"), right))
+            .collect::<rspar::Result<_>>()?;
+        let mut pending: Vec<ReceiveRequest<String>> =
+            (0..3).map(|i| world.tag(50 + i).ireceive(Any)).collect();
+        let mut seen = Vec::new();
+        while !pending.is_empty() {
+            let (_, text, status) = ReceiveRequest::wait_any(&mut pending)?;
+            assert!(text.ends_with(&format!("from {}", status.source)));
+            seen.push(status.tag);
+        }
+        seen.sort();
+        assert_eq!(seen, [50, 51, 52]);
+        // test() says None while nothing is there, then delivers.
+        let mut later = world.tag(60).ireceive::<u64>(Any);
+        assert!(later.test()?.is_none());
+        world.barrier()?;
+        let mut send = world.tag(60).isend(&(rank as u64), right)?;
+        let value = loop {
+            if let Some((v, _)) = later.test()? {
+                break v;
+            }
+            std::thread::yield_now();
+        };
+        assert_eq!(value as usize, (rank + size - 1) % size);
+        while !send.test() {}
+        // Dropping the kept sends waits for them; nothing is left behind.
+        Ok(())
+    });
+}
