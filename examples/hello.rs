@@ -18,6 +18,7 @@ fn main() -> rspar::Result<()> {
         world.processor_name()
     );
     // Check that every rank is alive and numbered as expected.
+    world.print_ordered(format!("rank {rank} says hello in order"))?;
     if rank == 0 {
         let mut seen = vec![false; size];
         seen[0] = true;

@@ -184,6 +184,27 @@ impl Communicator {
         decode_many(&all, &recv_counts)
     }
 
+    /// Print `text` from every rank on rank 0's stdout, in rank order, each line prefixed
+    /// with `[rank]` (output of different ranks never interleaves). Every rank must call it.
+    ///
+    /// ```no_run
+    /// let world = rspar::init()?;
+    /// world.print_ordered(format!("I hold block {:?}", rspar::balance(100, world.size(), world.rank())))?;
+    /// # Ok::<(), rspar::Error>(())
+    /// ```
+    pub fn print_ordered(&self, text: impl std::fmt::Display) -> Result<()> {
+        if let Some(texts) = self.gather(&text.to_string(), 0)? {
+            let mut out = String::new();
+            for (rank, text) in texts.iter().enumerate() {
+                for line in text.lines() {
+                    out.push_str(&format!("[{rank}] {line}\n"));
+                }
+            }
+            print!("{out}");
+        }
+        Ok(())
+    }
+
     /// Encode `value` and all-gather every rank's byte count; `Err` on every rank if any
     /// rank could not encode.
     fn share_counts<T: Serialize + ?Sized>(&self, value: &T) -> Result<(Vec<u8>, Vec<u64>)> {

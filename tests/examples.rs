@@ -61,7 +61,7 @@ fn hello_from_every_rank() {
 
 #[test]
 fn examples_have_help() {
-    for name in ["ring", "hello"] {
+    for name in ["ring", "hello", "pi", "collectives"] {
         let out = Command::new(example(name)).arg("--help").output().unwrap();
         assert!(out.status.success());
         assert!(String::from_utf8_lossy(&out.stdout).contains("Usage"));
@@ -85,4 +85,42 @@ fn without_mpirun_a_program_is_a_world_of_one() {
     assert!(stdout
         .lines()
         .any(|l| l == "Processor 0 received message \"P0\" from rank 0"));
+}
+
+#[test]
+fn pi_agrees_to_1e_10_at_every_size() {
+    for n in 1..=8 {
+        let run = mpirun(n, &example("pi"), &["--intervals", "10000000"]);
+        run.assert_success();
+        let line = run
+            .stdout
+            .lines()
+            .find(|l| l.starts_with("pi ~= 3.14159265"))
+            .unwrap_or_else(|| panic!("no pi line\n{}", run.report()));
+        let value: f64 = line.trim_start_matches("pi ~= ").parse().unwrap();
+        assert!(
+            (value - std::f64::consts::PI).abs() < 1e-10,
+            "{}",
+            run.report()
+        );
+    }
+    // The example checks itself: an impossible tolerance makes it fail.
+    let run = mpirun(
+        2,
+        &example("pi"),
+        &["--intervals", "10", "--tolerance", "1e-12"],
+    );
+    assert_eq!(run.code, Some(1), "{}", run.report());
+}
+
+#[test]
+fn collectives_tour_passes_with_any_root() {
+    for n in 1..=5 {
+        for root in [0, n - 1] {
+            let run = mpirun(n, &example("collectives"), &["--root", &root.to_string()]);
+            run.assert_success();
+            let last = format!("all collectives ok on {n} ranks");
+            assert!(run.stdout.lines().any(|l| l == last), "{}", run.report());
+        }
+    }
 }

@@ -140,9 +140,23 @@ pub fn example(name: &str) -> PathBuf {
     // target/<profile>/deps/<test>-<hash> -> target/<profile>/examples/<name>
     let dir = exe.parent().and_then(Path::parent).expect("target dir");
     let path = dir.join("examples").join(name);
+    if !path.exists() {
+        // `cargo test` builds the examples; `cargo test --test X` does not.
+        let profile = dir.file_name().and_then(|p| p.to_str()) == Some("release");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut build = Command::new(cargo);
+        build.args(["build", "--quiet", "--example", name]);
+        if profile {
+            build.arg("--release");
+        }
+        let status = build
+            .status()
+            .expect("cannot run cargo to build the example");
+        assert!(status.success(), "building example {name} failed");
+    }
     assert!(
         path.exists(),
-        "example {name} not built at {}; run through cargo test",
+        "example {name} not found at {}",
         path.display()
     );
     path
