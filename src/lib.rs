@@ -34,6 +34,23 @@
 //!   [`receive_vec`](Communicator::receive_vec) move slices of [`Plain`] data (numbers,
 //!   and structs with `#[derive(Equivalence)]`) with no serialization.
 //!
+//! # Collectives
+//! Called by every rank: [`broadcast`](Communicator::broadcast),
+//! [`scatter`](Communicator::scatter), [`gather`](Communicator::gather),
+//! [`all_gather`](Communicator::all_gather), [`all_to_all`](Communicator::all_to_all), and
+//! reductions with a Rust closure ([`reduce`](Communicator::reduce),
+//! [`all_reduce`](Communicator::all_reduce), [`scan`](Communicator::scan),
+//! [`exscan`](Communicator::exscan)) on the object path; the `_buffer` twins
+//! ([`broadcast_buffer`](Communicator::broadcast_buffer),
+//! [`reduce_buffer`](Communicator::reduce_buffer) with an [`Op`], ...) and
+//! [`all_reduce_loc`](Communicator::all_reduce_loc) run MPI's own collectives.
+//! [`balance`] is PyPar's block partition.
+//!
+//! # Nonblocking messages and communicators
+//! [`isend`](Communicator::isend) and [`ireceive`](Communicator::ireceive) return
+//! [`SendRequest`] and [`ReceiveRequest`]; [`duplicate`](Communicator::duplicate) and
+//! [`split`](Communicator::split) make communicators with the same API.
+//!
 //! # Tags and wildcards
 //! Calls on the communicator use [`DEFAULT_TAG`]; `world.tag(t)` gives a [`Tagged`] view
 //! with the same methods for tag `t` in `0..=`[`MAX_TAG`]. [`Any`] is the wildcard for a
