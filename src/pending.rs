@@ -19,7 +19,7 @@ use std::any::Any as StdAny;
 use std::collections::VecDeque;
 
 use mpi::point_to_point::{Message, Status as MpiStatus};
-use mpi::traits::{Communicator as _, Equivalence, MatchedReceiveVec, Source as _};
+use mpi::traits::{Communicator as _, Equivalence, MatchedReceiveVec, Source as MpiSource};
 
 use crate::comm::Communicator;
 use crate::env::Threading;
@@ -110,13 +110,7 @@ pub(crate) fn next(
         }
         .into());
     }
-    let raw = comm.raw();
-    let matched = match (source, tag) {
-        (Some(s), Some(t)) => raw.process_at_rank(s as i32).matched_probe_with_tag(t),
-        (Some(s), None) => raw.process_at_rank(s as i32).matched_probe(),
-        (None, Some(t)) => raw.any_process().matched_probe_with_tag(t),
-        (None, None) => raw.any_process().matched_probe(),
-    };
+    let matched = probe(comm, source, tag, true).expect("a blocking probe always matches");
     Ok(entry_of(matched))
 }
 
@@ -129,16 +123,33 @@ pub(crate) fn poll(
     if let Some(found) = comm.pending().take(source, tag) {
         return Some(found);
     }
+    probe(comm, source, tag, false).map(entry_of)
+}
+
+/// A matched probe in MPI (`MPI_Mprobe` if `blocking`, else `MPI_Improbe`).
+fn probe(
+    comm: &Communicator,
+    source: Option<usize>,
+    tag: Option<i32>,
+    blocking: bool,
+) -> Option<(Message, MpiStatus)> {
+    fn at<S: MpiSource>(
+        from: &S,
+        tag: Option<i32>,
+        blocking: bool,
+    ) -> Option<(Message, MpiStatus)> {
+        match (tag, blocking) {
+            (Some(t), true) => Some(from.matched_probe_with_tag(t)),
+            (None, true) => Some(from.matched_probe()),
+            (Some(t), false) => from.immediate_matched_probe_with_tag(t),
+            (None, false) => from.immediate_matched_probe(),
+        }
+    }
     let raw = comm.raw();
-    let matched = match (source, tag) {
-        (Some(s), Some(t)) => raw
-            .process_at_rank(s as i32)
-            .immediate_matched_probe_with_tag(t),
-        (Some(s), None) => raw.process_at_rank(s as i32).immediate_matched_probe(),
-        (None, Some(t)) => raw.any_process().immediate_matched_probe_with_tag(t),
-        (None, None) => raw.any_process().immediate_matched_probe(),
-    };
-    matched.map(entry_of)
+    match source {
+        Some(s) => at(&raw.process_at_rank(s as i32), tag, blocking),
+        None => at(&raw.any_process(), tag, blocking),
+    }
 }
 
 fn entry_of((message, status): (Message, MpiStatus)) -> (Entry, Origin) {
