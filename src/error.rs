@@ -126,6 +126,16 @@ pub enum ErrorKind {
         /// Position in the buffer.
         index: usize,
     },
+    /// A farm task panicked or returned `Err` (after its retries, if any).
+    #[error("task {index} failed on rank {rank}: {message}")]
+    TaskFailed {
+        /// Position of the task's input.
+        index: usize,
+        /// The rank that ran it last.
+        rank: usize,
+        /// The panic message (with its place) or the `Err` as text.
+        message: String,
+    },
     /// `finalize` was called while other communicators still use MPI.
     #[error("cannot finalize: {others} other communicator(s) still alive; MPI finalizes when the last one is dropped")]
     InUse {

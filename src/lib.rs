@@ -73,6 +73,7 @@ mod comm;
 mod env;
 mod envelope;
 mod error;
+pub mod farm;
 mod nonblocking;
 mod p2p;
 mod pending;

@@ -49,9 +49,15 @@ impl<'c> Tagged<'c> {
     /// may be reused (MPI standard mode: small messages are usually buffered, large ones
     /// wait for the receiver). A send to one's own rank never blocks.
     pub fn send<T: Serialize + ?Sized>(&self, value: &T, dest: usize) -> Result<()> {
+        self.comm.check_rank(dest)?;
+        self.tag.for_send()?;
+        self.send_encoded(wire::encode(value)?, dest)
+    }
+
+    /// Send bytes made by `wire` as one object message.
+    pub(crate) fn send_encoded(&self, bytes: Vec<u8>, dest: usize) -> Result<()> {
         let dest_rank = self.comm.check_rank(dest)?;
         let tag = self.tag.for_send()?;
-        let bytes = wire::encode(value)?;
         if dest == self.comm.rank() {
             self.hold_for_self(tag, bytes);
         } else {

@@ -79,7 +79,13 @@ fn is_slice_element(inner: &str) -> bool {
 /// Encode `value` as one message: header, fingerprint, bincode payload.
 /// The buffer is allocated once at its exact size.
 pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
-    let name = fingerprint::<T>();
+    encode_as::<T, T>(value)
+}
+
+/// Encode `value` with the fingerprint of `R`, a type that serde encodes identically
+/// (e.g. a message holding `&I` sent to a receiver of the same message holding `I`).
+pub(crate) fn encode_as<R: ?Sized, T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
+    let name = fingerprint::<R>();
     let opts = options();
     let payload_len = opts.serialized_size(value).map_err(encode_error)?;
     let name_len = u16::try_from(name.len()).map_err(|_| ErrorKind::Encode {

@@ -61,7 +61,7 @@ fn hello_from_every_rank() {
 
 #[test]
 fn examples_have_help() {
-    for name in ["ring", "hello", "pi", "collectives"] {
+    for name in ["ring", "hello", "pi", "collectives", "fib", "mandelbrot"] {
         let out = Command::new(example(name)).arg("--help").output().unwrap();
         assert!(out.status.success());
         assert!(String::from_utf8_lossy(&out.stdout).contains("Usage"));
@@ -123,4 +123,59 @@ fn collectives_tour_passes_with_any_root() {
             assert!(run.stdout.lines().any(|l| l == last), "{}", run.report());
         }
     }
+}
+
+#[test]
+fn fib_prints_the_seed_answer_at_every_size() {
+    for n in 1..=6 {
+        let run = mpirun(n, &example("fib"), &["--time"]);
+        run.assert_success();
+        assert_eq!(
+            run.stdout.trim_end(),
+            "[39088169, 24157817, 14930352, 9227465, 5702887, 3524578]",
+            "{}",
+            run.report()
+        );
+        assert!(run.stderr.contains("elapsed: "), "{}", run.report());
+    }
+    let run = mpirun(3, &example("fib"), &["20", "10", "1"]);
+    run.assert_success();
+    assert_eq!(run.stdout.trim_end(), "[6765, 55, 1]");
+}
+
+#[test]
+fn mandelbrot_checksum_is_the_same_at_every_size_and_schedule() {
+    let dir = std::env::temp_dir().join(format!("rspar-mandel-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut sums = Vec::new();
+    for n in 1..=5 {
+        for schedule in ["dynamic", "static"] {
+            let png = dir.join(format!("m{n}{schedule}.png"));
+            let args = [
+                "--width",
+                "120",
+                "--height",
+                "90",
+                "--max-iter",
+                "200",
+                "--schedule",
+                schedule,
+                "--output",
+                png.to_str().unwrap(),
+            ];
+            let run = mpirun(n, &example("mandelbrot"), &args);
+            run.assert_success();
+            let sum = run
+                .stdout
+                .lines()
+                .find_map(|l| l.strip_prefix("checksum: "))
+                .unwrap_or_else(|| panic!("no checksum\n{}", run.report()))
+                .to_string();
+            let bytes = std::fs::read(&png).unwrap();
+            assert_eq!(&bytes[1..4], b"PNG");
+            sums.push(sum);
+        }
+    }
+    assert!(sums.windows(2).all(|w| w[0] == w[1]), "{sums:?}");
+    std::fs::remove_dir_all(&dir).ok();
 }

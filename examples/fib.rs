@@ -1,0 +1,81 @@
+//! The seed's program: `multiprocessing.Pool().map(fib, [38, 37, 36, 35, 34, 33])`, as a
+//! farm over the ranks of the world. The root prints the results in input order.
+//!
+//!     mpirun -n 3 target/release/examples/fib --time
+
+use clap::Parser;
+use rspar::farm::{Farm, Progress};
+
+/// Compute Fibonacci numbers the slow way, farmed out over all ranks.
+#[derive(Parser)]
+#[command(version, about)]
+struct Args {
+    /// The inputs (default: 38 37 36 35 34 33). Give the largest first.
+    inputs: Vec<u64>,
+    /// Print the elapsed wall time on stderr.
+    #[arg(long)]
+    time: bool,
+    /// Show a progress bar even when stderr is not a terminal.
+    #[arg(long)]
+    progress: bool,
+}
+
+/// Computing the Fibonacci numbers in an inefficient way, to keep the CPU busy.
+fn fib(n: u64) -> u64 {
+    if n <= 2 {
+        1
+    } else {
+        fib(n - 1) + fib(n - 2)
+    }
+}
+
+/// The same numbers, fast, to check the farm's answers.
+fn fib_fast(n: u64) -> u64 {
+    let (mut a, mut b) = (0u64, 1u64);
+    for _ in 0..n {
+        (a, b) = (b, a.wrapping_add(b));
+    }
+    a
+}
+
+fn main() -> rspar::Result<()> {
+    let args = Args::parse();
+    let world = rspar::init()?;
+    let inputs = if args.inputs.is_empty() {
+        vec![38, 37, 36, 35, 34, 33]
+    } else {
+        args.inputs
+    };
+    if let Some(&big) = inputs.iter().find(|&&n| n > 60) {
+        eprintln!("fib: {big} is too large for the slow method (at most 60)");
+        std::process::exit(2);
+    }
+    let start = rspar::wtime();
+    let progress = if args.progress {
+        Progress::Always
+    } else {
+        Progress::Auto
+    };
+    let mine = if world.rank() == 0 {
+        inputs.clone()
+    } else {
+        Vec::new()
+    };
+    let results = Farm::new().progress(progress).map(&world, mine, fib)?;
+    if let Some(results) = results {
+        println!("{results:?}");
+        if args.time {
+            eprintln!(
+                "elapsed: {:.3} s on {} ranks",
+                rspar::wtime() - start,
+                world.size()
+            );
+        }
+        let expected: Vec<u64> = inputs.iter().map(|&n| fib_fast(n)).collect();
+        if results != expected {
+            eprintln!("fib: wrong results, expected {expected:?}");
+            rspar::abort(1);
+        }
+    }
+    Ok(())
+}
