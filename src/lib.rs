@@ -51,6 +51,10 @@
 //! [`SendRequest`] and [`ReceiveRequest`]; [`duplicate`](Communicator::duplicate) and
 //! [`split`](Communicator::split) make communicators with the same API.
 //!
+//! # The task farm
+//! [`farm::map`] is `Pool.map` over the ranks: dynamic load balancing, batching of tiny
+//! tasks, task failures reported as [`ErrorKind::TaskFailed`], retries and a progress bar.
+//!
 //! # Tags and wildcards
 //! Calls on the communicator use [`DEFAULT_TAG`]; `world.tag(t)` gives a [`Tagged`] view
 //! with the same methods for tag `t` in `0..=`[`MAX_TAG`]. [`Any`] is the wildcard for a
