@@ -61,7 +61,15 @@ fn hello_from_every_rank() {
 
 #[test]
 fn examples_have_help() {
-    for name in ["ring", "hello", "pi", "collectives", "fib", "mandelbrot"] {
+    for name in [
+        "ring",
+        "hello",
+        "pi",
+        "collectives",
+        "fib",
+        "mandelbrot",
+        "farm_rate",
+    ] {
         let out = Command::new(example(name)).arg("--help").output().unwrap();
         assert!(out.status.success());
         assert!(String::from_utf8_lossy(&out.stdout).contains("Usage"));
@@ -178,4 +186,25 @@ fn mandelbrot_checksum_is_the_same_at_every_size_and_schedule() {
     }
     assert!(sums.windows(2).all(|w| w[0] == w[1]), "{sums:?}");
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn farm_rate_measures_and_checks_itself() {
+    let run = mpirun(
+        2,
+        &example("farm_rate"),
+        &["--tasks", "20000", "--rounds", "3", "--csv"],
+    );
+    run.assert_success();
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("farm_tasks_per_s,"))
+        .unwrap_or_else(|| panic!("{}", run.report()));
+    let rates: Vec<f64> = line
+        .split(',')
+        .skip(1)
+        .map(|x| x.parse().unwrap())
+        .collect();
+    assert!(rates.len() == 2 && rates.iter().all(|&r| r > 0.0), "{line}");
 }
