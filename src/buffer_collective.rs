@@ -14,6 +14,7 @@ use mpi::datatype::PartitionMut;
 use mpi::traits::{Communicator as _, CommunicatorCollectives, Root};
 
 use crate::buffer::Plain;
+use crate::collective::{layout, total};
 use crate::comm::Communicator;
 use crate::error::{ErrorKind, Result};
 
@@ -294,21 +295,9 @@ impl Communicator {
     fn element_counts(&self, mine: usize) -> Result<(Vec<i32>, Vec<i32>, usize)> {
         let mut counts = vec![0u64; self.size()];
         self.lib().all_gather_into(&(mine as u64), &mut counts[..]);
-        let total: u64 = counts.iter().sum();
-        crate::p2p::check_count(total as usize)?;
-        let displs = counts
-            .iter()
-            .scan(0i32, |at, &c| {
-                let d = *at;
-                *at += c as i32;
-                Some(d)
-            })
-            .collect();
-        Ok((
-            counts.iter().map(|&c| c as i32).collect(),
-            displs,
-            total as usize,
-        ))
+        let (counts, displs) = layout(&counts)?;
+        let total = total(&counts);
+        Ok((counts, displs, total))
     }
 }
 

@@ -256,8 +256,9 @@ fn failure<B>(mine: Option<Result<B>>, failed: usize) -> crate::Error {
     }
 }
 
-/// MPI's counts and displacements (C ints) for byte counts, or `TooLarge`.
-fn layout(counts: &[u64]) -> Result<(Vec<i32>, Vec<i32>)> {
+/// MPI's counts and displacements (C ints) for byte or element counts, or `TooLarge`
+/// when they add up to more than a C int.
+pub(crate) fn layout(counts: &[u64]) -> Result<(Vec<i32>, Vec<i32>)> {
     let mut displs = Vec::with_capacity(counts.len());
     let mut at = 0u64;
     for &c in counts {
@@ -274,7 +275,7 @@ fn layout(counts: &[u64]) -> Result<(Vec<i32>, Vec<i32>)> {
     Ok((counts.iter().map(|&c| c as i32).collect(), displs))
 }
 
-fn total(counts: &[i32]) -> usize {
+pub(crate) fn total(counts: &[i32]) -> usize {
     counts.iter().map(|&c| c as usize).sum()
 }
 
