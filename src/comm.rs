@@ -164,7 +164,17 @@ impl Communicator {
         }
     }
 
-    pub(crate) fn raw(&self) -> &SimpleCommunicator {
+    /// The rsmpi communicator underneath, for MPI calls rspar does not wrap (through the
+    /// re-exported [`mpi`](crate::mpi) crate). rspar's point-to-point messages travel on
+    /// it; its collectives and the farm use private duplicates.
+    ///
+    /// ```no_run
+    /// use rspar::mpi::traits::Communicator as _;
+    /// let world = rspar::init()?;
+    /// assert_eq!(world.raw().size() as usize, world.size());
+    /// # Ok::<(), rspar::Error>(())
+    /// ```
+    pub fn raw(&self) -> &SimpleCommunicator {
         &self.raw
     }
 

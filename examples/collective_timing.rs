@@ -1,0 +1,110 @@
+//! Broadcast and all-reduce (sum) of `f64` arrays on the buffer path, timed with the same
+//! protocol as the C reference `benches/c/collectives.c`: for each size a warm-up, then
+//! timed samples of many calls; a sample's time is the slowest rank's average per call;
+//! rank 0 reports the median sample. Results are checked; a wrong value exits with 1.
+//!
+//!     mpirun -n 2 target/release/examples/collective_timing
+//!     mpirun -n 4 target/release/examples/collective_timing --csv
+
+use clap::Parser;
+use rspar::{Communicator, Op};
+
+/// Time rspar's broadcast_buffer and all_reduce_buffer of f64 arrays (microseconds per call).
+#[derive(Parser)]
+#[command(version, about)]
+struct Args {
+    /// Timed samples per size; the median is reported.
+    #[arg(long, default_value_t = 7)]
+    samples: usize,
+    /// Print `rspar,broadcast|allreduce,size_bytes,microseconds` lines instead of a table.
+    #[arg(long)]
+    csv: bool,
+}
+
+/// Array sizes in bytes (the C reference uses the same).
+const SIZES: [usize; 4] = [8, 1024, 65536, 1 << 20];
+
+/// Calls per sample (the same table as the C reference).
+fn iterations(bytes: usize) -> usize {
+    match bytes {
+        0..=8192 => 2000,
+        8193..=262_144 => 300,
+        _ => 40,
+    }
+}
+
+/// The median over samples of the slowest rank's microseconds per call of `call`.
+fn time(
+    world: &Communicator,
+    bytes: usize,
+    samples: usize,
+    mut call: impl FnMut() -> rspar::Result<()>,
+) -> rspar::Result<f64> {
+    let iters = iterations(bytes);
+    world.barrier()?;
+    let mut times = Vec::with_capacity(samples);
+    for sample in 0..=samples {
+        let n = if sample == 0 { iters / 10 + 1 } else { iters };
+        let start = rspar::wtime();
+        for _ in 0..n {
+            call()?;
+        }
+        let mine = [(rspar::wtime() - start) / n as f64 * 1e6];
+        let mut slowest = [0.0];
+        world.all_reduce_buffer(&mine, &mut slowest, Op::Max)?;
+        if sample > 0 {
+            times.push(slowest[0]);
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(times[times.len() / 2])
+}
+
+fn main() -> rspar::Result<()> {
+    let args = Args::parse();
+    let world = rspar::init()?;
+    let (rank, size) = (world.rank() as f64, world.size() as f64);
+    let samples = args.samples.max(1);
+    let mut rows = Vec::new();
+    let mut ok = true;
+    for bytes in SIZES {
+        let n = bytes / 8;
+        let mut data: Vec<f64> = (0..n).map(|i| rank + i as f64 * 0.5).collect();
+        let us = time(&world, bytes, samples, || {
+            world.broadcast_buffer(&mut data, 0)
+        })?;
+        ok &= data.iter().enumerate().all(|(i, &x)| x == i as f64 * 0.5);
+        rows.push(("broadcast", bytes, us));
+    }
+    for bytes in SIZES {
+        let n = bytes / 8;
+        let send: Vec<f64> = (0..n).map(|i| rank + i as f64 * 0.5).collect();
+        let mut sum = vec![0.0; n];
+        let us = time(&world, bytes, samples, || {
+            world.all_reduce_buffer(&send, &mut sum, Op::Sum)
+        })?;
+        let ranks = size * (size - 1.0) / 2.0;
+        ok &= sum
+            .iter()
+            .enumerate()
+            .all(|(i, &x)| x == ranks + size * i as f64 * 0.5);
+        rows.push(("allreduce", bytes, us));
+    }
+    if !ok {
+        eprintln!("collective_timing: rank {rank}: wrong results");
+        rspar::abort(1);
+    }
+    if world.rank() == 0 {
+        if !args.csv {
+            println!("{:<10} {:>10} {:>12}", "collective", "bytes", "us per call");
+        }
+        for (what, bytes, us) in rows {
+            if args.csv {
+                println!("rspar,{what},{bytes},{us:.4}");
+            } else {
+                println!("{what:<10} {bytes:>10} {us:>12.3}");
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# rspar against C MPI, side by side: ping-pong latency and bandwidth, broadcast and
+# all-reduce, the task farm. Builds everything in release, runs the C reference and rspar
+# alternately (A B, then B A, ...) so machine drift cancels, and writes to target/bench/:
+#   raw.csv      every measurement: round,implementation,benchmark,size_bytes,value
+#   summary.csv  measure,size_bytes,rspar,reference,ratio (medians over rounds)
+#   summary.md   the same as a table, with the speed targets checked
+#   pingpong.svg latency and bandwidth by message size, C and each rspar mode
+#
+#   scripts/bench.sh [--quick] [--rounds N] [--ranks N]
+#     --quick    3 rounds, sizes up to 1 MiB, fewer samples: under two minutes
+#     --rounds   rounds (default 5)
+#     --ranks    ranks for broadcast / all-reduce (default 2); ping-pong uses ranks 0 and 1
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=5 quick=0 ranks=2
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick=1; rounds=3 ;;
+    --rounds) rounds="$2"; shift ;;
+    --ranks) ranks="$2"; shift ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "bench.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+bash scripts/setup.sh
+command -v cargo >/dev/null 2>&1 || { [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"; }
+. scripts/mpi-env.sh
+rspar_mpirun
+
+out=target/bench
+mkdir -p "$out/c"
+echo "bench: building (release) ..."
+cargo build --release --quiet --example pingpong --example collective_timing \
+  --example fib --example farm_rate --example bench_report
+mpicc -O2 -o "$out/c/pingpong" benches/c/pingpong.c
+mpicc -O2 -o "$out/c/collectives" benches/c/collectives.c
+
+ex=target/release/examples
+if [ "$quick" = 1 ]; then
+  max_size=$((1 << 20)) samples=5 tasks=300000
+else
+  max_size=$((4 << 20)) samples=7 tasks=1000000
+fi
+raw="$out/raw.csv"
+: > "$raw"
+
+# Run a command and add "ROUND," before each CSV line it prints.
+record() {
+  local round="$1"; shift
+  "$@" | sed -n "s/^\([a-z0-9_-]*,[a-z0-9_]*,[0-9]*,[0-9.e+-]*\)\$/$round,\1/p" >> "$raw"
+}
+
+c_side() {
+  record "$1" "${MPIRUN[@]}" -n 2 "$out/c/pingpong" "$max_size" "$samples"
+  record "$1" "${MPIRUN[@]}" -n "$ranks" "$out/c/collectives" "$samples"
+}
+
+rspar_side() {
+  record "$1" "${MPIRUN[@]}" -n 2 "$ex/pingpong" --csv --max-size "$max_size" --samples "$samples"
+  record "$1" "${MPIRUN[@]}" -n "$ranks" "$ex/collective_timing" --csv --samples "$samples"
+  for n in 1 3; do
+    t=$("${MPIRUN[@]}" -n "$n" "$ex/fib" --time 2>&1 >/dev/null | sed -n 's/^elapsed: \([0-9.]*\) s.*/\1/p')
+    echo "$1,rspar,fib_n$n,0,$t" >> "$raw"
+  done
+  "${MPIRUN[@]}" -n 2 "$ex/farm_rate" --csv --tasks "$tasks" --rounds 3 |
+    sed -n "s/^farm_tasks_per_s,\([0-9.]*\),\([0-9.]*\)\$/$1,rspar,tasks_per_s,0,\1\n$1,loop,tasks_per_s,0,\2/p" >> "$raw"
+}
+
+start=$(date +%s)
+for round in $(seq "$rounds"); do
+  echo "bench: round $round of $rounds"
+  if [ $((round % 2)) = 1 ]; then c_side "$round"; rspar_side "$round"
+  else rspar_side "$round"; c_side "$round"; fi
+done
+echo "bench: measured in $(($(date +%s) - start)) s on $(nproc) cores, $(mpirun --version 2>/dev/null | head -1)"
+echo
+"$ex/bench_report" "$raw" --out "$out"
+echo
+echo "bench: wrote $out/summary.csv, $out/summary.md and $out/pingpong.svg"

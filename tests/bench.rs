@@ -1,0 +1,187 @@
+//! The benchmark programs: they run, check themselves, and print what `scripts/bench.sh`
+//! parses. (Speed itself is measured by `scripts/bench.sh`, never asserted here.)
+
+mod common;
+
+use common::{example, mpirun};
+use std::process::Command;
+
+/// `mode,pingpong,size,microseconds` rows of a pingpong run.
+fn pingpong_rows(stdout: &str) -> Vec<(String, u64, f64)> {
+    stdout
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f.len() == 4 && f[1] == "pingpong").then(|| {
+                (
+                    f[0].to_string(),
+                    f[2].parse().unwrap(),
+                    f[3].parse().unwrap(),
+                )
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn pingpong_every_mode_at_every_size() {
+    for n in [2, 3, 5] {
+        let args = [
+            "--csv",
+            "--max-size",
+            "65536",
+            "--samples",
+            "1",
+            "--iterations",
+            "20",
+        ];
+        let run = mpirun(n, &example("pingpong"), &args);
+        run.assert_success();
+        let rows = pingpong_rows(&run.stdout);
+        for mode in ["buffer-u8", "object-u8", "rsmpi"] {
+            let sizes: Vec<u64> = rows.iter().filter(|r| r.0 == mode).map(|r| r.1).collect();
+            assert_eq!(
+                sizes,
+                [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536],
+                "{mode}\n{}",
+                run.report()
+            );
+        }
+        for mode in ["buffer-f64", "object-f64"] {
+            let count = rows.iter().filter(|r| r.0 == mode).count();
+            assert_eq!(count, 7, "{mode}: sizes 16 B .. 64 KiB\n{}", run.report());
+        }
+        assert_eq!(rows.iter().filter(|r| r.0 == "object-struct").count(), 1);
+        assert!(rows.iter().all(|r| r.2 > 0.0), "{}", run.report());
+    }
+}
+
+#[test]
+fn pingpong_table_and_one_rank() {
+    let run = mpirun(
+        2,
+        &example("pingpong"),
+        &[
+            "--mode",
+            "buffer-f64",
+            "--max-size",
+            "1024",
+            "--samples",
+            "1",
+        ],
+    );
+    run.assert_success();
+    assert!(run.stdout.starts_with("mode "), "{}", run.report());
+    assert!(run.stdout.contains("buffer-f64"), "{}", run.report());
+    let alone = mpirun(1, &example("pingpong"), &[]);
+    assert_eq!(alone.code, Some(2), "{}", alone.report());
+    assert!(alone.stderr.contains("needs at least 2 ranks"));
+}
+
+#[test]
+fn collective_timing_checks_itself_at_every_size() {
+    for n in common::SIZES {
+        let run = mpirun(
+            *n,
+            &example("collective_timing"),
+            &["--csv", "--samples", "1"],
+        );
+        run.assert_success();
+        for what in ["broadcast", "allreduce"] {
+            for size in [8, 1024, 65536, 1048576] {
+                let prefix = format!("rspar,{what},{size},");
+                assert!(
+                    run.stdout.lines().any(|l| l.starts_with(&prefix)),
+                    "missing {prefix}\n{}",
+                    run.report()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn bench_report_summarises_medians_and_ratios() {
+    let dir = std::env::temp_dir().join(format!("rspar-bench-report-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let raw = dir.join("raw.csv");
+    // Three rounds; medians: C 0.2 us, buffer 0.22 us, object 0.3 us at 8 B.
+    let mut text = String::new();
+    for (round, c, buf, obj) in [
+        (1, 0.2, 0.22, 0.3),
+        (2, 0.1, 0.5, 0.9),
+        (3, 0.3, 0.21, 0.29),
+    ] {
+        text += &format!("{round},c,pingpong,8,{c}\n{round},buffer-u8,pingpong,8,{buf}\n");
+        text += &format!("{round},object-u8,pingpong,8,{obj}\n{round},c,broadcast,8,1.0\n");
+        text += &format!("{round},rspar,broadcast,8,1.05\n{round},rspar,fib_n1,0,2.0\n");
+        text += &format!("{round},rspar,fib_n3,0,1.0\n{round},rspar,tasks_per_s,0,5e6\n");
+        text += &format!("{round},loop,tasks_per_s,0,1e9\n");
+    }
+    std::fs::write(&raw, text).unwrap();
+    let out = Command::new(example("bench_report"))
+        .arg(&raw)
+        .arg("--out")
+        .arg(&dir)
+        .output()
+        .expect("run bench_report");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary = std::fs::read_to_string(dir.join("summary.csv")).unwrap();
+    let lines: Vec<&str> = summary.lines().collect();
+    assert_eq!(lines[0], "measure,size_bytes,rspar,reference,ratio");
+    assert!(
+        lines.contains(&"latency_raw,8,0.2200,0.2000,1.1000"),
+        "{summary}"
+    );
+    assert!(
+        lines.contains(&"latency_serde,8,0.3000,0.2000,1.5000"),
+        "{summary}"
+    );
+    assert!(
+        lines.contains(&"bandwidth_raw,8,36.3636,40.0000,0.9091"),
+        "{summary}"
+    );
+    assert!(
+        lines.contains(&"bcast_raw,8,1.0500,1.0000,1.0500"),
+        "{summary}"
+    );
+    assert!(
+        lines.contains(&"farm_speedup,0,2.0000,2.0000,1.0000"),
+        "{summary}"
+    );
+    assert!(lines
+        .iter()
+        .any(|l| l.starts_with("farm_tasks_per_s,0,5000000.0000,")));
+    let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(
+        md.contains("| raw latency vs C, <= 1 KiB | 1.10x |"),
+        "{md}"
+    );
+    let svg = std::fs::read_to_string(dir.join("pingpong.svg")).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains("C MPI"),
+        "chart without lines"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bench_report_rejects_bad_rows() {
+    let dir = std::env::temp_dir().join(format!("rspar-bench-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let raw = dir.join("raw.csv");
+    std::fs::write(&raw, "1,c,pingpong,eight,0.2\n").unwrap();
+    let out = Command::new(example("bench_report"))
+        .arg(&raw)
+        .arg("--out")
+        .arg(&dir)
+        .output()
+        .expect("run bench_report");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 1"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
