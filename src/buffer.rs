@@ -7,11 +7,12 @@
 use std::any::type_name;
 
 use mpi::point_to_point::{Message, Status as MpiStatus};
-use mpi::traits::{Communicator as _, Destination as _, Equivalence, MatchedReceiveVec};
+use mpi::traits::{Equivalence, MatchedReceiveVec};
 
 use crate::comm::Communicator;
 use crate::envelope::{Source, Status};
 use crate::error::{ErrorKind, Result};
+use crate::ffi::{self, Received};
 use crate::p2p::{check_count, Tagged};
 use crate::pending::{self, Entry, Held, Origin};
 use crate::wire;
@@ -51,21 +52,67 @@ impl Tagged<'_> {
             let held = Held::Local(Box::new(data.to_vec()), type_name::<T>());
             comm.pending().push(Entry { status, held });
         } else {
-            comm.raw()
-                .process_at_rank(dest_rank)
-                .send_with_tag(data, tag);
+            ffi::send(comm.p2p(), data, dest_rank, tag);
         }
         Ok(())
     }
 
-    /// Receive a message of exactly `data.len()` elements into `data`. A message of
-    /// another length is `Err(Truncated { expected, got })` and stays queued.
+    /// Receive a message of exactly `data.len()` elements into `data`, straight from MPI
+    /// (`MPI_Recv`, no copy, no probe). A shorter message is
+    /// `Err(Truncated { expected, got })` and stays queued, so a receive with the right
+    /// length (or `receive_vec`) gets it. A longer message is `Err(Overflow)`: as in MPI,
+    /// `data` holds its start and the rest is lost; use `receive_vec` when lengths vary.
+    /// After an `Err`, the contents of `data` are unspecified.
     pub fn receive_buffer<T: Plain>(
         &self,
         data: &mut [T],
         source: impl Into<Source>,
     ) -> Result<Status> {
-        let (elements, status, origin) = self.next_elements::<T>(source.into())?;
+        let comm = self.comm();
+        let (source, tag) = self.filter(source.into())?;
+        check_count(data.len())?;
+        if let Some((entry, origin)) = pending::held(comm, source, tag) {
+            let (elements, status, origin) = self.elements_of::<T>(entry, origin)?;
+            return self.fill(data, elements, status, origin);
+        }
+        pending::check_not_self(comm, source, tag)?;
+        match ffi::receive_into(comm.p2p(), data, source, tag) {
+            Received::Overflow => Err(ErrorKind::Overflow {
+                capacity: data.len(),
+            }
+            .into()),
+            Received::Message {
+                source,
+                tag,
+                bytes,
+                count,
+            } => {
+                let status = Status { source, tag, bytes };
+                match count {
+                    Some(got) if got == data.len() => Ok(status),
+                    Some(got) => {
+                        let held = Held::Local(Box::new(data[..got].to_vec()), type_name::<T>());
+                        comm.pending().put_back(Entry { status, held }, Origin::Mpi);
+                        Err(ErrorKind::Truncated {
+                            expected: data.len(),
+                            got,
+                        }
+                        .into())
+                    }
+                    None => Err(not_whole::<T>(bytes)),
+                }
+            }
+        }
+    }
+
+    /// Copy a held message into `data`, or refuse it (put back) if its length differs.
+    fn fill<T: Plain>(
+        &self,
+        data: &mut [T],
+        elements: Elements<T>,
+        status: Status,
+        origin: Origin,
+    ) -> Result<Status> {
         let got = elements.len();
         if got != data.len() {
             let held = elements.into_held();
@@ -113,6 +160,15 @@ impl Tagged<'_> {
     fn next_elements<T: Plain>(&self, source: Source) -> Result<(Elements<T>, Status, Origin)> {
         let (source, tag) = self.filter(source)?;
         let (entry, origin) = pending::next(self.comm(), source, tag)?;
+        self.elements_of(entry, origin)
+    }
+
+    /// A held or matched message as elements of `T`, or refused (see `next_elements`).
+    fn elements_of<T: Plain>(
+        &self,
+        entry: Entry,
+        origin: Origin,
+    ) -> Result<(Elements<T>, Status, Origin)> {
         let status = entry.status;
         let refused = match entry.held {
             Held::Matched(message, mpi_status) => {
@@ -125,15 +181,7 @@ impl Tagged<'_> {
                         self.comm()
                             .pending()
                             .put_back(Entry { status, held }, origin);
-                        return Err(ErrorKind::Decode {
-                            reason: format!(
-                                "a message of {} bytes is not a whole number of {} ({} bytes each)",
-                                status.bytes,
-                                type_name::<T>(),
-                                std::mem::size_of::<T>()
-                            ),
-                        }
-                        .into());
+                        return Err(not_whole::<T>(status.bytes));
                     }
                 }
             }
@@ -164,6 +212,17 @@ impl Tagged<'_> {
         }
         .into())
     }
+}
+
+fn not_whole<T>(bytes: usize) -> crate::Error {
+    ErrorKind::Decode {
+        reason: format!(
+            "a message of {bytes} bytes is not a whole number of {} ({} bytes each)",
+            type_name::<T>(),
+            std::mem::size_of::<T>()
+        ),
+    }
+    .into()
 }
 
 /// A message readable as elements of `T`: matched in MPI, or sent to self.

@@ -26,10 +26,19 @@ pub struct Communicator {
     // Field order is drop order: held messages are received before the communicator is
     // freed, and MPI is finalized (when this holds the last `Env`) last of all.
     pending: RefCell<Pending>,
+    // The communicator the user sees (`raw()`); rspar sends nothing on it.
     raw: SimpleCommunicator,
-    // A private duplicate for rspar's own traffic (collective internals, protocols), so
-    // it can never match or be matched by a user's message.
+    // A private duplicate for rspar's point-to-point messages, whose MPI error handler
+    // returns error codes (a message longer than a receive buffer is an `Err`, not an
+    // abort of the job).
+    p2p: SimpleCommunicator,
+    // A private duplicate for rspar's collectives, so their traffic can never match or be
+    // matched by a point-to-point message.
     lib: SimpleCommunicator,
+    // Where object messages land: received straight into it, decoded from it.
+    landing: RefCell<Vec<u8>>,
+    // Where small objects are encoded before sending; reused, so sends do not allocate.
+    scratch: RefCell<Vec<u8>>,
     rank: usize,
     size: usize,
     env: Rc<Env>,
@@ -37,12 +46,17 @@ pub struct Communicator {
 
 impl Communicator {
     pub(crate) fn new(raw: SimpleCommunicator, env: Rc<Env>) -> Communicator {
+        let p2p = raw.duplicate();
+        crate::ffi::errors_return(&p2p);
         Communicator {
             pending: RefCell::default(),
             rank: raw.rank() as usize,
             size: raw.size() as usize,
+            p2p,
             lib: raw.duplicate(),
             raw,
+            landing: RefCell::default(),
+            scratch: RefCell::default(),
             env,
         }
     }
@@ -165,8 +179,8 @@ impl Communicator {
     }
 
     /// The rsmpi communicator underneath, for MPI calls rspar does not wrap (through the
-    /// re-exported [`mpi`](crate::mpi) crate). rspar's point-to-point messages travel on
-    /// it; its collectives and the farm use private duplicates.
+    /// re-exported [`mpi`](crate::mpi) crate). rspar's own messages travel on private
+    /// duplicates of it, so raw MPI traffic on it and rspar's traffic never mix.
     ///
     /// ```no_run
     /// use rspar::mpi::traits::Communicator as _;
@@ -178,9 +192,28 @@ impl Communicator {
         &self.raw
     }
 
-    /// The private communicator for rspar's own traffic.
+    /// The private communicator for rspar's point-to-point messages (errors return).
+    pub(crate) fn p2p(&self) -> &SimpleCommunicator {
+        &self.p2p
+    }
+
+    /// The private communicator for rspar's collectives.
     pub(crate) fn lib(&self) -> &SimpleCommunicator {
         &self.lib
+    }
+
+    /// The landing buffer of object messages, `len` bytes long (allocated on first use).
+    pub(crate) fn landing(&self, len: usize) -> RefMut<'_, Vec<u8>> {
+        let mut landing = self.landing.borrow_mut();
+        if landing.len() < len {
+            landing.resize(len, 0);
+        }
+        landing
+    }
+
+    /// The reusable encode buffer of sends.
+    pub(crate) fn scratch(&self) -> RefMut<'_, Vec<u8>> {
+        self.scratch.borrow_mut()
     }
 
     pub(crate) fn pending(&self) -> RefMut<'_, Pending> {

@@ -59,8 +59,10 @@ pub enum ErrorKind {
         /// The type the sender sent.
         found: String,
     },
-    /// A buffer receive whose slice does not fit the message. The message stays queued:
-    /// receive it again into a slice of `got` elements, or with `receive_vec`.
+    /// A buffer receive whose slice is longer than the message (or, for a message held by
+    /// rspar, of any other length). The message stays queued: receive it again into a
+    /// slice of `got` elements, or with `receive_vec`. (A message longer than a slice
+    /// fresh from MPI is [`ErrorKind::Overflow`].)
     #[error("message length mismatch: the receive buffer holds {expected} elements, the message has {got}")]
     Truncated {
         /// Elements the receive buffer holds.
@@ -68,6 +70,14 @@ pub enum ErrorKind {
         /// Elements the message holds (rounded down if its size is not a whole number of
         /// elements).
         got: usize,
+    },
+    /// A message longer than the receive buffer arrived (`MPI_ERR_TRUNCATE`): as in MPI,
+    /// the buffer holds its start and the rest is lost. Receive messages whose length
+    /// varies with `receive_vec`, which sizes the buffer from the message.
+    #[error("a message longer than the receive buffer of {capacity} elements arrived; MPI kept only its start (use receive_vec for messages of varying length)")]
+    Overflow {
+        /// Elements the receive buffer holds.
+        capacity: usize,
     },
     /// Bytes that are not a valid rspar object message (corrupt, truncated, or not sent
     /// by the object path). The message has been consumed.

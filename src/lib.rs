@@ -78,6 +78,7 @@ mod env;
 mod envelope;
 mod error;
 pub mod farm;
+mod ffi;
 mod nonblocking;
 mod p2p;
 mod pending;

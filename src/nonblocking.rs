@@ -2,8 +2,9 @@
 //!
 //! - [`SendRequest`] owns the encoded bytes of its value while MPI sends them
 //!   (`MPI_Isend`). `wait` finishes it; **dropping it waits too**, so an unfinished send
-//!   is never abandoned. This is rspar's one use of `unsafe`: MPI reads the bytes after
-//!   `isend` returns, which Rust's borrow rules cannot express for an owned handle.
+//!   is never abandoned. MPI reads the bytes after
+//!   `isend` returns, which Rust's borrow rules cannot express for an owned handle (the
+//!   raw calls are in `ffi`). A long message is split in two, as by `send`.
 //! - [`ReceiveRequest`] holds no MPI resource until its message is there: `test` polls
 //!   with a matched probe (`MPI_Improbe`) and receives exactly the message's size once it
 //!   has matched, so no buffer size is ever guessed. Dropping it cancels nothing and loses
@@ -12,14 +13,13 @@
 use std::marker::PhantomData;
 
 use mpi::ffi;
-use mpi::raw::AsRaw;
-use mpi::traits::Equivalence;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::comm::Communicator;
 use crate::envelope::{Source, Status, DEFAULT_TAG};
 use crate::error::Result;
+use crate::ffi as raw;
 use crate::p2p::{check_count, Tagged};
 use crate::{pending, wire};
 
@@ -27,10 +27,10 @@ use crate::{pending, wire};
 /// (which waits).
 #[must_use = "a send request waits for its send when dropped; keep it to overlap work"]
 pub struct SendRequest<'c> {
-    // The request is active while `Some`. `bytes` is the heap buffer MPI reads; its
-    // address does not change when the handle moves, and it is freed only after the
-    // request has completed (or never, if the handle is forgotten).
-    request: Option<ffi::MPI_Request>,
+    // Active requests (two for a split message). `bytes` is the heap buffer MPI reads;
+    // its address does not change when the handle moves, and it is freed only after
+    // every request has completed (or never, if the handle is forgotten).
+    requests: Vec<ffi::MPI_Request>,
     bytes: Vec<u8>,
     _comm: PhantomData<&'c Communicator>,
 }
@@ -38,23 +38,11 @@ pub struct SendRequest<'c> {
 impl SendRequest<'_> {
     /// True once the send has completed (`MPI_Test`); the buffer is then released.
     pub fn test(&mut self) -> bool {
-        let Some(mut request) = self.request else {
-            return true;
-        };
-        let mut flag = 0;
-        // SAFETY: `request` is an active request from MPI_Isend on `self.bytes`, which is
-        // still alive; MPI_Test sets it to MPI_REQUEST_NULL when it completes.
-        #[allow(unsafe_code)]
-        unsafe {
-            ffi::MPI_Test(&mut request, &mut flag, ffi::RSMPI_STATUS_IGNORE);
-        }
-        if flag != 0 {
-            self.request = None;
+        self.requests.retain_mut(|request| !raw::test(request));
+        if self.requests.is_empty() {
             self.bytes = Vec::new();
-        } else {
-            self.request = Some(request);
         }
-        flag != 0
+        self.requests.is_empty()
     }
 
     /// Block until the send has completed.
@@ -64,12 +52,8 @@ impl SendRequest<'_> {
     }
 
     fn finish(&mut self) {
-        if let Some(mut request) = self.request.take() {
-            // SAFETY: as in `test`; after MPI_Wait returns MPI no longer reads the bytes.
-            #[allow(unsafe_code)]
-            unsafe {
-                ffi::MPI_Wait(&mut request, ffi::RSMPI_STATUS_IGNORE);
-            }
+        for mut request in self.requests.drain(..) {
+            raw::wait(&mut request);
         }
     }
 
@@ -83,6 +67,31 @@ impl Drop for SendRequest<'_> {
     fn drop(&mut self) {
         self.finish();
     }
+}
+
+/// Start sending encoded object bytes to `dest` (split in two if long, as `send` does).
+pub(crate) fn post_send(
+    comm: &Communicator,
+    mut bytes: Vec<u8>,
+    dest: i32,
+    tag: i32,
+) -> Result<SendRequest<'_>> {
+    let p2p = comm.p2p();
+    let requests = if bytes.len() <= wire::SPLIT_ABOVE {
+        vec![raw::isend(p2p, &bytes, dest, tag)]
+    } else {
+        let first = wire::mark_split(&mut bytes);
+        check_count(bytes.len() - first)?;
+        vec![
+            raw::isend(p2p, &bytes[..first], dest, tag),
+            raw::isend(p2p, &bytes[first..], dest, tag),
+        ]
+    };
+    Ok(SendRequest {
+        requests,
+        bytes,
+        _comm: PhantomData,
+    })
 }
 
 /// A receive of a `T` waiting for its message, from [`Tagged::ireceive`].
@@ -140,22 +149,15 @@ impl<'c> Tagged<'c> {
         let dest_rank = comm.check_rank(dest)?;
         let tag = self.tag_value().for_send()?;
         let bytes = wire::encode(value)?;
-        let done = SendRequest {
-            request: None,
-            bytes: Vec::new(),
-            _comm: PhantomData,
-        };
         if dest == comm.rank() {
             self.hold_for_self(tag, bytes);
-            return Ok(done);
+            return Ok(SendRequest {
+                requests: Vec::new(),
+                bytes: Vec::new(),
+                _comm: PhantomData,
+            });
         }
-        check_count(bytes.len())?;
-        let request = isend_bytes(comm, &bytes, dest_rank, tag);
-        Ok(SendRequest {
-            request: Some(request),
-            bytes,
-            ..done
-        })
+        post_send(comm, bytes, dest_rank, tag)
     }
 
     /// A receive of a `T` from `source`, to test or wait later; see [`ReceiveRequest`].
@@ -168,36 +170,6 @@ impl<'c> Tagged<'c> {
             source: source.into(),
             _value: PhantomData,
         }
-    }
-}
-
-/// Post `MPI_Isend` of `bytes`; the caller keeps `bytes` alive until the request completes.
-fn isend_bytes(comm: &Communicator, bytes: &[u8], dest: i32, tag: i32) -> ffi::MPI_Request {
-    let mut request: ffi::MPI_Request = request_null();
-    // SAFETY: `bytes` is a live buffer of `bytes.len()` (<= i32::MAX, checked) bytes; the
-    // caller stores it next to the request and frees it only after MPI_Wait/MPI_Test has
-    // completed the request. Datatype and communicator handles are valid while MPI is up
-    // (the handle borrows the communicator).
-    #[allow(unsafe_code)]
-    unsafe {
-        ffi::MPI_Isend(
-            bytes.as_ptr().cast(),
-            bytes.len() as i32,
-            u8::equivalent_datatype().as_raw(),
-            dest,
-            tag,
-            comm.raw().as_raw(),
-            &mut request,
-        );
-    }
-    request
-}
-
-fn request_null() -> ffi::MPI_Request {
-    // SAFETY: reading an MPI constant exported by rsmpi's C shim.
-    #[allow(unsafe_code)]
-    unsafe {
-        ffi::RSMPI_REQUEST_NULL
     }
 }
 

@@ -1,17 +1,18 @@
 //! Point-to-point messages of any serde type: the object path.
 //!
-//! `send` encodes the value (see `wire`) and sends the bytes as one MPI message; `receive`
-//! matches one message with a matched probe, receives exactly its size, and decodes it.
+//! `send` encodes the value (see `wire`) into a reused buffer and sends the bytes as one
+//! MPI message (two when long); `receive` receives straight into the communicator's
+//! landing buffer, which every first message fits, and decodes from there.
 //! The same calls are on [`Communicator`] (default tag) and on [`Tagged`] (a chosen tag).
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use mpi::traits::{Communicator as _, Destination as _};
-
 use crate::comm::Communicator;
 use crate::envelope::{Source, Status, Tag, DEFAULT_TAG};
 use crate::error::{ErrorKind, Result};
+use crate::ffi::{self, Received};
+use crate::nonblocking::post_send;
 use crate::pending::{self, Entry, Held, Origin};
 use crate::wire;
 
@@ -49,25 +50,31 @@ impl<'c> Tagged<'c> {
     /// may be reused (MPI standard mode: small messages are usually buffered, large ones
     /// wait for the receiver). A send to one's own rank never blocks.
     pub fn send<T: Serialize + ?Sized>(&self, value: &T, dest: usize) -> Result<()> {
-        self.comm.check_rank(dest)?;
-        self.tag.for_send()?;
-        self.send_encoded(wire::encode(value)?, dest)
+        let dest_rank = self.comm.check_rank(dest)?;
+        let tag = self.tag.for_send()?;
+        if dest == self.comm.rank() {
+            self.hold_for_self(tag, wire::encode(value)?);
+            return Ok(());
+        }
+        let mut scratch = self.comm.scratch();
+        wire::encode_into::<T, T>(&mut scratch, value)?;
+        let sent = send_bytes(self.comm, &mut scratch, dest_rank, tag);
+        if scratch.capacity() > SCRATCH_KEEP {
+            *scratch = Vec::new();
+        }
+        sent
     }
 
     /// Send bytes made by `wire` as one object message.
-    pub(crate) fn send_encoded(&self, bytes: Vec<u8>, dest: usize) -> Result<()> {
+    pub(crate) fn send_encoded(&self, mut bytes: Vec<u8>, dest: usize) -> Result<()> {
         let dest_rank = self.comm.check_rank(dest)?;
         let tag = self.tag.for_send()?;
         if dest == self.comm.rank() {
             self.hold_for_self(tag, bytes);
+            Ok(())
         } else {
-            check_count(bytes.len())?;
-            self.comm
-                .raw()
-                .process_at_rank(dest_rank)
-                .send_with_tag(&bytes[..], tag);
+            send_bytes(self.comm, &mut bytes, dest_rank, tag)
         }
-        Ok(())
     }
 
     /// Receive a value of type `T` from `source` (a rank or [`Any`](crate::Any)).
@@ -84,8 +91,81 @@ impl<'c> Tagged<'c> {
         source: impl Into<Source>,
     ) -> Result<(T, Status)> {
         let (source, tag) = self.filter(source.into())?;
-        let (entry, origin) = pending::next(self.comm, source, tag)?;
-        self.decode_entry(entry, origin)
+        if let Some((entry, origin)) = pending::held(self.comm, source, tag) {
+            return self.decode_entry(entry, origin);
+        }
+        pending::check_not_self(self.comm, source, tag)?;
+        // Straight into the landing buffer: every object message (or first part of a
+        // split one) fits it, so no probe is needed.
+        let mut landing = self.comm.landing(wire::SPLIT_ABOVE);
+        let buf = &mut landing[..wire::SPLIT_ABOVE];
+        let (source, tag, len) = match ffi::receive_into(self.comm.p2p(), buf, source, tag) {
+            Received::Message {
+                source, tag, bytes, ..
+            } => (source, tag, bytes),
+            Received::Overflow => {
+                return Err(ErrorKind::Decode {
+                    reason: format!(
+                        "a message of more than {} bytes that is not an object message \
+                         arrived (sent with send_buffer?); MPI discarded it",
+                        wire::SPLIT_ABOVE
+                    ),
+                }
+                .into())
+            }
+        };
+        let status = Status {
+            source,
+            tag,
+            bytes: len,
+        };
+        let Some(payload_len) = wire::split_payload(&landing[..len]) else {
+            let first = &landing[..len];
+            return wire::decode::<T>(first)
+                .map(|value| (value, status))
+                .map_err(|err| self.keep_mismatched(err, status, || first.to_vec()));
+        };
+        // The payload of a split message lands in the same buffer, after the first part.
+        let first_len = len;
+        let total = usize::try_from(payload_len)
+            .ok()
+            .and_then(|p| p.checked_add(first_len))
+            .ok_or(ErrorKind::TooLarge {
+                bytes: payload_len,
+                max: usize::MAX as u64,
+            })?;
+        drop(landing);
+        let mut landing = self.comm.landing(total);
+        let (first, payload) = landing[..total].split_at_mut(first_len);
+        pending::receive_payload_into(self.comm, source, tag, payload)?;
+        let status = Status {
+            bytes: total,
+            ..status
+        };
+        let decoded = wire::decode_split::<T>(first, payload)
+            .map(|value| (value, status))
+            .map_err(|err| self.keep_mismatched(err, status, || wire::join(first, payload)));
+        if landing.len() > LANDING_KEEP {
+            *landing = Vec::new();
+        }
+        decoded
+    }
+
+    /// A message of the wrong type is held (at the back: nothing older matched) so a
+    /// receive of the right type gets it; other errors consume it.
+    fn keep_mismatched(
+        &self,
+        err: crate::Error,
+        status: Status,
+        bytes: impl FnOnce() -> Vec<u8>,
+    ) -> crate::Error {
+        if matches!(err.kind(), ErrorKind::TypeMismatch { .. }) {
+            let held = Held::Object(bytes());
+            self.comm
+                .pending()
+                .put_back(Entry { status, held }, Origin::Mpi);
+        }
+        err
     }
 
     /// Send `value` to `dest` and receive a `R` from `source` at the same time, without
@@ -98,25 +178,17 @@ impl<'c> Tagged<'c> {
     ) -> Result<R> {
         let dest_rank = self.comm.check_rank(dest)?;
         let tag = self.tag.for_send()?;
-        let (source, recv_tag) = self.filter(source.into())?;
+        let source = source.into();
+        self.filter(source)?;
         let bytes = wire::encode(value)?;
         if dest == self.comm.rank() {
             self.hold_for_self(tag, bytes);
-            let (entry, origin) = pending::next(self.comm, source, recv_tag)?;
-            return self.decode_entry(entry, origin).map(|(v, _)| v);
+            return self.receive(source);
         }
-        check_count(bytes.len())?;
-        mpi::request::scope(|scope| {
-            let request = self
-                .comm
-                .raw()
-                .process_at_rank(dest_rank)
-                .immediate_send_with_tag(scope, &bytes[..], tag);
-            let received = pending::next(self.comm, source, recv_tag)
-                .and_then(|(entry, origin)| self.decode_entry(entry, origin));
-            request.wait();
-            received.map(|(v, _)| v)
-        })
+        let request = post_send(self.comm, bytes, dest_rank, tag)?;
+        let received = self.receive(source);
+        request.wait()?;
+        received
     }
 
     pub(crate) fn hold_for_self(&self, tag: i32, bytes: Vec<u8>) {
@@ -136,12 +208,11 @@ impl<'c> Tagged<'c> {
         entry: Entry,
         origin: Origin,
     ) -> Result<(T, Status)> {
-        let status = entry.status;
-        let bytes = pending::into_bytes(entry.held).map_err(|name| ErrorKind::Decode {
-            reason: format!(
-                "the message is a buffer of {name} sent with send_buffer, not an object"
-            ),
-        })?;
+        let bytes = pending::into_bytes(self.comm, entry.held)?;
+        let status = Status {
+            bytes: bytes.len(),
+            ..entry.status
+        };
         match wire::decode::<T>(&bytes) {
             Ok(value) => Ok((value, status)),
             Err(err) => {
@@ -153,6 +224,25 @@ impl<'c> Tagged<'c> {
             }
         }
     }
+}
+
+/// The send scratch buffer is kept between sends up to this capacity.
+const SCRATCH_KEEP: usize = 16 << 20;
+/// The landing buffer is kept between receives up to this size.
+const LANDING_KEEP: usize = 16 << 20;
+
+/// Blocking send of an encoded object message to `dest`, split in two if it is long.
+pub(crate) fn send_bytes(comm: &Communicator, bytes: &mut [u8], dest: i32, tag: i32) -> Result<()> {
+    let p2p = comm.p2p();
+    if bytes.len() <= wire::SPLIT_ABOVE {
+        ffi::send(p2p, bytes, dest, tag);
+    } else {
+        let first = wire::mark_split(bytes);
+        check_count(bytes.len() - first)?;
+        ffi::send(p2p, &bytes[..first], dest, tag);
+        ffi::send(p2p, &bytes[first..], dest, tag);
+    }
+    Ok(())
 }
 
 /// MPI counts are C ints: one message carries at most `i32::MAX` elements.

@@ -1,9 +1,10 @@
 //! Message matching, and the messages a communicator holds for later.
 //!
 //! A receive takes the oldest *held* message that matches its source and tag; when none
-//! is held, it asks MPI with a matched probe (`MPI_Mprobe`), which removes exactly one
-//! message from MPI's queue so no other thread can steal it, and tells its size before a
-//! byte is received.
+//! is held, it asks MPI. Blocking receives of slices and objects receive straight into
+//! memory (`ffi::receive_into`); `receive_vec`, `sendrecv` and nonblocking receives use a
+//! matched probe (`MPI_Mprobe` / `MPI_Improbe`), which removes exactly one message from
+//! MPI's queue and tells its size before a byte is received.
 //!
 //! Messages are held in three cases:
 //! - a receive refused the message (wrong type, or a slice of the wrong length): it is put
@@ -25,6 +26,8 @@ use crate::comm::Communicator;
 use crate::env::Threading;
 use crate::envelope::Status;
 use crate::error::{ErrorKind, Result};
+use crate::ffi::{self, Received};
+use crate::wire;
 
 /// What a held or freshly matched message consists of.
 pub(crate) enum Held {
@@ -69,6 +72,9 @@ impl Pending {
     }
 
     fn take(&mut self, source: Option<usize>, tag: Option<i32>) -> Option<(Entry, Origin)> {
+        if self.queue.is_empty() {
+            return None;
+        }
         let index = self.queue.iter().position(|e| {
             source.is_none_or(|s| s == e.status.source) && tag.is_none_or(|t| t == e.status.tag)
         })?;
@@ -99,6 +105,27 @@ pub(crate) fn next(
     if let Some(found) = comm.pending().take(source, tag) {
         return Ok(found);
     }
+    check_not_self(comm, source, tag)?;
+    let matched = probe(comm, source, tag, true).expect("a blocking probe always matches");
+    Ok(entry_of(matched))
+}
+
+/// The oldest held message for `source` and `tag`, if any (no MPI call).
+pub(crate) fn held(
+    comm: &Communicator,
+    source: Option<usize>,
+    tag: Option<i32>,
+) -> Option<(Entry, Origin)> {
+    comm.pending().take(source, tag)
+}
+
+/// `Err(Deadlock)` for a blocking receive from one's own rank when nothing is held for
+/// it (called after [`held`] found nothing): no message could ever arrive.
+pub(crate) fn check_not_self(
+    comm: &Communicator,
+    source: Option<usize>,
+    tag: Option<i32>,
+) -> Result<()> {
     if source == Some(comm.rank()) && comm.threading() < Threading::Multiple {
         return Err(ErrorKind::Deadlock {
             reason: format!(
@@ -110,8 +137,58 @@ pub(crate) fn next(
         }
         .into());
     }
-    let matched = probe(comm, source, tag, true).expect("a blocking probe always matches");
-    Ok(entry_of(matched))
+    Ok(())
+}
+
+/// Receive the payload of a split object message whose first part came from `source`
+/// with `tag` into `payload`, which must be its exact size (see [`receive_payload`]).
+pub(crate) fn receive_payload_into(
+    comm: &Communicator,
+    source: usize,
+    tag: i32,
+    payload: &mut [u8],
+) -> Result<()> {
+    crate::p2p::check_count(payload.len())?;
+    let announced = payload.len();
+    match ffi::receive_into(comm.p2p(), payload, Some(source), Some(tag)) {
+        Received::Message { bytes, .. } if bytes == announced => Ok(()),
+        Received::Message { bytes, .. } => Err(split_mismatch(announced as u64, bytes)),
+        Received::Overflow => Err(split_mismatch(announced as u64, announced + 1)),
+    }
+}
+
+fn split_mismatch(announced: u64, got: usize) -> crate::Error {
+    ErrorKind::Decode {
+        reason: format!(
+            "a split object message announced {announced} payload bytes but {}{got} arrived",
+            if got as u64 > announced {
+                "more than "
+            } else {
+                ""
+            }
+        ),
+    }
+    .into()
+}
+
+/// Receive the payload of a split object message whose first part came from `source`
+/// with `tag`: the next message from there (MPI keeps them in order). It must be
+/// `len` bytes long.
+pub(crate) fn receive_payload(
+    comm: &Communicator,
+    source: usize,
+    tag: i32,
+    len: u64,
+) -> Result<Vec<u8>> {
+    let (message, status) = comm
+        .p2p()
+        .process_at_rank(source as i32)
+        .matched_probe_with_tag(tag);
+    let payload = (message, status).matched_receive_vec::<u8>().0;
+    if payload.len() as u64 != len {
+        return Err(split_mismatch(len, payload.len()));
+    }
+    Ok(payload)
 }
 
 /// Like [`next`], without blocking: `None` when no matching message is there yet.
@@ -145,7 +222,7 @@ fn probe(
             (None, false) => from.immediate_matched_probe(),
         }
     }
-    let raw = comm.raw();
+    let raw = comm.p2p();
     match source {
         Some(s) => at(&raw.process_at_rank(s as i32), tag, blocking),
         None => at(&raw.any_process(), tag, blocking),
@@ -169,13 +246,31 @@ fn entry_of((message, status): (Message, MpiStatus)) -> (Entry, Origin) {
     )
 }
 
-/// Receive the bytes of a message for the object path. A buffer sent to self gives its
-/// bytes if it is a `u8` buffer, as the same buffer from another rank would; a buffer of
-/// any other type is `Err` with its type name (and is consumed, as from another rank).
-pub(crate) fn into_bytes(held: Held) -> std::result::Result<Vec<u8>, &'static str> {
+/// Receive the bytes of a message for the object path (both parts of a split message,
+/// joined). A buffer sent to self gives its bytes if it is a `u8` buffer, as the same
+/// buffer from another rank would; a buffer of any other type is `Err` with its type
+/// name (and is consumed, as from another rank).
+pub(crate) fn into_bytes(comm: &Communicator, held: Held) -> Result<Vec<u8>> {
     match held {
-        Held::Matched(message, status) => Ok((message, status).matched_receive_vec::<u8>().0),
+        Held::Matched(message, status) => {
+            let (source, tag) = (status.source_rank() as usize, status.tag());
+            let first = (message, status).matched_receive_vec::<u8>().0;
+            match wire::split_payload(&first) {
+                Some(len) => Ok(wire::join(
+                    &first,
+                    &receive_payload(comm, source, tag, len)?,
+                )),
+                None => Ok(first),
+            }
+        }
         Held::Object(bytes) => Ok(bytes),
-        Held::Local(boxed, name) => boxed.downcast::<Vec<u8>>().map(|b| *b).map_err(|_| name),
+        Held::Local(boxed, name) => boxed.downcast::<Vec<u8>>().map(|b| *b).map_err(|_| {
+            ErrorKind::Decode {
+                reason: format!(
+                    "the message is a buffer of {name} sent with send_buffer, not an object"
+                ),
+            }
+            .into()
+        }),
     }
 }

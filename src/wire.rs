@@ -6,11 +6,17 @@
 //! |----------|------|--------------------------------------------------------------|
 //! | 0        | 4    | magic `b"rspr"`                                              |
 //! | 4        | 1    | format version, `1`                                          |
-//! | 5        | 1    | flags, `0` (reserved; a receiver rejects other values)       |
+//! | 5        | 1    | flags: `0`, or `1` = split (see below); others are rejected  |
 //! | 6        | 2    | `N`: length of the type name, u16 little-endian              |
 //! | 8        | 8    | `P`: length of the payload, u64 little-endian                |
 //! | 16       | N    | type fingerprint: the sent type's name, UTF-8                |
 //! | 16 + N   | P    | payload: bincode 1.3, little-endian, fixed-width integers    |
+//!
+//! A message longer than [`SPLIT_ABOVE`] bytes travels as two MPI messages from the same
+//! sender with the same tag: header and fingerprint with flag `1`, then the payload alone.
+//! MPI keeps them in order (non-overtaking), so the receiver takes the payload next. Every
+//! object message a receiver takes first is therefore at most `SPLIT_ABOVE` bytes, and it
+//! receives straight into a landing buffer of that size with no probe.
 //!
 //! The fingerprint is `std::any::type_name` of the sent type, with two normalisations so
 //! that a borrowed form matches its owned form: references are stripped (`&T` is `T`),
@@ -38,6 +44,10 @@ use crate::error::{ErrorKind, Result};
 pub(crate) const HEADER_LEN: usize = 16;
 const MAGIC: [u8; 4] = *b"rspr";
 const VERSION: u8 = 1;
+const FLAG_SPLIT: u8 = 1;
+
+/// Object messages longer than this are split in two (see the module docs).
+pub(crate) const SPLIT_ABOVE: usize = 64 * 1024;
 
 fn options() -> impl Options + Copy {
     bincode::DefaultOptions::new()
@@ -85,6 +95,17 @@ pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
 /// Encode `value` with the fingerprint of `R`, a type that serde encodes identically
 /// (e.g. a message holding `&I` sent to a receiver of the same message holding `I`).
 pub(crate) fn encode_as<R: ?Sized, T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    encode_into::<R, T>(&mut bytes, value)?;
+    Ok(bytes)
+}
+
+/// Encode `value` with the fingerprint of `R` into `bytes` (cleared first), growing it
+/// at most once, to the exact size.
+pub(crate) fn encode_into<R: ?Sized, T: Serialize + ?Sized>(
+    bytes: &mut Vec<u8>,
+    value: &T,
+) -> Result<()> {
     let name = fingerprint::<R>();
     let opts = options();
     let payload_len = opts.serialized_size(value).map_err(encode_error)?;
@@ -96,17 +117,50 @@ pub(crate) fn encode_as<R: ?Sized, T: Serialize + ?Sized>(value: &T) -> Result<V
         bytes: total,
         max: usize::MAX as u64,
     })?;
-    let mut bytes = Vec::with_capacity(total);
+    bytes.clear();
+    bytes.reserve_exact(total);
     bytes.extend_from_slice(&MAGIC);
     bytes.push(VERSION);
     bytes.push(0);
     bytes.extend_from_slice(&name_len.to_le_bytes());
     bytes.extend_from_slice(&payload_len.to_le_bytes());
     bytes.extend_from_slice(name.as_bytes());
-    opts.serialize_into(&mut bytes, value)
+    opts.serialize_into(&mut *bytes, value)
         .map_err(encode_error)?;
     debug_assert_eq!(bytes.len(), total);
-    Ok(bytes)
+    Ok(())
+}
+
+/// Mark an encoded message longer than [`SPLIT_ABOVE`] as split; the length of its first
+/// part (header and fingerprint). The payload is the rest.
+pub(crate) fn mark_split(bytes: &mut [u8]) -> usize {
+    bytes[5] = FLAG_SPLIT;
+    HEADER_LEN + usize::from(u16::from_le_bytes([bytes[6], bytes[7]]))
+}
+
+/// If `first` is the first part of a split message, the length of the payload that
+/// follows; `None` for any other bytes (which the decoder then judges).
+pub(crate) fn split_payload(first: &[u8]) -> Option<u64> {
+    if first.len() < HEADER_LEN
+        || first[0..4] != MAGIC
+        || first[4] != VERSION
+        || first[5] != FLAG_SPLIT
+    {
+        return None;
+    }
+    let name_len = usize::from(u16::from_le_bytes([first[6], first[7]]));
+    let mut len8 = [0u8; 8];
+    len8.copy_from_slice(&first[8..16]);
+    (first.len() == HEADER_LEN + name_len).then_some(u64::from_le_bytes(len8))
+}
+
+/// The whole message of a split one: its first part, unmarked, then the payload.
+pub(crate) fn join(first: &[u8], payload: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(first.len() + payload.len());
+    bytes.extend_from_slice(first);
+    bytes[5] = 0;
+    bytes.extend_from_slice(payload);
+    bytes
 }
 
 fn encode_error(err: bincode::Error) -> crate::Error {
@@ -164,7 +218,22 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
 
 /// Decode a whole message as a `T`.
 pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
-    let parsed = parse(bytes)?;
+    decode_parsed(parse(bytes)?)
+}
+
+/// Decode a split message (first part and payload) as a `T`.
+pub(crate) fn decode_split<T: DeserializeOwned>(first: &[u8], payload: &[u8]) -> Result<T> {
+    let name_len = first.len() - HEADER_LEN;
+    let type_name =
+        std::str::from_utf8(&first[HEADER_LEN..HEADER_LEN + name_len]).map_err(|_| {
+            crate::Error::from(ErrorKind::Decode {
+                reason: "type name is not UTF-8".into(),
+            })
+        })?;
+    decode_parsed(Parsed { type_name, payload })
+}
+
+fn decode_parsed<T: DeserializeOwned>(parsed: Parsed<'_>) -> Result<T> {
     let expected = fingerprint::<T>();
     if parsed.type_name != expected {
         return Err(ErrorKind::TypeMismatch {

@@ -82,7 +82,9 @@ fn wrong_length_is_truncated_error_and_keeps_the_message() {
             let (rank, size) = (world.rank(), world.size());
             let (right, left) = ((rank + 1) % size, (rank + size - 1) % size);
             world.send_buffer(&[rank as u32; 10], right)?;
-            for wrong in [9, 11, 0] {
+            // A longer slice: the message is kept (and then held by rspar, so any other
+            // length is refused with it kept too).
+            for wrong in [11, 9, 0, 12] {
                 let mut too = vec![0u32; wrong];
                 let err = world.receive_buffer(&mut too, left).unwrap_err();
                 assert_eq!(
@@ -93,11 +95,22 @@ fn wrong_length_is_truncated_error_and_keeps_the_message() {
                     }
                 );
             }
-            // A whole number of elements is required of a Vec receive too.
-            world.send_buffer(&[1u8, 2, 3], right)?;
             let mut exact = [0u32; 10];
             world.receive_buffer(&mut exact, left)?;
             assert_eq!(exact, [left as u32; 10]);
+            // A shorter slice fresh from MPI: MPI_ERR_TRUNCATE, reported, not an abort.
+            world.send_buffer(&[rank as u32; 10], right)?;
+            let mut short = [0u32; 9];
+            let err = world.receive_buffer(&mut short, left).unwrap_err();
+            if size > 1 {
+                assert_eq!(err.kind(), &ErrorKind::Overflow { capacity: 9 });
+            } else {
+                // Sent to self: held by rspar, so kept.
+                assert!(matches!(err.kind(), ErrorKind::Truncated { got: 10, .. }));
+                world.receive_buffer(&mut exact, left)?;
+            }
+            // A whole number of elements is required of a Vec receive too.
+            world.send_buffer(&[1u8, 2, 3], right)?;
             assert!(world.receive_vec::<u64>(left).is_err());
             assert_eq!(world.receive_vec::<u8>(left)?, [1, 2, 3]);
             Ok(())

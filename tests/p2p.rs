@@ -236,3 +236,57 @@ fn undecodable_bytes_are_an_error_not_a_panic() {
         },
     );
 }
+
+#[test]
+fn long_messages_split_keep_type_checks_order_and_status() {
+    spmd(
+        "long_messages_split_keep_type_checks_order_and_status",
+        SIZES,
+        |world| {
+            let (rank, size) = (world.rank(), world.size());
+            let (right, left) = ((rank + 1) % size, (rank + size - 1) % size);
+            // Around the split threshold (64 KiB of encoded bytes) and well above it.
+            let lengths = [8_000usize, 8_190, 8_200, 100_000, 1 << 20];
+            let data = |from: usize, n: usize| -> Vec<f64> {
+                (0..n).map(|i| (from * 1_000_000 + i) as f64).collect()
+            };
+            // Nonblocking, so every rank can send before it receives (blocking sends of
+            // long messages would wait for the receiver).
+            let sends = lengths
+                .iter()
+                .map(|&n| world.isend(&data(rank, n), right))
+                .collect::<Result<Vec<_>, _>>()?;
+            // The first long one is asked for with the wrong type: refused, kept, in order.
+            for (k, &n) in lengths.iter().enumerate() {
+                if k == 3 {
+                    let err = world.receive::<Vec<u32>>(left).unwrap_err();
+                    assert!(
+                        matches!(err.kind(), ErrorKind::TypeMismatch { .. }),
+                        "{err}"
+                    );
+                }
+                let source = if k % 2 == 0 { Source::Any } else { left.into() };
+                let (got, status) = world.receive_with_status::<Vec<f64>>(source)?;
+                assert_eq!(got, data(left, n), "message {k} of {n} values");
+                assert_eq!(status.source, left);
+                assert!(
+                    status.bytes >= n * 8 && status.bytes < n * 8 + 64,
+                    "{status:?}"
+                );
+            }
+            rspar::SendRequest::wait_all(sends)?;
+            // A long raw buffer is not an object: an error, and nothing is stuck.
+            // Rank 0 sends rank 1 a long raw buffer.
+            if size > 1 && rank == 0 {
+                world.send_buffer(&vec![7u8; 200_000], 1)?;
+            }
+            if size > 1 && rank == 1 {
+                let err = world.receive::<Vec<u8>>(0).unwrap_err();
+                assert!(matches!(err.kind(), ErrorKind::Decode { .. }), "{err}");
+            }
+            let back: String = world.sendrecv(&format!("{rank}"), right, left)?;
+            assert_eq!(back, left.to_string());
+            Ok(())
+        },
+    );
+}
