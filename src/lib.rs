@@ -26,13 +26,14 @@
 //! - **Objects**: [`send`](Communicator::send), [`receive`](Communicator::receive),
 //!   [`receive_with_status`](Communicator::receive_with_status),
 //!   [`sendrecv`](Communicator::sendrecv) carry any `Serialize + DeserializeOwned` value
-//!   as one MPI message. The receiver learns the size from MPI (matched probe) and checks
-//!   the sender's type: receiving a `Vec<f64>` that was sent as a `String` is
+//!   as one MPI message (two above 64 KiB), received with no probe into a landing
+//!   buffer every first message fits. The receiver checks the sender's type: receiving a `Vec<f64>` that was sent as a `String` is
 //!   `Err(TypeMismatch)` naming both, and the message stays queued.
 //! - **Buffers**: [`send_buffer`](Communicator::send_buffer),
 //!   [`receive_buffer`](Communicator::receive_buffer),
 //!   [`receive_vec`](Communicator::receive_vec) move slices of [`Plain`] data (numbers,
-//!   and structs with `#[derive(Equivalence)]`) with no serialization.
+//!   and structs with `#[derive(Equivalence)]`) with no serialization; `receive_buffer`
+//!   is an `MPI_Recv` straight into your slice.
 //!
 //! # Collectives
 //! Called by every rank: [`broadcast`](Communicator::broadcast),
