@@ -115,53 +115,14 @@ fn fail(what: &str) -> ! {
 
 /// One mode at one size: the median one-way microseconds.
 fn measure(world: &Communicator, mode: Mode, bytes: usize, plan: Plan) -> rspar::Result<f64> {
-    let (rank, peer) = (world.rank(), 1 - world.rank().min(1));
-    let first = rank == 0;
     match mode {
         Mode::BufferU8 | Mode::Rsmpi => {
             let expect: Vec<u8> = (0..bytes).map(|i| (i * 7 + bytes) as u8).collect();
-            let mut buf = expect.clone();
-            let raw = world.raw();
-            let t = time(world, bytes, plan, || {
-                if mode == Mode::Rsmpi {
-                    if first {
-                        raw.process_at_rank(1).send(&buf[..]);
-                        raw.process_at_rank(1).receive_into(&mut buf[..]);
-                    } else {
-                        raw.process_at_rank(0).receive_into(&mut buf[..]);
-                        raw.process_at_rank(0).send(&buf[..]);
-                    }
-                } else if first {
-                    world.send_buffer(&buf, peer)?;
-                    world.receive_buffer(&mut buf, peer)?;
-                } else {
-                    world.receive_buffer(&mut buf, peer)?;
-                    world.send_buffer(&buf, peer)?;
-                }
-                Ok(())
-            })?;
-            if buf != expect {
-                fail("a buffer of u8 came back changed");
-            }
-            Ok(t)
+            buffer(world, bytes, plan, expect, mode == Mode::Rsmpi)
         }
         Mode::BufferF64 => {
             let expect: Vec<f64> = (0..bytes / 8).map(|i| i as f64 * 0.5).collect();
-            let mut buf = expect.clone();
-            let t = time(world, bytes, plan, || {
-                if first {
-                    world.send_buffer(&buf, peer)?;
-                    world.receive_buffer(&mut buf, peer)?;
-                } else {
-                    world.receive_buffer(&mut buf, peer)?;
-                    world.send_buffer(&buf, peer)?;
-                }
-                Ok(())
-            })?;
-            if buf != expect {
-                fail("a buffer of f64 came back changed");
-            }
-            Ok(t)
+            buffer(world, bytes, plan, expect, false)
         }
         Mode::ObjectU8 => {
             let expect: Vec<u8> = (0..bytes).map(|i| (i * 7 + bytes) as u8).collect();
@@ -181,6 +142,44 @@ fn measure(world: &Communicator, mode: Mode, bytes: usize, plan: Plan) -> rspar:
             object(world, bytes, plan, expect)
         }
     }
+}
+
+/// Ping-pong a slice with `send_buffer` / `receive_buffer` (or raw rsmpi calls).
+fn buffer<T: rspar::Plain + PartialEq>(
+    world: &Communicator,
+    bytes: usize,
+    plan: Plan,
+    expect: Vec<T>,
+    raw_rsmpi: bool,
+) -> rspar::Result<f64> {
+    let peer = 1 - world.rank().min(1);
+    let to = world.raw().process_at_rank(peer as i32);
+    let mut buf = expect.clone();
+    let t = time(world, bytes, plan, || {
+        match (raw_rsmpi, world.rank() == 0) {
+            (true, true) => {
+                to.send(&buf[..]);
+                to.receive_into(&mut buf[..]);
+            }
+            (true, false) => {
+                to.receive_into(&mut buf[..]);
+                to.send(&buf[..]);
+            }
+            (false, true) => {
+                world.send_buffer(&buf, peer)?;
+                world.receive_buffer(&mut buf, peer)?;
+            }
+            (false, false) => {
+                world.receive_buffer(&mut buf, peer)?;
+                world.send_buffer(&buf, peer)?;
+            }
+        }
+        Ok(())
+    })?;
+    if buf != expect {
+        fail("a buffer came back changed");
+    }
+    Ok(t)
 }
 
 /// Ping-pong a serde value: each side receives a fresh value and sends it on.

@@ -12,16 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static long iterations(long bytes) {
-    if (bytes <= 8192) return 2000;
-    if (bytes <= 262144) return 300;
-    return 40;
-}
-
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "bench.h"
 
 int main(int argc, char **argv) {
     MPI_Init(&argc, &argv);

@@ -7,22 +7,13 @@
  * round trip. For each size (1 B, then powers of 4 up to MAX_BYTES, default 4 MiB): a
  * warm-up, then SAMPLES timed samples (default 7) of ITERATIONS round trips; the median
  * sample is printed as CSV `c,pingpong,SIZE,MICROSECONDS` on rank 0. The iteration counts
- * are the table in iterations() below, shared with the Rust side. */
+ * are the table in iterations() in bench.h, shared with the Rust side. */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#include "bench.h"
 #include <string.h>
-
-static long iterations(long bytes) {
-    if (bytes <= 8192) return 2000;
-    if (bytes <= 262144) return 300;
-    return 40;
-}
-
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 int main(int argc, char **argv) {
     MPI_Init(&argc, &argv);
