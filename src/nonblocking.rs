@@ -20,7 +20,7 @@ use crate::comm::Communicator;
 use crate::envelope::{Source, Status, DEFAULT_TAG};
 use crate::error::Result;
 use crate::ffi as raw;
-use crate::p2p::{check_count, Tagged};
+use crate::p2p::{parts, Tagged};
 use crate::{pending, wire};
 
 /// An object send in flight, from [`Tagged::isend`]. Wait for it, test it, or drop it
@@ -76,17 +76,11 @@ pub(crate) fn post_send(
     dest: i32,
     tag: i32,
 ) -> Result<SendRequest<'_>> {
-    let p2p = comm.p2p();
-    let requests = if bytes.len() <= wire::SPLIT_ABOVE {
-        vec![raw::isend(p2p, &bytes, dest, tag)]
-    } else {
-        let first = wire::mark_split(&mut bytes);
-        check_count(bytes.len() - first)?;
-        vec![
-            raw::isend(p2p, &bytes[..first], dest, tag),
-            raw::isend(p2p, &bytes[first..], dest, tag),
-        ]
-    };
+    let (first, payload) = parts(&mut bytes)?;
+    let requests = std::iter::once(first)
+        .chain(payload)
+        .map(|part| raw::isend(comm.p2p(), part, dest, tag))
+        .collect();
     Ok(SendRequest {
         requests,
         bytes,

@@ -59,7 +59,7 @@ impl<'c> Tagged<'c> {
         let mut scratch = self.comm.scratch();
         wire::encode_into::<T, T>(&mut scratch, value)?;
         let sent = send_bytes(self.comm, &mut scratch, dest_rank, tag);
-        if scratch.capacity() > SCRATCH_KEEP {
+        if scratch.capacity() > BUFFER_KEEP {
             *scratch = Vec::new();
         }
         sent
@@ -123,47 +123,44 @@ impl<'c> Tagged<'c> {
             let first = &landing[..len];
             return wire::decode::<T>(first)
                 .map(|value| (value, status))
-                .map_err(|err| self.keep_mismatched(err, status, || first.to_vec()));
+                .map_err(|err| self.keep_mismatched(err, status, Origin::Mpi, || first.to_vec()));
         };
-        // The payload of a split message lands in the same buffer, after the first part.
-        let first_len = len;
-        let total = usize::try_from(payload_len)
-            .ok()
-            .and_then(|p| p.checked_add(first_len))
-            .ok_or(ErrorKind::TooLarge {
-                bytes: payload_len,
-                max: usize::MAX as u64,
-            })?;
+        // The payload of a split message lands in the same buffer, after the first part,
+        // once MPI has matched it and shown that its size is the announced one.
+        let (message, _) = pending::match_payload(self.comm, source, tag, payload_len)?;
+        let total = len + payload_len as usize;
         drop(landing);
         let mut landing = self.comm.landing(total);
-        let (first, payload) = landing[..total].split_at_mut(first_len);
-        pending::receive_payload_into(self.comm, source, tag, payload)?;
+        let (first, payload) = landing[..total].split_at_mut(len);
+        message.matched_receive_into(payload);
         let status = Status {
             bytes: total,
             ..status
         };
         let decoded = wire::decode_split::<T>(first, payload)
             .map(|value| (value, status))
-            .map_err(|err| self.keep_mismatched(err, status, || wire::join(first, payload)));
-        if landing.len() > LANDING_KEEP {
+            .map_err(|err| {
+                self.keep_mismatched(err, status, Origin::Mpi, || wire::join(first, payload))
+            });
+        if landing.len() > BUFFER_KEEP {
             *landing = Vec::new();
         }
         decoded
     }
 
-    /// A message of the wrong type is held (at the back: nothing older matched) so a
-    /// receive of the right type gets it; other errors consume it.
+    /// A message of the wrong type goes back where it came from (for a message fresh from
+    /// MPI: the back of the queue, as nothing older matched), so a receive of the right
+    /// type gets it; other errors consume it.
     fn keep_mismatched(
         &self,
         err: crate::Error,
         status: Status,
+        origin: Origin,
         bytes: impl FnOnce() -> Vec<u8>,
     ) -> crate::Error {
         if matches!(err.kind(), ErrorKind::TypeMismatch { .. }) {
             let held = Held::Object(bytes());
-            self.comm
-                .pending()
-                .put_back(Entry { status, held }, Origin::Mpi);
+            self.comm.pending().put_back(Entry { status, held }, origin);
         }
         err
     }
@@ -213,34 +210,32 @@ impl<'c> Tagged<'c> {
             bytes: bytes.len(),
             ..entry.status
         };
-        match wire::decode::<T>(&bytes) {
-            Ok(value) => Ok((value, status)),
-            Err(err) => {
-                if matches!(err.kind(), ErrorKind::TypeMismatch { .. }) {
-                    let held = Held::Object(bytes);
-                    self.comm.pending().put_back(Entry { status, held }, origin);
-                }
-                Err(err)
-            }
-        }
+        wire::decode::<T>(&bytes)
+            .map(|value| (value, status))
+            .map_err(|err| self.keep_mismatched(err, status, origin, || bytes))
     }
 }
 
-/// The send scratch buffer is kept between sends up to this capacity.
-const SCRATCH_KEEP: usize = 16 << 20;
-/// The landing buffer is kept between receives up to this size.
-const LANDING_KEEP: usize = 16 << 20;
+/// The send scratch and landing buffers are kept between calls up to this size.
+const BUFFER_KEEP: usize = 16 << 20;
+
+/// The MPI messages an encoded object travels as: the whole of it, or, when it is longer
+/// than `wire::SPLIT_ABOVE`, its first part (marked split) and its payload.
+pub(crate) fn parts(bytes: &mut [u8]) -> Result<(&[u8], Option<&[u8]>)> {
+    if bytes.len() <= wire::SPLIT_ABOVE {
+        return Ok((bytes, None));
+    }
+    let first = wire::mark_split(bytes);
+    check_count(bytes.len() - first)?;
+    let (first, payload) = bytes.split_at(first);
+    Ok((first, Some(payload)))
+}
 
 /// Blocking send of an encoded object message to `dest`, split in two if it is long.
 pub(crate) fn send_bytes(comm: &Communicator, bytes: &mut [u8], dest: i32, tag: i32) -> Result<()> {
-    let p2p = comm.p2p();
-    if bytes.len() <= wire::SPLIT_ABOVE {
-        ffi::send(p2p, bytes, dest, tag);
-    } else {
-        let first = wire::mark_split(bytes);
-        check_count(bytes.len() - first)?;
-        ffi::send(p2p, &bytes[..first], dest, tag);
-        ffi::send(p2p, &bytes[first..], dest, tag);
+    let (first, payload) = parts(bytes)?;
+    for part in std::iter::once(first).chain(payload) {
+        ffi::send(comm.p2p(), part, dest, tag);
     }
     Ok(())
 }

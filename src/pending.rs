@@ -26,7 +26,6 @@ use crate::comm::Communicator;
 use crate::env::Threading;
 use crate::envelope::Status;
 use crate::error::{ErrorKind, Result};
-use crate::ffi::{self, Received};
 use crate::wire;
 
 /// What a held or freshly matched message consists of.
@@ -102,7 +101,7 @@ pub(crate) fn next(
     source: Option<usize>,
     tag: Option<i32>,
 ) -> Result<(Entry, Origin)> {
-    if let Some(found) = comm.pending().take(source, tag) {
+    if let Some(found) = held(comm, source, tag) {
         return Ok(found);
     }
     check_not_self(comm, source, tag)?;
@@ -140,55 +139,32 @@ pub(crate) fn check_not_self(
     Ok(())
 }
 
-/// Receive the payload of a split object message whose first part came from `source`
-/// with `tag` into `payload`, which must be its exact size (see [`receive_payload`]).
-pub(crate) fn receive_payload_into(
+/// Match the payload of a split object message whose first part came from `source` with
+/// `tag`: the next message from there (MPI keeps them in order). Its size must be the
+/// one the first part announced; otherwise it is received, dropped and reported. Nothing
+/// is allocated for a payload before MPI has shown its real size, so a corrupt
+/// announcement cannot make a receiver allocate more than arrived.
+pub(crate) fn match_payload(
     comm: &Communicator,
     source: usize,
     tag: i32,
-    payload: &mut [u8],
-) -> Result<()> {
-    crate::p2p::check_count(payload.len())?;
-    let announced = payload.len();
-    match ffi::receive_into(comm.p2p(), payload, Some(source), Some(tag)) {
-        Received::Message { bytes, .. } if bytes == announced => Ok(()),
-        Received::Message { bytes, .. } => Err(split_mismatch(announced as u64, bytes)),
-        Received::Overflow => Err(split_mismatch(announced as u64, announced + 1)),
-    }
-}
-
-fn split_mismatch(announced: u64, got: usize) -> crate::Error {
-    ErrorKind::Decode {
-        reason: format!(
-            "a split object message announced {announced} payload bytes but {}{got} arrived",
-            if got as u64 > announced {
-                "more than "
-            } else {
-                ""
-            }
-        ),
-    }
-    .into()
-}
-
-/// Receive the payload of a split object message whose first part came from `source`
-/// with `tag`: the next message from there (MPI keeps them in order). It must be
-/// `len` bytes long.
-pub(crate) fn receive_payload(
-    comm: &Communicator,
-    source: usize,
-    tag: i32,
-    len: u64,
-) -> Result<Vec<u8>> {
+    announced: u64,
+) -> Result<(Message, MpiStatus)> {
     let (message, status) = comm
         .p2p()
         .process_at_rank(source as i32)
         .matched_probe_with_tag(tag);
-    let payload = (message, status).matched_receive_vec::<u8>().0;
-    if payload.len() as u64 != len {
-        return Err(split_mismatch(len, payload.len()));
+    let got = status.count(u8::equivalent_datatype()).max(0) as u64;
+    if got != announced {
+        drop((message, status).matched_receive_vec::<u8>());
+        return Err(ErrorKind::Decode {
+            reason: format!(
+                "a split object message announced {announced} payload bytes but {got} arrived"
+            ),
+        }
+        .into());
     }
-    Ok(payload)
+    Ok((message, status))
 }
 
 /// Like [`next`], without blocking: `None` when no matching message is there yet.
@@ -197,7 +173,7 @@ pub(crate) fn poll(
     source: Option<usize>,
     tag: Option<i32>,
 ) -> Option<(Entry, Origin)> {
-    if let Some(found) = comm.pending().take(source, tag) {
+    if let Some(found) = held(comm, source, tag) {
         return Some(found);
     }
     probe(comm, source, tag, false).map(entry_of)
@@ -256,10 +232,10 @@ pub(crate) fn into_bytes(comm: &Communicator, held: Held) -> Result<Vec<u8>> {
             let (source, tag) = (status.source_rank() as usize, status.tag());
             let first = (message, status).matched_receive_vec::<u8>().0;
             match wire::split_payload(&first) {
-                Some(len) => Ok(wire::join(
-                    &first,
-                    &receive_payload(comm, source, tag, len)?,
-                )),
+                Some(len) => {
+                    let payload = match_payload(comm, source, tag, len)?;
+                    Ok(wire::join(&first, &payload.matched_receive_vec::<u8>().0))
+                }
                 None => Ok(first),
             }
         }

@@ -141,17 +141,9 @@ pub(crate) fn mark_split(bytes: &mut [u8]) -> usize {
 /// If `first` is the first part of a split message, the length of the payload that
 /// follows; `None` for any other bytes (which the decoder then judges).
 pub(crate) fn split_payload(first: &[u8]) -> Option<u64> {
-    if first.len() < HEADER_LEN
-        || first[0..4] != MAGIC
-        || first[4] != VERSION
-        || first[5] != FLAG_SPLIT
-    {
-        return None;
-    }
-    let name_len = usize::from(u16::from_le_bytes([first[6], first[7]]));
-    let mut len8 = [0u8; 8];
-    len8.copy_from_slice(&first[8..16]);
-    (first.len() == HEADER_LEN + name_len).then_some(u64::from_le_bytes(len8))
+    let head = header(first).ok()?;
+    (head.flags == FLAG_SPLIT && first.len() == HEADER_LEN + head.name_len)
+        .then_some(head.payload_len)
 }
 
 /// The whole message of a split one: its first part, unmarked, then the payload.
@@ -180,7 +172,33 @@ pub(crate) struct Parsed<'a> {
 
 /// Check the header of `bytes` and split it into fingerprint and payload.
 pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
-    let bad = |reason: String| -> crate::Error { ErrorKind::Decode { reason }.into() };
+    let head = header(bytes)?;
+    if head.flags != 0 {
+        return Err(bad(format!("unknown header flags {:#04x}", head.flags)));
+    }
+    let (name_len, payload_len) = (head.name_len, head.payload_len);
+    let body = (bytes.len() - HEADER_LEN) as u64;
+    if name_len as u64 + payload_len != body {
+        return Err(bad(format!(
+            "header announces {name_len} + {payload_len} bytes but the message carries {body}"
+        )));
+    }
+    let (name, payload) = bytes[HEADER_LEN..].split_at(name_len);
+    Ok(Parsed {
+        type_name: name_str(name)?,
+        payload,
+    })
+}
+
+/// The fixed header fields of a message.
+struct Header {
+    flags: u8,
+    name_len: usize,
+    payload_len: u64,
+}
+
+/// Check that `bytes` starts with a whole rspar header of this version, and read it.
+fn header(bytes: &[u8]) -> Result<Header> {
     if bytes.len() < HEADER_LEN {
         return Err(bad(format!(
             "{} bytes is shorter than the {HEADER_LEN}-byte rspar header (was it sent by send_buffer?)",
@@ -198,22 +216,21 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
             bytes[4]
         )));
     }
-    if bytes[5] != 0 {
-        return Err(bad(format!("unknown header flags {:#04x}", bytes[5])));
-    }
-    let name_len = usize::from(u16::from_le_bytes([bytes[6], bytes[7]]));
     let mut len8 = [0u8; 8];
     len8.copy_from_slice(&bytes[8..16]);
-    let payload_len = u64::from_le_bytes(len8);
-    let body = (bytes.len() - HEADER_LEN) as u64;
-    if name_len as u64 + payload_len != body {
-        return Err(bad(format!(
-            "header announces {name_len} + {payload_len} bytes but the message carries {body}"
-        )));
-    }
-    let (name, payload) = bytes[HEADER_LEN..].split_at(name_len);
-    let type_name = std::str::from_utf8(name).map_err(|_| bad("type name is not UTF-8".into()))?;
-    Ok(Parsed { type_name, payload })
+    Ok(Header {
+        flags: bytes[5],
+        name_len: usize::from(u16::from_le_bytes([bytes[6], bytes[7]])),
+        payload_len: u64::from_le_bytes(len8),
+    })
+}
+
+fn name_str(name: &[u8]) -> Result<&str> {
+    std::str::from_utf8(name).map_err(|_| bad("type name is not UTF-8".into()))
+}
+
+fn bad(reason: String) -> crate::Error {
+    ErrorKind::Decode { reason }.into()
 }
 
 /// Decode a whole message as a `T`.
@@ -222,14 +239,9 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
 }
 
 /// Decode a split message (first part and payload) as a `T`.
+/// `first` is one that [`split_payload`] accepted.
 pub(crate) fn decode_split<T: DeserializeOwned>(first: &[u8], payload: &[u8]) -> Result<T> {
-    let name_len = first.len() - HEADER_LEN;
-    let type_name =
-        std::str::from_utf8(&first[HEADER_LEN..HEADER_LEN + name_len]).map_err(|_| {
-            crate::Error::from(ErrorKind::Decode {
-                reason: "type name is not UTF-8".into(),
-            })
-        })?;
+    let type_name = name_str(&first[HEADER_LEN..])?;
     decode_parsed(Parsed { type_name, payload })
 }
 

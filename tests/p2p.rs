@@ -225,7 +225,17 @@ fn undecodable_bytes_are_an_error_not_a_panic() {
             forged.extend_from_slice(&(1u64 << 40).to_le_bytes());
             forged.extend_from_slice(b"alloc");
             world.send_buffer(&forged, right)?;
-            for _ in 0..2 {
+            // The first part of a split message announcing a terabyte, then 3 bytes: an
+            // error, with nothing allocated for the announced size.
+            let mut split = b"rspr\x01\x01\x05\x00".to_vec();
+            split.extend_from_slice(&(1u64 << 40).to_le_bytes());
+            split.extend_from_slice(b"alloc");
+            world.send_buffer(&split, right)?;
+            world.send_buffer(b"abc", right)?;
+            // From another rank the 3 bytes are taken as the (wrong) payload; sent to self
+            // they are two held buffers, each undecodable.
+            let bad_messages = if size > 1 { 3 } else { 4 };
+            for _ in 0..bad_messages {
                 let err = world.receive::<String>(left).unwrap_err();
                 assert!(matches!(err.kind(), ErrorKind::Decode { .. }), "{err}");
             }
