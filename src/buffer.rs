@@ -6,14 +6,13 @@
 
 use std::any::type_name;
 
-use mpi::point_to_point::{Message, Status as MpiStatus};
-use mpi::traits::{Equivalence, MatchedReceiveVec};
+use mpi::traits::Equivalence;
 
 use crate::comm::Communicator;
 use crate::envelope::{Source, Status};
 use crate::error::{ErrorKind, Result};
-use crate::ffi::{self, Received};
-use crate::p2p::{check_count, Tagged};
+use crate::ffi::{self, Matched, Received};
+use crate::p2p::Tagged;
 use crate::pending::{self, Entry, Held, Origin};
 use crate::wire;
 
@@ -42,7 +41,6 @@ impl Tagged<'_> {
         let comm = self.comm();
         let dest_rank = comm.check_rank(dest)?;
         let tag = self.tag_value().for_send()?;
-        check_count(data.len())?;
         if dest == comm.rank() {
             let status = Status {
                 source: dest,
@@ -52,7 +50,7 @@ impl Tagged<'_> {
             let held = Held::Local(Box::new(data.to_vec()), type_name::<T>());
             comm.pending().push(Entry { status, held });
         } else {
-            ffi::send(comm.p2p(), data, dest_rank, tag);
+            ffi::send(comm.p2p(), data, dest_rank, tag)?;
         }
         Ok(())
     }
@@ -70,38 +68,34 @@ impl Tagged<'_> {
     ) -> Result<Status> {
         let comm = self.comm();
         let (source, tag) = self.filter(source.into())?;
-        check_count(data.len())?;
+        if self.timeout_value().is_some() {
+            let (entry, origin) = pending::next(comm, source, tag, self.timeout_value())?;
+            let (elements, status, origin) = self.elements_of::<T>(entry, origin)?;
+            return self.fill(data, elements, status, origin);
+        }
         if let Some((entry, origin)) = pending::held(comm, source, tag) {
             let (elements, status, origin) = self.elements_of::<T>(entry, origin)?;
             return self.fill(data, elements, status, origin);
         }
         pending::check_not_self(comm, source, tag)?;
-        match ffi::receive_into(comm.p2p(), data, source, tag) {
+        match ffi::receive_into(comm.p2p(), data, source, tag)? {
             Received::Overflow => Err(ErrorKind::Overflow {
                 capacity: data.len(),
             }
             .into()),
-            Received::Message {
-                source,
-                tag,
-                bytes,
-                count,
-            } => {
-                let status = Status { source, tag, bytes };
-                match count {
-                    Some(got) if got == data.len() => Ok(status),
-                    Some(got) => {
-                        let held = Held::Local(Box::new(data[..got].to_vec()), type_name::<T>());
-                        comm.pending().put_back(Entry { status, held }, Origin::Mpi);
-                        Err(ErrorKind::Truncated {
-                            expected: data.len(),
-                            got,
-                        }
-                        .into())
+            Received::Message { status, count } => match count {
+                Some(got) if got == data.len() => Ok(status),
+                Some(got) => {
+                    let held = Held::Local(Box::new(data[..got].to_vec()), type_name::<T>());
+                    comm.pending().put_back(Entry { status, held }, Origin::Mpi);
+                    Err(ErrorKind::Truncated {
+                        expected: data.len(),
+                        got,
                     }
-                    None => Err(not_whole::<T>(bytes)),
+                    .into())
                 }
-            }
+                None => Err(not_whole::<T>(status.bytes)),
+            },
         }
     }
 
@@ -126,9 +120,7 @@ impl Tagged<'_> {
             .into());
         }
         match elements {
-            Elements::Mpi(message, _, _) => {
-                message.matched_receive_into(data);
-            }
+            Elements::Mpi(matched, _) => matched.receive_into(data)?,
             Elements::Local(local) => data.copy_from_slice(&local),
         }
         Ok(status)
@@ -146,9 +138,7 @@ impl Tagged<'_> {
     ) -> Result<(Vec<T>, Status)> {
         let (elements, status, _) = self.next_elements::<T>(source.into())?;
         let vec = match elements {
-            Elements::Mpi(message, mpi_status, _) => {
-                (message, mpi_status).matched_receive_vec::<T>().0
-            }
+            Elements::Mpi(matched, _) => matched.receive_vec::<T>()?,
             Elements::Local(local) => local,
         };
         Ok((vec, status))
@@ -159,7 +149,7 @@ impl Tagged<'_> {
     /// that is not a whole number of `T`) is refused: an `Err`, and it stays queued.
     fn next_elements<T: Plain>(&self, source: Source) -> Result<(Elements<T>, Status, Origin)> {
         let (source, tag) = self.filter(source)?;
-        let (entry, origin) = pending::next(self.comm(), source, tag)?;
+        let (entry, origin) = pending::next(self.comm(), source, tag, self.timeout_value())?;
         self.elements_of(entry, origin)
     }
 
@@ -171,20 +161,16 @@ impl Tagged<'_> {
     ) -> Result<(Elements<T>, Status, Origin)> {
         let status = entry.status;
         let refused = match entry.held {
-            Held::Matched(message, mpi_status) => {
-                match usize::try_from(mpi_status.count(T::equivalent_datatype())) {
-                    Ok(count) => {
-                        return Ok((Elements::Mpi(message, mpi_status, count), status, origin))
-                    }
-                    Err(_) => {
-                        let held = Held::Matched(message, mpi_status);
-                        self.comm()
-                            .pending()
-                            .put_back(Entry { status, held }, origin);
-                        return Err(not_whole::<T>(status.bytes));
-                    }
+            Held::Matched(matched) => match matched.count::<T>() {
+                Some(count) => return Ok((Elements::Mpi(matched, count), status, origin)),
+                None => {
+                    let held = Held::Matched(matched);
+                    self.comm()
+                        .pending()
+                        .put_back(Entry { status, held }, origin);
+                    return Err(not_whole::<T>(status.bytes));
                 }
-            }
+            },
             Held::Local(boxed, name) => match boxed.downcast::<Vec<T>>() {
                 Ok(local) => return Ok((Elements::Local(*local), status, origin)),
                 Err(boxed) => Held::Local(boxed, name),
@@ -227,21 +213,21 @@ fn not_whole<T>(bytes: usize) -> crate::Error {
 
 /// A message readable as elements of `T`: matched in MPI, or sent to self.
 enum Elements<T> {
-    Mpi(Message, MpiStatus, usize),
+    Mpi(Matched, usize),
     Local(Vec<T>),
 }
 
 impl<T: Plain> Elements<T> {
     fn len(&self) -> usize {
         match self {
-            Elements::Mpi(_, _, count) => *count,
+            Elements::Mpi(_, count) => *count,
             Elements::Local(local) => local.len(),
         }
     }
 
     fn into_held(self) -> Held {
         match self {
-            Elements::Mpi(message, mpi_status, _) => Held::Matched(message, mpi_status),
+            Elements::Mpi(matched, _) => Held::Matched(matched),
             Elements::Local(local) => Held::Local(Box::new(local), type_name::<T>()),
         }
     }

@@ -146,12 +146,54 @@ pub enum ErrorKind {
         /// The panic message (with its place) or the `Err` as text.
         message: String,
     },
+    /// No matching message arrived within a receive's timeout (see
+    /// [`Tagged::timeout`](crate::Tagged::timeout)). Nothing was received: the
+    /// communicator is usable and a later receive gets the message if it comes.
+    #[error("no message from {} with {} arrived within {waited:?}", rank_text(.from), tag_text(.tag))]
+    Timeout {
+        /// How long the receive waited.
+        waited: std::time::Duration,
+        /// The source rank waited for (`None`: any source).
+        from: Option<usize>,
+        /// The tag waited for (`None`: any tag).
+        tag: Option<i32>,
+    },
+    /// MPI itself returned an error code rspar has no better kind for.
+    #[error("MPI error in {call}: {message} (error class {class})")]
+    Mpi {
+        /// The MPI function.
+        call: &'static str,
+        /// MPI's error class (`MPI_Error_class`).
+        class: i32,
+        /// MPI's text for the error (`MPI_Error_string`).
+        message: String,
+    },
+    /// An rspar environment variable holds a value rspar cannot use.
+    #[error("invalid value {value:?} for environment variable {variable}: {reason}")]
+    Config {
+        /// The variable.
+        variable: &'static str,
+        /// Its value.
+        value: String,
+        /// What is accepted.
+        reason: &'static str,
+    },
     /// `finalize` was called while other communicators still use MPI.
     #[error("cannot finalize: {others} other communicator(s) still alive; MPI finalizes when the last one is dropped")]
     InUse {
         /// How many other communicators hold MPI open.
         others: usize,
     },
+}
+
+/// "rank 3" or "any rank".
+pub(crate) fn rank_text(rank: &Option<usize>) -> String {
+    rank.map_or_else(|| "any rank".into(), |r| format!("rank {r}"))
+}
+
+/// "tag 5" or "any tag".
+pub(crate) fn tag_text(tag: &Option<i32>) -> String {
+    tag.map_or_else(|| "any tag".into(), |t| format!("tag {t}"))
 }
 
 /// An rspar error: a boxed [`ErrorKind`].

@@ -36,25 +36,41 @@ pub struct SendRequest<'c> {
 }
 
 impl SendRequest<'_> {
-    /// True once the send has completed (`MPI_Test`); the buffer is then released.
-    pub fn test(&mut self) -> bool {
-        self.requests.retain_mut(|request| !raw::test(request));
+    /// `Ok(true)` once the send has completed (`MPI_Test`); the buffer is then released.
+    pub fn test(&mut self) -> Result<bool> {
+        let mut failed = None;
+        self.requests
+            .retain_mut(|request| match raw::test(request) {
+                Ok(done) => !done,
+                Err(err) => {
+                    failed.get_or_insert(err);
+                    true
+                }
+            });
+        if let Some(err) = failed {
+            return Err(err);
+        }
         if self.requests.is_empty() {
             self.bytes = Vec::new();
         }
-        self.requests.is_empty()
+        Ok(self.requests.is_empty())
     }
 
     /// Block until the send has completed.
     pub fn wait(mut self) -> Result<()> {
-        self.finish();
-        Ok(())
+        self.finish()
     }
 
-    fn finish(&mut self) {
+    /// Wait for every request; the first error, after all have been waited for.
+    fn finish(&mut self) -> Result<()> {
+        let mut outcome = Ok(());
         for mut request in self.requests.drain(..) {
-            raw::wait(&mut request);
+            let waited = raw::wait(&mut request);
+            if outcome.is_ok() {
+                outcome = waited;
+            }
         }
+        outcome
     }
 
     /// Wait for every send.
@@ -65,7 +81,7 @@ impl SendRequest<'_> {
 
 impl Drop for SendRequest<'_> {
     fn drop(&mut self) {
-        self.finish();
+        let _ = self.finish();
     }
 }
 
@@ -76,16 +92,21 @@ pub(crate) fn post_send(
     dest: i32,
     tag: i32,
 ) -> Result<SendRequest<'_>> {
-    let (first, payload) = parts(&mut bytes)?;
-    let requests = std::iter::once(first)
-        .chain(payload)
-        .map(|part| raw::isend(comm.p2p(), part, dest, tag))
-        .collect();
-    Ok(SendRequest {
-        requests,
-        bytes,
+    let mut request = SendRequest {
+        requests: Vec::with_capacity(2),
+        bytes: Vec::new(),
         _comm: PhantomData,
-    })
+    };
+    let (first, payload) = parts(&mut bytes);
+    for part in std::iter::once(first).chain(payload) {
+        // On an error, dropping `request` waits for the part already posted; `bytes`
+        // outlives it (declared first, dropped last).
+        request
+            .requests
+            .push(raw::isend(comm.p2p(), part, dest, tag)?);
+    }
+    request.bytes = bytes;
+    Ok(request)
 }
 
 /// A receive of a `T` waiting for its message, from [`Tagged::ireceive`].
@@ -101,7 +122,7 @@ impl<T: DeserializeOwned> ReceiveRequest<'_, T> {
     /// blocks for long: the matched message is received at once).
     pub fn test(&mut self) -> Result<Option<(T, Status)>> {
         let (source, tag) = self.view.filter(self.source)?;
-        match pending::poll(self.view.comm(), source, tag) {
+        match pending::poll(self.view.comm(), source, tag)? {
             Some((entry, origin)) => self.view.decode_entry(entry, origin).map(Some),
             None => Ok(None),
         }

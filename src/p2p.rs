@@ -5,6 +5,8 @@
 //! landing buffer, which every first message fits, and decodes from there.
 //! The same calls are on [`Communicator`] (default tag) and on [`Tagged`] (a chosen tag).
 
+use std::time::Duration;
+
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -22,11 +24,51 @@ use crate::wire;
 pub struct Tagged<'c> {
     comm: &'c Communicator,
     tag: Tag,
+    timeout: Option<Duration>,
 }
 
 impl<'c> Tagged<'c> {
     pub(crate) fn new(comm: &'c Communicator, tag: Tag) -> Tagged<'c> {
-        Tagged { comm, tag }
+        Tagged {
+            comm,
+            tag,
+            timeout: None,
+        }
+    }
+
+    /// The same view with another tag.
+    pub fn tag(self, tag: impl Into<Tag>) -> Tagged<'c> {
+        Tagged {
+            tag: tag.into(),
+            ..self
+        }
+    }
+
+    /// The same view whose receives give up after `limit`: `receive`,
+    /// `receive_with_status`, `receive_buffer`, `receive_vec` and `ReceiveRequest::wait`
+    /// return `Err(`[`Timeout`](ErrorKind::Timeout)`)` when no matching message has
+    /// arrived by then. Nothing is received in that case, so the communicator stays
+    /// usable and the message, if it comes later, is there for the next receive.
+    /// (Sends are not bounded by it.)
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// let world = rspar::init()?;
+    /// match world.timeout(Duration::from_secs(2)).receive::<String>(rspar::Any) {
+    ///     Ok(text) => println!("got {text}"),
+    ///     Err(err) => eprintln!("rank {}: {err}", world.rank()),
+    /// }
+    /// # Ok::<(), rspar::Error>(())
+    /// ```
+    pub fn timeout(self, limit: Duration) -> Tagged<'c> {
+        Tagged {
+            timeout: Some(limit),
+            ..self
+        }
+    }
+
+    pub(crate) fn timeout_value(&self) -> Option<Duration> {
+        self.timeout
     }
 
     pub(crate) fn comm(&self) -> &'c Communicator {
@@ -91,6 +133,10 @@ impl<'c> Tagged<'c> {
         source: impl Into<Source>,
     ) -> Result<(T, Status)> {
         let (source, tag) = self.filter(source.into())?;
+        if self.timeout.is_some() {
+            let (entry, origin) = pending::next(self.comm, source, tag, self.timeout)?;
+            return self.decode_entry(entry, origin);
+        }
         if let Some((entry, origin)) = pending::held(self.comm, source, tag) {
             return self.decode_entry(entry, origin);
         }
@@ -99,10 +145,8 @@ impl<'c> Tagged<'c> {
         // split one) fits it, so no probe is needed.
         let mut landing = self.comm.landing(wire::SPLIT_ABOVE);
         let buf = &mut landing[..wire::SPLIT_ABOVE];
-        let (source, tag, len) = match ffi::receive_into(self.comm.p2p(), buf, source, tag) {
-            Received::Message {
-                source, tag, bytes, ..
-            } => (source, tag, bytes),
+        let status = match ffi::receive_into(self.comm.p2p(), buf, source, tag)? {
+            Received::Message { status, .. } => status,
             Received::Overflow => {
                 return Err(ErrorKind::Decode {
                     reason: format!(
@@ -114,11 +158,7 @@ impl<'c> Tagged<'c> {
                 .into())
             }
         };
-        let status = Status {
-            source,
-            tag,
-            bytes: len,
-        };
+        let (source, tag, len) = (status.source, status.tag, status.bytes);
         let Some(payload_len) = wire::split_payload(&landing[..len]) else {
             let first = &landing[..len];
             return wire::decode::<T>(first)
@@ -127,12 +167,12 @@ impl<'c> Tagged<'c> {
         };
         // The payload of a split message lands in the same buffer, after the first part,
         // once MPI has matched it and shown that its size is the announced one.
-        let (message, _) = pending::match_payload(self.comm, source, tag, payload_len)?;
+        let matched = pending::match_payload(self.comm, source, tag, payload_len)?;
         let total = len + payload_len as usize;
         drop(landing);
         let mut landing = self.comm.landing(total);
         let (first, payload) = landing[..total].split_at_mut(len);
-        message.matched_receive_into(payload);
+        matched.receive_into(payload)?;
         let status = Status {
             bytes: total,
             ..status
@@ -221,21 +261,20 @@ const BUFFER_KEEP: usize = 16 << 20;
 
 /// The MPI messages an encoded object travels as: the whole of it, or, when it is longer
 /// than `wire::SPLIT_ABOVE`, its first part (marked split) and its payload.
-pub(crate) fn parts(bytes: &mut [u8]) -> Result<(&[u8], Option<&[u8]>)> {
+pub(crate) fn parts(bytes: &mut [u8]) -> (&[u8], Option<&[u8]>) {
     if bytes.len() <= wire::SPLIT_ABOVE {
-        return Ok((bytes, None));
+        return (bytes, None);
     }
     let first = wire::mark_split(bytes);
-    check_count(bytes.len() - first)?;
     let (first, payload) = bytes.split_at(first);
-    Ok((first, Some(payload)))
+    (first, Some(payload))
 }
 
 /// Blocking send of an encoded object message to `dest`, split in two if it is long.
 pub(crate) fn send_bytes(comm: &Communicator, bytes: &mut [u8], dest: i32, tag: i32) -> Result<()> {
-    let (first, payload) = parts(bytes)?;
+    let (first, payload) = parts(bytes);
     for part in std::iter::once(first).chain(payload) {
-        ffi::send(comm.p2p(), part, dest, tag);
+        ffi::send(comm.p2p(), part, dest, tag)?;
     }
     Ok(())
 }
@@ -256,6 +295,23 @@ pub(crate) fn check_count(count: usize) -> Result<()> {
 impl Communicator {
     fn default_tag(&self) -> Tagged<'_> {
         self.tag(DEFAULT_TAG)
+    }
+
+    /// A view with the default tag whose receives give up after `limit` with
+    /// `Err(Timeout)`; see [`Tagged::timeout`]. `world.tag(t).timeout(limit)` combines
+    /// both.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// let world = rspar::init()?;
+    /// let late = world.timeout(Duration::from_millis(100)).receive::<u64>(rspar::Any);
+    /// if let Err(err) = late {
+    ///     assert!(matches!(err.kind(), rspar::ErrorKind::Timeout { .. }));
+    /// }
+    /// # Ok::<(), rspar::Error>(())
+    /// ```
+    pub fn timeout(&self, limit: Duration) -> Tagged<'_> {
+        self.default_tag().timeout(limit)
     }
 
     /// Send any serde value to rank `dest`; see [`Tagged::send`].

@@ -19,19 +19,19 @@
 use std::any::Any as StdAny;
 use std::collections::VecDeque;
 
-use mpi::point_to_point::{Message, Status as MpiStatus};
-use mpi::traits::{Communicator as _, Equivalence, MatchedReceiveVec, Source as MpiSource};
+use std::time::{Duration, Instant};
 
 use crate::comm::Communicator;
 use crate::env::Threading;
 use crate::envelope::Status;
 use crate::error::{ErrorKind, Result};
+use crate::ffi::{self, Matched};
 use crate::wire;
 
 /// What a held or freshly matched message consists of.
 pub(crate) enum Held {
     /// Matched by MPI, not received yet.
-    Matched(Message, MpiStatus),
+    Matched(Matched),
     /// Object bytes already received (or sent to self).
     Object(Vec<u8>),
     /// Elements of a buffer sent to self: a `Vec<T>`, with `T`'s name.
@@ -82,31 +82,42 @@ impl Pending {
     }
 }
 
-impl Drop for Pending {
-    fn drop(&mut self) {
-        // MPI requires matched messages to be received; drain them before the
-        // communicator (and maybe MPI) goes away.
-        for entry in self.queue.drain(..) {
-            if let Held::Matched(message, status) = entry.held {
-                let _ = (message, status).matched_receive_vec::<u8>();
-            }
-        }
-    }
-}
-
 /// The next message for a receive from `source` with `tag` (`None` = any): the oldest held
-/// one, or the next one MPI matches (this blocks until one arrives).
+/// one, or the next one MPI matches. This blocks until one arrives, or, with a `timeout`,
+/// until it has passed (`Err(Timeout)`, nothing received).
 pub(crate) fn next(
     comm: &Communicator,
     source: Option<usize>,
     tag: Option<i32>,
+    timeout: Option<Duration>,
 ) -> Result<(Entry, Origin)> {
     if let Some(found) = held(comm, source, tag) {
         return Ok(found);
     }
     check_not_self(comm, source, tag)?;
-    let matched = probe(comm, source, tag, true).expect("a blocking probe always matches");
-    Ok(entry_of(matched))
+    let Some(timeout) = timeout else {
+        let matched = ffi::probe(comm.p2p(), source, tag, true)?;
+        return Ok(entry_of(matched.expect("a blocking probe always matches")));
+    };
+    let start = Instant::now();
+    let mut nap = Duration::from_micros(1);
+    loop {
+        if let Some(matched) = ffi::probe(comm.p2p(), source, tag, false)? {
+            return Ok(entry_of(matched));
+        }
+        let waited = start.elapsed();
+        if waited >= timeout {
+            return Err(ErrorKind::Timeout {
+                waited,
+                from: source,
+                tag,
+            }
+            .into());
+        }
+        // Poll often at first (a reply is usually close), then let the CPU go.
+        std::thread::sleep(nap.min(timeout - waited));
+        nap = (nap * 2).min(Duration::from_millis(1));
+    }
 }
 
 /// The oldest held message for `source` and `tag`, if any (no MPI call).
@@ -149,14 +160,12 @@ pub(crate) fn match_payload(
     source: usize,
     tag: i32,
     announced: u64,
-) -> Result<(Message, MpiStatus)> {
-    let (message, status) = comm
-        .p2p()
-        .process_at_rank(source as i32)
-        .matched_probe_with_tag(tag);
-    let got = status.count(u8::equivalent_datatype()).max(0) as u64;
+) -> Result<Matched> {
+    let matched = ffi::probe(comm.p2p(), Some(source), Some(tag), true)?
+        .expect("a blocking probe always matches");
+    let got = matched.status().bytes as u64;
     if got != announced {
-        drop((message, status).matched_receive_vec::<u8>());
+        drop(matched); // received and discarded
         return Err(ErrorKind::Decode {
             reason: format!(
                 "a split object message announced {announced} payload bytes but {got} arrived"
@@ -164,7 +173,7 @@ pub(crate) fn match_payload(
         }
         .into());
     }
-    Ok((message, status))
+    Ok(matched)
 }
 
 /// Like [`next`], without blocking: `None` when no matching message is there yet.
@@ -172,54 +181,17 @@ pub(crate) fn poll(
     comm: &Communicator,
     source: Option<usize>,
     tag: Option<i32>,
-) -> Option<(Entry, Origin)> {
+) -> Result<Option<(Entry, Origin)>> {
     if let Some(found) = held(comm, source, tag) {
-        return Some(found);
+        return Ok(Some(found));
     }
-    probe(comm, source, tag, false).map(entry_of)
+    Ok(ffi::probe(comm.p2p(), source, tag, false)?.map(entry_of))
 }
 
-/// A matched probe in MPI (`MPI_Mprobe` if `blocking`, else `MPI_Improbe`).
-fn probe(
-    comm: &Communicator,
-    source: Option<usize>,
-    tag: Option<i32>,
-    blocking: bool,
-) -> Option<(Message, MpiStatus)> {
-    fn at<S: MpiSource>(
-        from: &S,
-        tag: Option<i32>,
-        blocking: bool,
-    ) -> Option<(Message, MpiStatus)> {
-        match (tag, blocking) {
-            (Some(t), true) => Some(from.matched_probe_with_tag(t)),
-            (None, true) => Some(from.matched_probe()),
-            (Some(t), false) => from.immediate_matched_probe_with_tag(t),
-            (None, false) => from.immediate_matched_probe(),
-        }
-    }
-    let raw = comm.p2p();
-    match source {
-        Some(s) => at(&raw.process_at_rank(s as i32), tag, blocking),
-        None => at(&raw.any_process(), tag, blocking),
-    }
-}
-
-fn entry_of((message, status): (Message, MpiStatus)) -> (Entry, Origin) {
-    let bytes = status.count(u8::equivalent_datatype()).max(0) as usize;
-    let envelope = Status {
-        source: status.source_rank() as usize,
-        tag: status.tag(),
-        bytes,
-    };
-    let held = Held::Matched(message, status);
-    (
-        Entry {
-            status: envelope,
-            held,
-        },
-        Origin::Mpi,
-    )
+fn entry_of(matched: Matched) -> (Entry, Origin) {
+    let status = matched.status();
+    let held = Held::Matched(matched);
+    (Entry { status, held }, Origin::Mpi)
 }
 
 /// Receive the bytes of a message for the object path (both parts of a split message,
@@ -228,13 +200,13 @@ fn entry_of((message, status): (Message, MpiStatus)) -> (Entry, Origin) {
 /// name (and is consumed, as from another rank).
 pub(crate) fn into_bytes(comm: &Communicator, held: Held) -> Result<Vec<u8>> {
     match held {
-        Held::Matched(message, status) => {
-            let (source, tag) = (status.source_rank() as usize, status.tag());
-            let first = (message, status).matched_receive_vec::<u8>().0;
+        Held::Matched(matched) => {
+            let Status { source, tag, .. } = matched.status();
+            let first = matched.receive_vec::<u8>()?;
             match wire::split_payload(&first) {
                 Some(len) => {
                     let payload = match_payload(comm, source, tag, len)?;
-                    Ok(wire::join(&first, &payload.matched_receive_vec::<u8>().0))
+                    Ok(wire::join(&first, &payload.receive_vec::<u8>()?))
                 }
                 None => Ok(first),
             }

@@ -175,7 +175,13 @@ pub fn launch_self(name: &str, n: usize, env: &[(&str, &str)]) -> Run {
     mpirun_with(
         n,
         &exe,
-        &[name, "--exact", "--nocapture", "--test-threads=1"],
+        &[
+            name,
+            "--exact",
+            "--include-ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ],
         &all_env,
         TIMEOUT,
     )

@@ -1,0 +1,94 @@
+//! Messages over 2 GiB (MPI's `int` count limit) on the buffer and the object path,
+//! blocking and nonblocking: delivered intact (a checksum of every byte), received in
+//! place (a derived MPI datatype carries counts above `i32::MAX`).
+//!
+//! They need about a minute and 10 GiB of memory, so they are `#[ignore]`d in the default
+//! run; `scripts/test.sh --full` runs them (release build):
+//! `cargo test --release --test large -- --ignored`.
+
+mod common;
+
+use common::spmd;
+use rspar::Any;
+
+/// 2.5 GiB.
+const LEN: usize = 5 << 29;
+
+/// FNV-1a over 64-bit words: every bit counts.
+fn checksum(words: impl Iterator<Item = u64>) -> u64 {
+    words.fold(0xcbf2_9ce4_8422_2325, |hash, w| {
+        (hash ^ w).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// A byte pattern that does not repeat with any power-of-two period up to 2^32.
+fn byte(i: usize) -> u8 {
+    (i ^ (i >> 11) ^ (i >> 23) ^ (i >> 31)) as u8
+}
+
+fn bytes_checksum(bytes: &[u8]) -> u64 {
+    checksum(bytes.chunks(8).map(|c| {
+        let mut word = [0u8; 8];
+        word[..c.len()].copy_from_slice(c);
+        u64::from_le_bytes(word)
+    }))
+}
+
+#[test]
+#[ignore = "2.5 GiB messages: run by scripts/test.sh --full"]
+fn buffers_over_2_gib_arrive_intact() {
+    spmd("buffers_over_2_gib_arrive_intact", &[2], |world| {
+        match world.rank() {
+            0 => {
+                let data: Vec<u8> = (0..LEN).map(byte).collect();
+                let sum = bytes_checksum(&data);
+                world.send(&sum, 1)?;
+                world.send_buffer(&data, 1)?; // into a slice on rank 1
+                world.send_buffer(&data, 1)?; // into a Vec sized by the message
+            }
+            1 => {
+                let sum: u64 = world.receive(0)?;
+                let mut data = vec![0u8; LEN];
+                let status = world.receive_buffer(&mut data, 0)?;
+                assert_eq!(status.bytes, LEN);
+                assert_eq!(bytes_checksum(&data), sum, "receive_buffer");
+                drop(data);
+                let (data, status) = world.receive_vec_with_status::<u8>(Any)?;
+                assert_eq!((data.len(), status.bytes), (LEN, LEN));
+                assert_eq!(bytes_checksum(&data), sum, "receive_vec");
+            }
+            _ => {}
+        }
+        Ok(())
+    });
+}
+
+#[test]
+#[ignore = "2.5 GiB messages: run by scripts/test.sh --full"]
+fn objects_over_2_gib_arrive_intact() {
+    spmd("objects_over_2_gib_arrive_intact", &[2], |world| {
+        let values = LEN / 8;
+        match world.rank() {
+            0 => {
+                let data: Vec<f64> = (0..values).map(|i| i as f64 * 0.5).collect();
+                let sum = checksum(data.iter().map(|v| v.to_bits()));
+                world.send(&sum, 1)?;
+                world.send(&data, 1)?;
+                drop(data);
+                // Back again, nonblocking.
+                let echo: Vec<f64> = world.ireceive(1).wait()?.0;
+                assert_eq!(checksum(echo.iter().map(|v| v.to_bits())), sum, "echo");
+            }
+            1 => {
+                let sum: u64 = world.receive(0)?;
+                let (data, status) = world.receive_with_status::<Vec<f64>>(0)?;
+                assert!(status.bytes > LEN, "{} bytes", status.bytes);
+                assert_eq!(data.len(), values);
+                assert_eq!(checksum(data.iter().map(|v| v.to_bits())), sum);
+                world.isend(&data, 0)?.wait()?;
+            }
+            _ => {}
+        }
+        Ok(())
+    });
+}
