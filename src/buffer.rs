@@ -50,6 +50,7 @@ impl Tagged<'_> {
             let held = Held::Local(Box::new(data.to_vec()), type_name::<T>());
             comm.pending().push(Entry { status, held });
         } else {
+            let _wait = crate::watch::send("send_buffer", dest, tag, std::mem::size_of_val(data));
             ffi::send(comm.p2p(), data, dest_rank, tag)?;
         }
         Ok(())
@@ -66,8 +67,22 @@ impl Tagged<'_> {
         data: &mut [T],
         source: impl Into<Source>,
     ) -> Result<Status> {
-        let comm = self.comm();
         let (source, tag) = self.filter(source.into())?;
+        let _wait = crate::watch::receive("receive_buffer", source, tag);
+        let received = self.receive_slice(data, source, tag);
+        if let Ok(status) = &received {
+            crate::watch::received("receive_buffer", status);
+        }
+        received
+    }
+
+    fn receive_slice<T: Plain>(
+        &self,
+        data: &mut [T],
+        source: Option<usize>,
+        tag: Option<i32>,
+    ) -> Result<Status> {
+        let comm = self.comm();
         if self.timeout_value().is_some() {
             let (entry, origin) = pending::next(comm, source, tag, self.timeout_value())?;
             let (elements, status, origin) = self.elements_of::<T>(entry, origin)?;
@@ -149,7 +164,9 @@ impl Tagged<'_> {
     /// that is not a whole number of `T`) is refused: an `Err`, and it stays queued.
     fn next_elements<T: Plain>(&self, source: Source) -> Result<(Elements<T>, Status, Origin)> {
         let (source, tag) = self.filter(source)?;
+        let _wait = crate::watch::receive("receive_vec", source, tag);
         let (entry, origin) = pending::next(self.comm(), source, tag, self.timeout_value())?;
+        crate::watch::received("receive_vec", &entry.status);
         self.elements_of(entry, origin)
     }
 

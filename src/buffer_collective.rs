@@ -88,6 +88,7 @@ impl Communicator {
     /// # Ok::<(), rspar::Error>(())
     /// ```
     pub fn broadcast_buffer<T: Plain>(&self, data: &mut [T], root: usize) -> Result<()> {
+        let _wait = crate::watch::collective("broadcast_buffer", Some(root));
         let root = self.check_rank(root)?;
         crate::p2p::check_count(data.len())?;
         self.lib().process_at_rank(root).broadcast_into(data);
@@ -106,6 +107,7 @@ impl Communicator {
     /// # Ok::<(), rspar::Error>(())
     /// ```
     pub fn scatter_buffer<T: Plain + Default>(&self, data: &[T], root: usize) -> Result<Vec<T>> {
+        let _wait = crate::watch::collective("scatter_buffer", Some(root));
         let root_rank = self.check_rank(root)?;
         let size = self.size();
         let is_root = self.rank() == root;
@@ -154,6 +156,7 @@ impl Communicator {
         data: &[T],
         root: usize,
     ) -> Result<Option<Vec<T>>> {
+        let _wait = crate::watch::collective("gather_buffer", Some(root));
         let root_rank = self.check_rank(root)?;
         let counts = self.element_counts(data.len())?;
         let root_process = self.lib().process_at_rank(root_rank);
@@ -177,6 +180,7 @@ impl Communicator {
     /// # Ok::<(), rspar::Error>(())
     /// ```
     pub fn all_gather_buffer<T: Plain + Default>(&self, data: &[T]) -> Result<Vec<T>> {
+        let _wait = crate::watch::collective("all_gather_buffer", None);
         let (counts, displs, total) = self.element_counts(data.len())?;
         let mut all = vec![T::default(); total];
         let mut partition = PartitionMut::new(&mut all[..], &counts[..], &displs[..]);
@@ -201,6 +205,7 @@ impl Communicator {
         op: Op,
         root: usize,
     ) -> Result<()> {
+        let _wait = crate::watch::collective("reduce_buffer", Some(root));
         let root_process = self.lib().process_at_rank(self.check_rank(root)?);
         crate::p2p::check_count(send.len())?;
         if self.rank() != root {
@@ -224,6 +229,7 @@ impl Communicator {
     /// # Ok::<(), rspar::Error>(())
     /// ```
     pub fn all_reduce_buffer<T: Plain>(&self, send: &[T], recv: &mut [T], op: Op) -> Result<()> {
+        let _wait = crate::watch::collective("all_reduce_buffer", None);
         crate::p2p::check_count(send.len())?;
         with_fitting(recv, send, |out| {
             self.lib().all_reduce_into(send, out, op.to_mpi())
@@ -232,6 +238,7 @@ impl Communicator {
 
     /// Inclusive prefix (`MPI_Scan`): rank `r`'s `recv` gets `op` over ranks `0..=r`.
     pub fn scan_buffer<T: Plain>(&self, send: &[T], recv: &mut [T], op: Op) -> Result<()> {
+        let _wait = crate::watch::collective("scan_buffer", None);
         crate::p2p::check_count(send.len())?;
         with_fitting(recv, send, |out| {
             self.lib().scan_into(send, out, op.to_mpi())
@@ -241,6 +248,7 @@ impl Communicator {
     /// Exclusive prefix (`MPI_Exscan`): rank `r`'s `recv` gets `op` over ranks `0..r`;
     /// rank 0's `recv` is left as it was.
     pub fn exscan_buffer<T: Plain>(&self, send: &[T], recv: &mut [T], op: Op) -> Result<()> {
+        let _wait = crate::watch::collective("exscan_buffer", None);
         crate::p2p::check_count(send.len())?;
         with_fitting(recv, send, |out| {
             self.lib().exclusive_scan_into(send, out, op.to_mpi())
@@ -263,6 +271,7 @@ impl Communicator {
         values: &[T],
         loc: Loc,
     ) -> Result<Vec<(T, usize)>> {
+        let _wait = crate::watch::collective("all_reduce_loc", None);
         let op = match loc {
             Loc::Max => Op::Max,
             Loc::Min => Op::Min,

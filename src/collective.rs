@@ -34,6 +34,7 @@ impl Communicator {
     /// # Ok::<(), rspar::Error>(())
     /// ```
     pub fn broadcast<T: Serialize + DeserializeOwned>(&self, value: &T, root: usize) -> Result<T> {
+        let _wait = crate::watch::collective("broadcast", Some(root));
         let root_process = self.lib().process_at_rank(self.check_rank(root)?);
         let mine = (self.rank() == root).then(|| encode_one(value));
         let mut len = announce(&mine);
@@ -60,6 +61,7 @@ impl Communicator {
     /// # Ok::<(), rspar::Error>(())
     /// ```
     pub fn scatter<T: Serialize + DeserializeOwned>(&self, values: &[T], root: usize) -> Result<T> {
+        let _wait = crate::watch::collective("scatter", Some(root));
         let root_process = self.lib().process_at_rank(self.check_rank(root)?);
         let size = self.size();
         let mine = (self.rank() == root).then(|| {
@@ -108,6 +110,7 @@ impl Communicator {
         value: &T,
         root: usize,
     ) -> Result<Option<Vec<T>>> {
+        let _wait = crate::watch::collective("gather", Some(root));
         let root_process = self.lib().process_at_rank(self.check_rank(root)?);
         let (mine, counts) = self.share_counts(value)?;
         let (counts, displs) = layout(&counts)?;
@@ -130,6 +133,7 @@ impl Communicator {
     /// # Ok::<(), rspar::Error>(())
     /// ```
     pub fn all_gather<T: Serialize + DeserializeOwned>(&self, value: &T) -> Result<Vec<T>> {
+        let _wait = crate::watch::collective("all_gather", None);
         let (mine, counts) = self.share_counts(value)?;
         let (counts, displs) = layout(&counts)?;
         let mut all = vec![0u8; total(&counts)];
@@ -151,6 +155,7 @@ impl Communicator {
     /// # Ok::<(), rspar::Error>(())
     /// ```
     pub fn all_to_all<T: Serialize + DeserializeOwned>(&self, values: &[T]) -> Result<Vec<T>> {
+        let _wait = crate::watch::collective("all_to_all", None);
         let size = self.size();
         let mine = if values.len() == size {
             encode_many(values)
@@ -193,6 +198,7 @@ impl Communicator {
     /// # Ok::<(), rspar::Error>(())
     /// ```
     pub fn print_ordered(&self, text: impl std::fmt::Display) -> Result<()> {
+        let _wait = crate::watch::collective("print_ordered", Some(0));
         if let Some(texts) = self.gather(&text.to_string(), 0)? {
             let mut out = String::new();
             for (rank, text) in texts.iter().enumerate() {

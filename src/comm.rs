@@ -124,6 +124,7 @@ impl Communicator {
 
     /// Wait until every rank of the communicator has called `barrier`.
     pub fn barrier(&self) -> Result<()> {
+        let _wait = crate::watch::collective("barrier", None);
         mpi::traits::CommunicatorCollectives::barrier(&self.raw);
         Ok(())
     }

@@ -117,6 +117,8 @@ impl Init {
         if self.abort_on_panic {
             install_panic_hook(rank, size);
         }
+        crate::log::start(rank, size)?;
+        crate::watch::start(rank, size)?;
         let env = Rc::new(Env {
             universe: Some(universe),
             rank,

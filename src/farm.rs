@@ -287,6 +287,7 @@ impl Farm {
 /// has nothing to do leaves the CPU to the workers.
 fn wait_for_report<O: DeserializeOwned>(farm: &Communicator) -> Result<(Report<O>, usize)> {
     let mut request = farm.tag(REPORT).ireceive::<Report<O>>(Any);
+    let _wait = crate::watch::receive("farm (root waiting for a report)", None, Some(REPORT));
     let mut nap = Duration::from_micros(2);
     loop {
         if let Some((report, status)) = request.test()? {

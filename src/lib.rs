@@ -80,10 +80,12 @@ mod envelope;
 mod error;
 pub mod farm;
 mod ffi;
+mod log;
 mod nonblocking;
 mod p2p;
 mod pending;
 mod reduce;
+mod watch;
 mod wire;
 
 pub use balance::balance;
@@ -95,6 +97,7 @@ pub use envelope::{Any, Source, Status, Tag, DEFAULT_TAG, MAX_TAG};
 pub use error::{Error, ErrorKind, Result};
 pub use nonblocking::{ReceiveRequest, SendRequest};
 pub use p2p::Tagged;
+pub use watch::TIMEOUT_EXIT_CODE;
 
 /// The MPI bindings rspar is built on (rsmpi), for `#[derive(Equivalence)]` with
 /// `#[mpi(crate = "::rspar::mpi")]` and for anything rspar does not wrap.

@@ -63,6 +63,10 @@ impl SendRequest<'_> {
 
     /// Wait for every request; the first error, after all have been waited for.
     fn finish(&mut self) -> Result<()> {
+        if self.requests.is_empty() {
+            return Ok(());
+        }
+        let _wait = crate::watch::waiting("wait (for an isend)", String::new);
         let mut outcome = Ok(());
         for mut request in self.requests.drain(..) {
             let waited = raw::wait(&mut request);
@@ -142,9 +146,15 @@ impl<T: DeserializeOwned> ReceiveRequest<'_, T> {
     }
 
     /// Wait until any one of `requests` completes; remove it and return its index (in
-    /// `requests` before removal), value and status. `requests` must not be empty.
+    /// `requests` before removal), value and status. An empty `requests` is `Err(Deadlock)`.
     pub fn wait_any(requests: &mut Vec<Self>) -> Result<(usize, T, Status)> {
-        assert!(!requests.is_empty(), "wait_any needs at least one request");
+        if requests.is_empty() {
+            return Err(crate::ErrorKind::Deadlock {
+                reason: "wait_any was given no requests, so it could never return".into(),
+            }
+            .into());
+        }
+        let _wait = crate::watch::waiting("wait_any", || format!("({} receives)", requests.len()));
         loop {
             for index in 0..requests.len() {
                 if let Some((value, status)) = requests[index].test()? {

@@ -16,7 +16,7 @@ use crate::error::{ErrorKind, Result};
 use crate::ffi::{self, Received};
 use crate::nonblocking::post_send;
 use crate::pending::{self, Entry, Held, Origin};
-use crate::wire;
+use crate::{watch, wire};
 
 /// A communicator with a tag chosen for its sends and receives; made by
 /// [`Communicator::tag`]. It has every point-to-point method of the communicator.
@@ -100,6 +100,7 @@ impl<'c> Tagged<'c> {
         }
         let mut scratch = self.comm.scratch();
         wire::encode_into::<T, T>(&mut scratch, value)?;
+        let _wait = watch::send("send", dest, tag, scratch.len());
         let sent = send_bytes(self.comm, &mut scratch, dest_rank, tag);
         if scratch.capacity() > BUFFER_KEEP {
             *scratch = Vec::new();
@@ -115,6 +116,7 @@ impl<'c> Tagged<'c> {
             self.hold_for_self(tag, bytes);
             Ok(())
         } else {
+            let _wait = watch::send("send", dest, tag, bytes.len());
             send_bytes(self.comm, &mut bytes, dest_rank, tag)
         }
     }
@@ -133,6 +135,19 @@ impl<'c> Tagged<'c> {
         source: impl Into<Source>,
     ) -> Result<(T, Status)> {
         let (source, tag) = self.filter(source.into())?;
+        let _wait = watch::receive("receive", source, tag);
+        let received = self.receive_object(source, tag);
+        if let Ok((_, status)) = &received {
+            watch::received("receive", status);
+        }
+        received
+    }
+
+    fn receive_object<T: DeserializeOwned>(
+        &self,
+        source: Option<usize>,
+        tag: Option<i32>,
+    ) -> Result<(T, Status)> {
         if self.timeout.is_some() {
             let (entry, origin) = pending::next(self.comm, source, tag, self.timeout)?;
             return self.decode_entry(entry, origin);

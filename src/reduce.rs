@@ -33,6 +33,7 @@ impl Communicator {
         T: Serialize + DeserializeOwned,
         F: Fn(T, T) -> T,
     {
+        let _wait = crate::watch::collective("reduce", Some(root));
         Ok(self.gather(value, root)?.and_then(|all| fold(all, op)))
     }
 
@@ -50,6 +51,7 @@ impl Communicator {
         T: Serialize + DeserializeOwned,
         F: Fn(T, T) -> T,
     {
+        let _wait = crate::watch::collective("all_reduce", None);
         let all = self.all_gather(value)?;
         Ok(fold(all, op).expect("a communicator has at least one rank"))
     }
@@ -67,6 +69,7 @@ impl Communicator {
         T: Serialize + DeserializeOwned,
         F: Fn(T, T) -> T,
     {
+        let _wait = crate::watch::collective("scan", None);
         let mut all = self.all_gather(value)?;
         all.truncate(self.rank() + 1);
         Ok(fold(all, op).expect("rank r has r + 1 values"))
@@ -87,6 +90,7 @@ impl Communicator {
         T: Serialize + DeserializeOwned,
         F: Fn(T, T) -> T,
     {
+        let _wait = crate::watch::collective("exscan", None);
         let mut all = self.all_gather(value)?;
         all.truncate(self.rank());
         Ok(fold(all, op))
