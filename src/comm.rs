@@ -129,9 +129,11 @@ impl Communicator {
         Ok(())
     }
 
-    /// End the whole MPI job with exit code `code` (`MPI_Abort`).
+    /// End the whole MPI job with exit code `code` (`MPI_Abort`), after printing
+    /// `rspar: rank <r> of <n> called abort(<code>)` to stderr; the same as
+    /// [`rspar::abort`](crate::abort).
     pub fn abort(&self, code: i32) -> ! {
-        self.raw.abort(code)
+        crate::env::abort(code)
     }
 
     /// A view of this communicator whose sends and receives use `tag` (a value in

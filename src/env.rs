@@ -185,6 +185,19 @@ pub fn wtime() -> f64 {
 /// ```
 pub fn abort(code: i32) -> ! {
     if initialized() {
+        let world = SimpleCommunicator::world();
+        eprintln!(
+            "rspar: rank {} of {} called abort({code}); ending the MPI job",
+            world.rank(),
+            world.size()
+        );
+    }
+    abort_job(code)
+}
+
+/// `MPI_Abort` on the world (or exit without MPI), with no message of its own.
+pub(crate) fn abort_job(code: i32) -> ! {
+    if initialized() {
         SimpleCommunicator::world().abort(code)
     } else {
         std::process::exit(code)
@@ -216,7 +229,7 @@ impl Drop for Env {
                      rspar: aborting the MPI job so the other ranks do not wait forever",
                     self.rank, self.size
                 );
-                abort(ERROR_EXIT_CODE);
+                abort_job(ERROR_EXIT_CODE);
             }
         }
         // Dropping the universe calls MPI_Finalize.
@@ -275,7 +288,7 @@ fn install_panic_hook(rank: usize, size: usize) {
                 "rspar: rank {rank} of {size} panicked{place}: {message}\n\
                  rspar: aborting the MPI job (exit code {PANIC_EXIT_CODE})"
             );
-            abort(PANIC_EXIT_CODE);
+            abort_job(PANIC_EXIT_CODE);
         }
     }));
 }

@@ -158,7 +158,7 @@ pub(crate) fn start(rank: usize, size: usize) -> Result<()> {
                     waited.as_secs_f64(),
                     if detail.is_empty() { "" } else { " " },
                 );
-                crate::env::abort(TIMEOUT_EXIT_CODE);
+                crate::env::abort_job(TIMEOUT_EXIT_CODE);
             }
         })
         .map_err(|err| ErrorKind::Config {

@@ -1,0 +1,92 @@
+//! One rank fails, the job ends: a panic, an `Err` returned from `main`, `abort(code)` or a
+//! crash (death by a signal) on rank k of N ends the whole job within 5 seconds with a
+//! non-zero exit code, and stderr names rank k and the reason, while every other rank is
+//! blocked in a receive, a barrier, a collective or a task farm. N = 2..8, k = 0, a middle
+//! rank and N-1. Runs `examples/failure.rs`; `scripts/stress-abort.sh` repeats it 50 times.
+
+mod common;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use common::{example, mpirun_with, Run};
+
+const HOWS: [&str; 4] = ["panic", "error", "abort", "crash"];
+const OTHERS: [&str; 4] = ["receive", "barrier", "collective", "farm"];
+
+/// Run one failing job and check how it ended.
+fn fail(n: usize, bad: usize, how: &str, others: &str) {
+    let bad_text = bad.to_string();
+    let args = ["--how", how, "--rank", &bad_text, "--others", others];
+    let run = mpirun_with(n, &example("failure"), &args, &[], Duration::from_secs(60));
+    let ended = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    let context = format!("N={n} k={bad} how={how} others={others}\n{}", run.report());
+    assert!(!run.timed_out, "the job hung: {context}");
+    assert!(
+        matches!(run.code, Some(c) if c != 0),
+        "exit code: {context}"
+    );
+    let reason = match how {
+        "panic" => format!("rspar: rank {bad} of {n} panicked"),
+        "error" => {
+            format!("rspar: rank {bad} of {n} is ending with an unhandled error: type mismatch")
+        }
+        "abort" => format!("rspar: rank {bad} of {n} called abort(5)"),
+        // mpirun reports a rank that died by a signal.
+        _ => format!("rank {bad}"),
+    };
+    assert!(
+        run.stderr.contains(&reason),
+        "stderr lacks '{reason}': {context}"
+    );
+    if how == "abort" {
+        assert_eq!(run.code, Some(5), "{context}");
+    }
+    if how == "crash" {
+        assert!(run.stderr.contains("signal"), "{context}");
+    }
+    let failed_at = failure_time(&run).unwrap_or_else(|| panic!("no failure time: {context}"));
+    let took = ended.saturating_sub(failed_at);
+    assert!(
+        took < Duration::from_secs(5),
+        "the job took {took:?} to end: {context}"
+    );
+    assert!(
+        !run.stderr.contains("was not stopped"),
+        "a rank got past its blocking call: {context}"
+    );
+}
+
+/// The moment the failing rank failed, as it printed it.
+fn failure_time(run: &Run) -> Option<Duration> {
+    let line = run.stderr.lines().find(|l| l.contains(" fails at "))?;
+    let millis = line.split_whitespace().rev().nth(1)?.parse().ok()?;
+    Some(Duration::from_millis(millis))
+}
+
+/// The failing ranks for a job of `n`: 0, the middle, the last.
+fn bad_ranks(n: usize) -> Vec<usize> {
+    let mut ranks = vec![0, n / 2, n - 1];
+    ranks.dedup();
+    ranks
+}
+
+#[test]
+fn a_failing_rank_ends_the_job_for_every_size_and_place() {
+    // Every (N, k) once; the kind of failure and what the others do rotate through.
+    let mut case = 0;
+    for n in 2..=8 {
+        for bad in bad_ranks(n) {
+            fail(n, bad, HOWS[case % 4], OTHERS[(case / 4 + case) % 4]);
+            case += 1;
+        }
+    }
+}
+
+#[test]
+fn every_kind_of_failure_ends_every_kind_of_wait() {
+    for how in HOWS {
+        for others in OTHERS {
+            fail(3, 1, how, others);
+        }
+    }
+}
