@@ -192,7 +192,11 @@ impl Tagged<'_> {
                 Ok(local) => return Ok((Elements::Local(*local), status, origin)),
                 Err(boxed) => Held::Local(boxed, name),
             },
-            held @ Held::Object(_) => held,
+            // Like an object message fresh from MPI, a held one reads as its bytes.
+            Held::Object(bytes) => match (Box::new(bytes) as Box<dyn std::any::Any>).downcast() {
+                Ok(local) => return Ok((Elements::Local(*local), status, origin)),
+                Err(boxed) => Held::Object(*boxed.downcast().expect("held object bytes")),
+            },
         };
         let found = match &refused {
             Held::Local(_, name) => format!("a buffer of {name}"),

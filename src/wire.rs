@@ -178,7 +178,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
     }
     let (name_len, payload_len) = (head.name_len, head.payload_len);
     let body = (bytes.len() - HEADER_LEN) as u64;
-    if name_len as u64 + payload_len != body {
+    if (name_len as u64).checked_add(payload_len) != Some(body) {
         return Err(bad(format!(
             "header announces {name_len} + {payload_len} bytes but the message carries {body}"
         )));
