@@ -1,14 +1,27 @@
 #!/usr/bin/env bash
 # The whole check, as CI runs it: install what is missing, format, lint, test.
 #
-#   scripts/test.sh
+#   scripts/test.sh          the default run (CI)
+#   scripts/test.sh --full   also the slow checks: 2.5 GiB messages (release build),
+#                            50 failing jobs (scripts/stress-abort.sh), a longer
+#                            hostile-bytes campaign
 #
 # Steps: scripts/setup.sh; cargo fmt --check; cargo clippy --all-targets -D warnings;
-# cargo test (unit, doc and multi-rank tests under mpirun); the downstream crate in
-# tests/crate built against rspar as a dependency and run under mpirun.
+# cargo deny (licenses, bans, sources, advisories; installed if missing); cargo test
+# (unit, doc and multi-rank tests under mpirun); the downstream crate in tests/crate
+# built against rspar as a dependency and run under mpirun.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cd "$here/.."
+
+full=0
+for arg in "$@"; do
+  case "$arg" in
+    --full) full=1 ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "test.sh: unknown argument '$arg' (see --help)" >&2; exit 2 ;;
+  esac
+done
 
 step() { printf '\n== %s\n' "$*"; }
 
@@ -24,6 +37,22 @@ cargo fmt --all -- --check
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets --quiet -- -D warnings
 
+step "cargo deny check (dependency policy in deny.toml)"
+command -v cargo-deny >/dev/null 2>&1 || cargo install --locked --quiet cargo-deny
+cargo deny --offline check licenses bans sources
+# Advisories need the RustSec database, a git clone from GitHub. Without network (or a
+# copy from an earlier run) that step cannot run: say so, but fail on real findings.
+deny_log=$(mktemp)
+if cargo deny check advisories >"$deny_log" 2>&1; then
+  echo "advisories ok (bincode and custom_derive acknowledged in deny.toml)"
+elif ! grep -q '^error\[' "$deny_log" \
+    && grep -qi "advisory database\|FETCH_HEAD\|advisory-db" "$deny_log"; then
+  echo "NOTE: the RustSec advisory database could not be fetched; advisories not checked this run"
+else
+  cat "$deny_log"; rm -f "$deny_log"; exit 1
+fi
+rm -f "$deny_log"
+
 step "cargo test"
 # Plain `cargo test` builds the examples as programs (the multi-rank tests run them),
 # then runs unit, integration and doc tests.
@@ -35,5 +64,14 @@ CARGO_TARGET_DIR="$PWD/target/downstream" \
 out=$(timeout -k 5 60 "${MPIRUN[@]}" -n 3 target/downstream/debug/downstream)
 echo "$out"
 grep -qx 'downstream: rank 0 received "P0P1P2" from rank 2' <<<"$out"
+
+if [ "$full" = 1 ]; then
+  step "full: messages over 2 GiB (release)"
+  cargo test --release --test large -- --ignored
+  step "full: hostile bytes, 20000 cases per rank count (release)"
+  RSPAR_HOSTILE_CASES=20000 cargo test --release --test hostile
+  step "full: 50 failing jobs must all end (scripts/stress-abort.sh)"
+  scripts/stress-abort.sh --runs 50
+fi
 
 step "all checks passed"
