@@ -214,6 +214,12 @@ pub fn spmd_process(name: &str, sizes: &[usize], body: impl FnOnce()) {
         std::io::stdout().lock().write_all(line.as_bytes()).unwrap();
         return;
     }
+    launch_sizes(name, sizes);
+}
+
+/// The driver side of [`spmd_process`]: one job per size, each checked; the runs.
+fn launch_sizes(name: &str, sizes: &[usize]) -> Vec<Run> {
+    let mut runs = Vec::new();
     for &n in sizes {
         let run = launch_self(name, n, &[]);
         run.assert_success();
@@ -226,5 +232,65 @@ pub fn spmd_process(name: &str, sizes: &[usize], body: impl FnOnce()) {
             "expected {n} ranks to pass '{name}'\n{}",
             run.report()
         );
+        runs.push(run);
+    }
+    runs
+}
+
+/// Like [`spmd`], and the driver gets every job's [`Run`] (its output and time), one per
+/// size; inside a rank the list is empty.
+pub fn spmd_runs(
+    name: &str,
+    sizes: &[usize],
+    body: impl FnOnce(&rspar::Communicator) -> rspar::Result<()>,
+) -> Vec<Run> {
+    if in_rank(name) {
+        spmd(name, sizes, body);
+        return Vec::new();
+    }
+    launch_sizes(name, sizes)
+}
+
+/// A job started by [`spawn_self`]; it holds the one-job lock while it lives.
+pub struct Job {
+    /// The launcher process itself (no `timeout` wrapper in between, so signals sent to
+    /// its pid reach mpirun), with stdout and stderr piped.
+    pub child: std::process::Child,
+    /// The command, for reports.
+    pub command: String,
+    _one: std::sync::MutexGuard<'static, ()>,
+}
+
+/// Start this test binary on `n` ranks in rank mode for the test `name`, like
+/// [`launch_self`], but return at once with the running launcher. The caller owns the
+/// time limit: it must wait for or kill the child.
+pub fn spawn_self(name: &str, n: usize, env: &[(&str, &str)]) -> Job {
+    let one = ONE_JOB.lock().unwrap_or_else(|p| p.into_inner());
+    let (launcher, open_mpi) = launcher();
+    let exe = std::env::current_exe().expect("current_exe");
+    let mut cmd = Command::new(launcher);
+    if *open_mpi {
+        cmd.arg("--oversubscribe");
+    }
+    cmd.arg("-n").arg(n.to_string()).arg(&exe);
+    cmd.args([name, "--exact", "--nocapture", "--test-threads=1"]);
+    cmd.env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .env("OMPI_MCA_rmaps_base_oversubscribe", "1")
+        .env(SPMD_VAR, name);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let command = format!("{launcher} -n {n} {} {name}", exe.display());
+    let child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start '{command}': {e}"));
+    Job {
+        child,
+        command,
+        _one: one,
     }
 }
