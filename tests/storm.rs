@@ -276,7 +276,7 @@ fn storm(world: &Communicator) -> rspar::Result<()> {
     for (seq, p) in mine.iter().enumerate().filter(|(_, p)| !p.blocking) {
         sends.push(ok(world.tag(p.tag).isend(&message(me, seq, p), p.dest)));
         if seq % 64 == 63 {
-            sends.retain_mut(|s| !s.test());
+            sends.retain_mut(|s| !ok(s.test()));
         }
     }
     // (2) blocking sends, to myself or higher ranks only.
@@ -297,7 +297,7 @@ fn storm(world: &Communicator) -> rspar::Result<()> {
     // (4) the isends: half by polling, half by waiting.
     let waited = sends.split_off(sends.len() / 2);
     for mut send in sends {
-        while !send.test() {
+        while !ok(send.test()) {
             std::thread::yield_now();
         }
     }
