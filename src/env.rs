@@ -186,13 +186,21 @@ pub fn wtime() -> f64 {
 pub fn abort(code: i32) -> ! {
     if initialized() {
         let world = SimpleCommunicator::world();
-        eprintln!(
+        say(&format!(
             "rspar: rank {} of {} called abort({code}); ending the MPI job",
             world.rank(),
             world.size()
-        );
+        ));
     }
     abort_job(code)
+}
+
+/// Write `text` and a newline to stderr in one `write`, so that the launcher's own
+/// messages (Open MPI's abort banner) cannot land inside the line.
+pub(crate) fn say(text: &str) {
+    use std::io::Write;
+    let line = format!("{text}\n");
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
 /// `MPI_Abort` on the world (or exit without MPI), with no message of its own.
@@ -224,11 +232,11 @@ impl Drop for Env {
     fn drop(&mut self) {
         if !self.finalize_requested.get() {
             if let Some(message) = live_error() {
-                eprintln!(
+                say(&format!(
                     "rspar: rank {} of {} is ending with an unhandled error: {message}\n\
                      rspar: aborting the MPI job so the other ranks do not wait forever",
                     self.rank, self.size
-                );
+                ));
                 abort_job(ERROR_EXIT_CODE);
             }
         }
@@ -284,10 +292,10 @@ fn install_panic_hook(rank: usize, size: usize) {
         }
         previous(info);
         if initialized() {
-            eprintln!(
+            say(&format!(
                 "rspar: rank {rank} of {size} panicked{place}: {message}\n\
                  rspar: aborting the MPI job (exit code {PANIC_EXIT_CODE})"
-            );
+            ));
             abort_job(PANIC_EXIT_CODE);
         }
     }));

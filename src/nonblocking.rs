@@ -2,7 +2,8 @@
 //!
 //! - [`SendRequest`] owns the encoded bytes of its value while MPI sends them
 //!   (`MPI_Isend`). `wait` finishes it; **dropping it waits too**, so an unfinished send
-//!   is never abandoned. MPI reads the bytes after
+//!   is never abandoned (except while the program is failing, a panic or an rspar error
+//!   alive: then the bytes are leaked and the failure ends the job). MPI reads the bytes after
 //!   `isend` returns, which Rust's borrow rules cannot express for an owned handle (the
 //!   raw calls are in `ffi`). A long message is split in two, as by `send`.
 //! - [`ReceiveRequest`] holds no MPI resource until its message is there: `test` polls
@@ -24,7 +25,8 @@ use crate::p2p::{parts, Tagged};
 use crate::{pending, wire};
 
 /// An object send in flight, from [`Tagged::isend`]. Wait for it, test it, or drop it
-/// (which waits).
+/// (which waits, unless a panic or a live rspar error shows the program is failing: then
+/// it leaks the buffer instead, so `?` out of `main` still ends the job).
 #[must_use = "a send request waits for its send when dropped; keep it to overlap work"]
 pub struct SendRequest<'c> {
     // Active requests (two for a split message). `bytes` is the heap buffer MPI reads;
@@ -85,6 +87,16 @@ impl SendRequest<'_> {
 
 impl Drop for SendRequest<'_> {
     fn drop(&mut self) {
+        if self.requests.is_empty() {
+            return;
+        }
+        if std::thread::panicking() || crate::error::live_error().is_some() {
+            // The program is failing (a panic, or an `Err` on its way out of `main`):
+            // waiting here for a receiver that may never come would keep the failure
+            // from ending the job. MPI may still read the bytes, so they are leaked.
+            std::mem::forget(std::mem::take(&mut self.bytes));
+            return;
+        }
         let _ = self.finish();
     }
 }

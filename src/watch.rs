@@ -151,13 +151,13 @@ pub(crate) fn start(rank: usize, size: usize) -> Result<()> {
                     .map(|w| (w.call, w.detail.clone(), w.since.elapsed()))
             };
             if let Some((call, detail, waited)) = overdue {
-                eprintln!(
+                crate::env::say(&format!(
                     "rspar: watchdog: rank {rank} of {size} has waited {:.1} s in {call}{}{detail} \
                      ({VARIABLE}={shown})\n\
                      rspar: aborting the MPI job (exit code {TIMEOUT_EXIT_CODE})",
                     waited.as_secs_f64(),
                     if detail.is_empty() { "" } else { " " },
-                );
+                ));
                 crate::env::abort_job(TIMEOUT_EXIT_CODE);
             }
         })

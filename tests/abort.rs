@@ -90,3 +90,32 @@ fn every_kind_of_failure_ends_every_kind_of_wait() {
         }
     }
 }
+
+/// Rank 0 returns `Err` from `main` while an `isend` of a long message is in flight to
+/// rank 1, which waits for something else: `?` drops the `SendRequest` before the world,
+/// and that drop must not wait for a receive that never comes (it leaks the buffer).
+#[test]
+fn an_error_returned_with_a_send_in_flight_ends_the_job() {
+    let name = "an_error_returned_with_a_send_in_flight_ends_the_job";
+    if common::in_rank(name) {
+        fn main_like() -> rspar::Result<()> {
+            let world = rspar::init()?;
+            if world.rank() == 0 {
+                let _send = world.tag(1).isend(&vec![7u64; 100_000], 1)?;
+                // A program bug: a receive from itself with nothing sent, Err(Deadlock).
+                let _: u8 = world.receive(0)?;
+            }
+            let _: String = world.tag(2).receive(0)?;
+            Ok(())
+        }
+        main_like().unwrap();
+        return;
+    }
+    for n in [2, 3] {
+        let run = common::launch_self(name, n, &[]);
+        assert!(!run.timed_out, "job hung\n{}", run.report());
+        assert_eq!(run.code, Some(rspar::ERROR_EXIT_CODE), "{}", run.report());
+        let said = format!("rspar: rank 0 of {n} is ending with an unhandled error: deadlock");
+        assert!(run.stderr.contains(&said), "{}", run.report());
+    }
+}
