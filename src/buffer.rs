@@ -4,7 +4,7 @@
 //! The buffer path does not check types: like MPI itself, it checks only that the sizes
 //! fit. Receive with the element type that was sent.
 
-use std::any::type_name;
+use std::any::{type_name, TypeId};
 
 use mpi::traits::Equivalence;
 
@@ -177,7 +177,14 @@ impl Tagged<'_> {
         origin: Origin,
     ) -> Result<(Elements<T>, Status, Origin)> {
         let status = entry.status;
-        let refused = match entry.held {
+        let held = match entry.held {
+            // Like an object message fresh from MPI, a held one reads as its bytes.
+            Held::Object(bytes) if TypeId::of::<T>() == TypeId::of::<u8>() => {
+                Held::Local(Box::new(bytes), type_name::<u8>())
+            }
+            held => held,
+        };
+        let refused = match held {
             Held::Matched(matched) => match matched.count::<T>() {
                 Some(count) => return Ok((Elements::Mpi(matched, count), status, origin)),
                 None => {
@@ -192,11 +199,7 @@ impl Tagged<'_> {
                 Ok(local) => return Ok((Elements::Local(*local), status, origin)),
                 Err(boxed) => Held::Local(boxed, name),
             },
-            // Like an object message fresh from MPI, a held one reads as its bytes.
-            Held::Object(bytes) => match (Box::new(bytes) as Box<dyn std::any::Any>).downcast() {
-                Ok(local) => return Ok((Elements::Local(*local), status, origin)),
-                Err(boxed) => Held::Object(*boxed.downcast().expect("held object bytes")),
-            },
+            held @ Held::Object(_) => held,
         };
         let found = match &refused {
             Held::Local(_, name) => format!("a buffer of {name}"),

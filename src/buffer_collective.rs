@@ -90,7 +90,7 @@ impl Communicator {
     pub fn broadcast_buffer<T: Plain>(&self, data: &mut [T], root: usize) -> Result<()> {
         let _wait = crate::watch::collective("broadcast_buffer", Some(root));
         let root = self.check_rank(root)?;
-        crate::p2p::check_count(data.len())?;
+        crate::collective::check_count(data.len())?;
         self.lib().process_at_rank(root).broadcast_into(data);
         Ok(())
     }
@@ -113,7 +113,7 @@ impl Communicator {
         let is_root = self.rank() == root;
         let mut block = if !is_root {
             0
-        } else if data.len() % size == 0 && crate::p2p::check_count(data.len()).is_ok() {
+        } else if data.len() % size == 0 && crate::collective::check_count(data.len()).is_ok() {
             (data.len() / size) as u64
         } else {
             u64::MAX
@@ -207,7 +207,7 @@ impl Communicator {
     ) -> Result<()> {
         let _wait = crate::watch::collective("reduce_buffer", Some(root));
         let root_process = self.lib().process_at_rank(self.check_rank(root)?);
-        crate::p2p::check_count(send.len())?;
+        crate::collective::check_count(send.len())?;
         if self.rank() != root {
             root_process.reduce_into(send, op.to_mpi());
             return Ok(());
@@ -230,7 +230,7 @@ impl Communicator {
     /// ```
     pub fn all_reduce_buffer<T: Plain>(&self, send: &[T], recv: &mut [T], op: Op) -> Result<()> {
         let _wait = crate::watch::collective("all_reduce_buffer", None);
-        crate::p2p::check_count(send.len())?;
+        crate::collective::check_count(send.len())?;
         with_fitting(recv, send, |out| {
             self.lib().all_reduce_into(send, out, op.to_mpi())
         })
@@ -239,7 +239,7 @@ impl Communicator {
     /// Inclusive prefix (`MPI_Scan`): rank `r`'s `recv` gets `op` over ranks `0..=r`.
     pub fn scan_buffer<T: Plain>(&self, send: &[T], recv: &mut [T], op: Op) -> Result<()> {
         let _wait = crate::watch::collective("scan_buffer", None);
-        crate::p2p::check_count(send.len())?;
+        crate::collective::check_count(send.len())?;
         with_fitting(recv, send, |out| {
             self.lib().scan_into(send, out, op.to_mpi())
         })
@@ -249,7 +249,7 @@ impl Communicator {
     /// rank 0's `recv` is left as it was.
     pub fn exscan_buffer<T: Plain>(&self, send: &[T], recv: &mut [T], op: Op) -> Result<()> {
         let _wait = crate::watch::collective("exscan_buffer", None);
-        crate::p2p::check_count(send.len())?;
+        crate::collective::check_count(send.len())?;
         with_fitting(recv, send, |out| {
             self.lib().exclusive_scan_into(send, out, op.to_mpi())
         })

@@ -227,7 +227,7 @@ impl Communicator {
 
 fn encode_one<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
     let bytes = wire::encode(value)?;
-    crate::p2p::check_count(bytes.len())?;
+    check_count(bytes.len())?;
     Ok(bytes)
 }
 
@@ -240,7 +240,7 @@ fn encode_many<T: Serialize>(values: &[T]) -> Result<(Vec<u8>, Vec<u64>)> {
         counts.push(bytes.len() as u64);
         all.extend_from_slice(&bytes);
     }
-    crate::p2p::check_count(all.len())?;
+    check_count(all.len())?;
     Ok((all, counts))
 }
 
@@ -260,6 +260,19 @@ fn failure<B>(mine: Option<Result<B>>, failed: usize) -> crate::Error {
         Some(Err(err)) => err,
         _ => ErrorKind::Peer { rank: failed }.into(),
     }
+}
+
+/// rsmpi's collectives take C `int` counts: at most `i32::MAX` elements per rank.
+/// (Point-to-point messages have no such limit: see `ffi::Layout`.)
+pub(crate) fn check_count(count: usize) -> Result<()> {
+    if count > i32::MAX as usize {
+        return Err(ErrorKind::TooLarge {
+            bytes: count as u64,
+            max: i32::MAX as u64,
+        }
+        .into());
+    }
+    Ok(())
 }
 
 /// MPI's counts and displacements (C ints) for byte or element counts, or `TooLarge`

@@ -43,7 +43,6 @@ mod progress;
 
 use std::collections::VecDeque;
 use std::fmt::Display;
-use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -288,14 +287,9 @@ impl Farm {
 fn wait_for_report<O: DeserializeOwned>(farm: &Communicator) -> Result<(Report<O>, usize)> {
     let mut request = farm.tag(REPORT).ireceive::<Report<O>>(Any);
     let _wait = crate::watch::receive("farm (root waiting for a report)", None, Some(REPORT));
-    let mut nap = Duration::from_micros(2);
-    loop {
-        if let Some((report, status)) = request.test()? {
-            return Ok((report, status.source));
-        }
-        std::thread::sleep(nap);
-        nap = (nap * 2).min(Duration::from_micros(500));
-    }
+    let (report, status) = crate::pending::poll_until(None, || request.test())?
+        .expect("with no limit, poll_until returns only what it found");
+    Ok((report, status.source))
 }
 
 /// A worker: run batches until the root says stop.

@@ -294,18 +294,6 @@ pub(crate) fn send_bytes(comm: &Communicator, bytes: &mut [u8], dest: i32, tag: 
     Ok(())
 }
 
-/// MPI counts are C ints: one message carries at most `i32::MAX` elements.
-pub(crate) fn check_count(count: usize) -> Result<()> {
-    if count > i32::MAX as usize {
-        return Err(ErrorKind::TooLarge {
-            bytes: count as u64,
-            max: i32::MAX as u64,
-        }
-        .into());
-    }
-    Ok(())
-}
-
 /// The object path on the communicator itself, with [`DEFAULT_TAG`].
 impl Communicator {
     fn default_tag(&self) -> Tagged<'_> {

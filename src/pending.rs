@@ -100,23 +100,40 @@ pub(crate) fn next(
         return Ok(entry_of(matched.expect("a blocking probe always matches")));
     };
     let start = Instant::now();
-    let mut nap = Duration::from_micros(1);
+    match poll_until(Some(timeout), || ffi::probe(comm.p2p(), source, tag, false))? {
+        Some(matched) => Ok(entry_of(matched)),
+        None => Err(ErrorKind::Timeout {
+            waited: start.elapsed(),
+            from: source,
+            tag,
+        }
+        .into()),
+    }
+}
+
+/// Call `attempt` until it finds something, sleeping between tries: often at first (a
+/// reply is usually close), then less (naps double from 2 us up to 500 us), so a rank
+/// that waits leaves the CPU to the others. With a `limit`, `Ok(None)` once that much
+/// time has passed; without one, it only returns what `attempt` found (or its error).
+pub(crate) fn poll_until<R>(
+    limit: Option<Duration>,
+    mut attempt: impl FnMut() -> Result<Option<R>>,
+) -> Result<Option<R>> {
+    let start = Instant::now();
+    let mut nap = Duration::from_micros(2);
     loop {
-        if let Some(matched) = ffi::probe(comm.p2p(), source, tag, false)? {
-            return Ok(entry_of(matched));
+        if let Some(found) = attempt()? {
+            return Ok(Some(found));
         }
-        let waited = start.elapsed();
-        if waited >= timeout {
-            return Err(ErrorKind::Timeout {
-                waited,
-                from: source,
-                tag,
-            }
-            .into());
-        }
-        // Poll often at first (a reply is usually close), then let the CPU go.
-        std::thread::sleep(nap.min(timeout - waited));
-        nap = (nap * 2).min(Duration::from_millis(1));
+        let sleep = match limit {
+            Some(limit) => match limit.checked_sub(start.elapsed()) {
+                Some(left) if !left.is_zero() => nap.min(left),
+                _ => return Ok(None),
+            },
+            None => nap,
+        };
+        std::thread::sleep(sleep);
+        nap = (nap * 2).min(Duration::from_micros(500));
     }
 }
 
