@@ -105,9 +105,11 @@ fn main() -> rspar::Result<()> {
         "reduce_buffer SUM",
         rank != root || total[0] == (n * (n - 1) / 2) as f64,
     );
-    for (op, expect) in [(Op::Max, n - 1), (Op::Min, 0), (Op::BitOr, (1 << n) - 1)] {
+    // Bit `rank % 64` of each rank: all of the low `size` bits, or all 64 from 64 ranks on.
+    let all_bits = 1u64.checked_shl(size as u32).map_or(u64::MAX, |b| b - 1);
+    for (op, expect) in [(Op::Max, n - 1), (Op::Min, 0), (Op::BitOr, all_bits)] {
         let mine = if op == Op::BitOr {
-            1u64 << rank
+            1u64 << (rank % 64)
         } else {
             rank as u64
         };
