@@ -63,6 +63,9 @@ fn main() -> rspar::Result<()> {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
         // The moment of failure, for tests that time how fast the job ends.
         eprintln!("failure: rank {rank} fails at {} ms", now.as_millis());
+        // Give mpirun's output forwarding time to pass that line on: a rank killed by a
+        // signal right after writing can lose its last lines on a loaded machine.
+        std::thread::sleep(Duration::from_millis(100));
         match args.how {
             How::Panic => panic!("deliberate failure"),
             How::Error => {

@@ -271,6 +271,21 @@ impl Matched {
         Ok(vec)
     }
 
+    /// Receive its bytes as a new `Vec` of `len` plain elements of `E`: it must be
+    /// exactly `len * size_of::<E>()` bytes (callers check).
+    pub(crate) fn receive_elements<E: bytemuck::Pod>(mut self, len: usize) -> Result<Vec<E>> {
+        let bytes = len * std::mem::size_of::<E>();
+        debug_assert_eq!(self.bytes, bytes);
+        let mut vec = Vec::<E>::with_capacity(len);
+        // SAFETY: `vec` has room for `len` elements, which are the message's `bytes`
+        // bytes exactly.
+        unsafe { self.receive_raw::<u8>(vec.as_mut_ptr().cast(), bytes)? };
+        // SAFETY: MPI_Mrecv succeeded, so it wrote all `len` elements, and any bytes
+        // are a valid `E` (`Pod`).
+        unsafe { vec.set_len(len) };
+        Ok(vec)
+    }
+
     /// `MPI_Mrecv` of this message into `len` elements of `T` at `buf`. The message is
     /// received (and null) afterwards, also when MPI reports an error.
     ///

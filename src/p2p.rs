@@ -99,6 +99,18 @@ impl<'c> Tagged<'c> {
             return Ok(());
         }
         let mut scratch = self.comm.scratch();
+        if let Some(bulk) = wire::bulk::of(value) {
+            // A long vector of numbers: the first part carries its count, and its
+            // elements go straight from `value`.
+            let payload_len = bulk.payload_len();
+            if payload_len > wire::SPLIT_ABOVE {
+                wire::split_head_into::<T>(&mut scratch, payload_len, bulk.count)?;
+                let _wait = watch::send("send", dest, tag, scratch.len() + bulk.bytes.len());
+                let p2p = self.comm.p2p();
+                ffi::send(p2p, &scratch, dest_rank, tag)?;
+                return ffi::send(p2p, bulk.bytes, dest_rank, tag);
+            }
+        }
         wire::encode_into::<T, T>(&mut scratch, value)?;
         let _wait = watch::send("send", dest, tag, scratch.len());
         let sent = send_bytes(self.comm, &mut scratch, dest_rank, tag);
@@ -180,23 +192,36 @@ impl<'c> Tagged<'c> {
                 .map(|value| (value, status))
                 .map_err(|err| self.keep_mismatched(err, status, Origin::Mpi, || first.to_vec()));
         };
-        // The payload of a split message lands in the same buffer, after the first part,
+        // The rest of a split message lands in the same buffer, after the first part,
         // once MPI has matched it and shown that its size is the announced one.
         let matched = pending::match_payload(self.comm, source, tag, payload_len)?;
         let total = len + payload_len as usize;
-        drop(landing);
-        let mut landing = self.comm.landing(total);
-        let (first, payload) = landing[..total].split_at_mut(len);
-        matched.receive_into(payload)?;
         let status = Status {
             bytes: total,
             ..status
         };
-        let decoded = wire::decode_split::<T>(first, payload)
+        // A vector of numbers of the right type goes straight into its new vector.
+        let first = &landing[..len];
+        let matched = match wire::check_type::<T>(wire::split_type_name(first)?) {
+            Ok(()) => {
+                let lead = wire::split_lead(first);
+                let whole_payload = payload_len as usize + wire::LEAD;
+                match wire::bulk::receive::<T, _>(whole_payload, lead, matched) {
+                    Ok(value) => return value.map(|value| (value, status)),
+                    Err(matched) => matched,
+                }
+            }
+            Err(_) => matched,
+        };
+        drop(landing);
+        let mut landing = self.comm.landing(total);
+        matched.receive_into(&mut landing[len..total])?;
+        let whole = &mut landing[..total];
+        wire::unmark(whole);
+        let whole = &*whole;
+        let decoded = wire::decode::<T>(whole)
             .map(|value| (value, status))
-            .map_err(|err| {
-                self.keep_mismatched(err, status, Origin::Mpi, || wire::join(first, payload))
-            });
+            .map_err(|err| self.keep_mismatched(err, status, Origin::Mpi, || whole.to_vec()));
         if landing.len() > BUFFER_KEEP {
             *landing = Vec::new();
         }
@@ -268,6 +293,12 @@ impl<'c> Tagged<'c> {
         wire::decode::<T>(&bytes)
             .map(|value| (value, status))
             .map_err(|err| self.keep_mismatched(err, status, origin, || bytes))
+    }
+}
+
+impl wire::bulk::Receiver for ffi::Matched {
+    fn receive<E: wire::bulk::Number>(self, elements: usize) -> Result<Vec<E>> {
+        self.receive_elements(elements)
     }
 }
 

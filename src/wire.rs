@@ -12,11 +12,18 @@
 //! | 16       | N    | type fingerprint: the sent type's name, UTF-8                |
 //! | 16 + N   | P    | payload: bincode 1.3, little-endian, fixed-width integers    |
 //!
+//! `Vec`s and slices of plain numbers have a bulk path ([`bulk`]) that writes and reads
+//! the same payload bytes as whole blocks, and lets a long one travel straight from the
+//! sender's vector into the receiver's new one.
+//!
 //! A message longer than [`SPLIT_ABOVE`] bytes travels as two MPI messages from the same
-//! sender with the same tag: header and fingerprint with flag `1`, then the payload alone.
-//! MPI keeps them in order (non-overtaking), so the receiver takes the payload next. Every
-//! object message a receiver takes first is therefore at most `SPLIT_ABOVE` bytes, and it
-//! receives straight into a landing buffer of that size with no probe.
+//! sender with the same tag: first the header, the fingerprint and the payload's first
+//! [`LEAD`] bytes, with flag `1`; then the rest of the payload. MPI keeps them in order
+//! (non-overtaking), so the receiver takes the rest next, and the two parts side by side
+//! are the whole message. Every object message a receiver takes first is therefore at
+//! most `SPLIT_ABOVE` bytes, and it receives straight into a landing buffer of that size
+//! with no probe. (For a bulk vector the lead is its element count, so its elements
+//! travel alone, straight from the sender's vector into the receiver's.)
 //!
 //! The fingerprint is `std::any::type_name` of the sent type, with two normalisations so
 //! that a borrowed form matches its owned form: references are stripped (`&T` is `T`),
@@ -40,6 +47,8 @@ use serde::Serialize;
 
 use crate::error::{ErrorKind, Result};
 
+pub(crate) mod bulk;
+
 /// Bytes before the type name.
 pub(crate) const HEADER_LEN: usize = 16;
 const MAGIC: [u8; 4] = *b"rspr";
@@ -48,6 +57,22 @@ const FLAG_SPLIT: u8 = 1;
 
 /// Object messages longer than this are split in two (see the module docs).
 pub(crate) const SPLIT_ABOVE: usize = 64 * 1024;
+
+/// Bytes of the payload that a split message's first part carries.
+pub(crate) const LEAD: usize = 8;
+
+/// The longest type name: the first part of a split message must fit `SPLIT_ABOVE`.
+const NAME_MAX: usize = SPLIT_ABOVE - HEADER_LEN - LEAD;
+
+fn name_len_of(name: &str) -> Result<u16> {
+    match u16::try_from(name.len()) {
+        Ok(len) if name.len() <= NAME_MAX => Ok(len),
+        _ => Err(ErrorKind::Encode {
+            reason: format!("type name longer than {NAME_MAX} bytes: {name}"),
+        }
+        .into()),
+    }
+}
 
 fn options() -> impl Options + Copy {
     bincode::DefaultOptions::new()
@@ -108,10 +133,12 @@ pub(crate) fn encode_into<R: ?Sized, T: Serialize + ?Sized>(
 ) -> Result<()> {
     let name = fingerprint::<R>();
     let opts = options();
-    let payload_len = opts.serialized_size(value).map_err(encode_error)?;
-    let name_len = u16::try_from(name.len()).map_err(|_| ErrorKind::Encode {
-        reason: format!("type name longer than 65535 bytes: {name}"),
-    })?;
+    let bulk = bulk::of(value);
+    let payload_len = match &bulk {
+        Some(bulk) => bulk.payload_len() as u64,
+        None => opts.serialized_size(value).map_err(encode_error)?,
+    };
+    let name_len = name_len_of(&name)?;
     let total = (HEADER_LEN + name.len()) as u64 + payload_len;
     let total = usize::try_from(total).map_err(|_| ErrorKind::TooLarge {
         bytes: total,
@@ -119,39 +146,79 @@ pub(crate) fn encode_into<R: ?Sized, T: Serialize + ?Sized>(
     })?;
     bytes.clear();
     bytes.reserve_exact(total);
-    bytes.extend_from_slice(&MAGIC);
-    bytes.push(VERSION);
-    bytes.push(0);
-    bytes.extend_from_slice(&name_len.to_le_bytes());
-    bytes.extend_from_slice(&payload_len.to_le_bytes());
-    bytes.extend_from_slice(name.as_bytes());
-    opts.serialize_into(&mut *bytes, value)
-        .map_err(encode_error)?;
+    put_header(bytes, 0, name_len, payload_len, &name);
+    match bulk {
+        Some(bulk) => {
+            bytes.extend_from_slice(&bulk.count);
+            bytes.extend_from_slice(bulk.bytes);
+        }
+        None => opts
+            .serialize_into(&mut *bytes, value)
+            .map_err(encode_error)?,
+    }
     debug_assert_eq!(bytes.len(), total);
     Ok(())
 }
 
+fn put_header(bytes: &mut Vec<u8>, flags: u8, name_len: u16, payload_len: u64, name: &str) {
+    bytes.extend_from_slice(&MAGIC);
+    bytes.push(VERSION);
+    bytes.push(flags);
+    bytes.extend_from_slice(&name_len.to_le_bytes());
+    bytes.extend_from_slice(&payload_len.to_le_bytes());
+    bytes.extend_from_slice(name.as_bytes());
+}
+
+/// The first part of a split message of a `T` whose payload, `payload_len` bytes long,
+/// starts with `lead` and whose rest the sender sends itself (the bulk path).
+pub(crate) fn split_head_into<T: ?Sized>(
+    bytes: &mut Vec<u8>,
+    payload_len: usize,
+    lead: [u8; LEAD],
+) -> Result<()> {
+    let name = fingerprint::<T>();
+    let name_len = name_len_of(&name)?;
+    bytes.clear();
+    put_header(bytes, FLAG_SPLIT, name_len, payload_len as u64, &name);
+    bytes.extend_from_slice(&lead);
+    Ok(())
+}
+
 /// Mark an encoded message longer than [`SPLIT_ABOVE`] as split; the length of its first
-/// part (header and fingerprint). The payload is the rest.
+/// part (header, fingerprint, lead). The rest of the payload follows it.
 pub(crate) fn mark_split(bytes: &mut [u8]) -> usize {
     bytes[5] = FLAG_SPLIT;
-    HEADER_LEN + usize::from(u16::from_le_bytes([bytes[6], bytes[7]]))
+    HEADER_LEN + usize::from(u16::from_le_bytes([bytes[6], bytes[7]])) + LEAD
 }
 
-/// If `first` is the first part of a split message, the length of the payload that
-/// follows; `None` for any other bytes (which the decoder then judges).
+/// If `first` is the first part of a split message, the length of the rest of its
+/// payload, which follows; `None` for any other bytes (which the decoder then judges).
 pub(crate) fn split_payload(first: &[u8]) -> Option<u64> {
     let head = header(first).ok()?;
-    (head.flags == FLAG_SPLIT && first.len() == HEADER_LEN + head.name_len)
-        .then_some(head.payload_len)
+    (head.flags == FLAG_SPLIT && first.len() == HEADER_LEN + head.name_len + LEAD)
+        .then_some(head.payload_len.checked_sub(LEAD as u64)?)
 }
 
-/// The whole message of a split one: its first part, unmarked, then the payload.
-pub(crate) fn join(first: &[u8], payload: &[u8]) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(first.len() + payload.len());
-    bytes.extend_from_slice(first);
+/// The first `LEAD` bytes of the payload, carried by a first part [`split_payload`]
+/// accepted.
+pub(crate) fn split_lead(first: &[u8]) -> [u8; LEAD] {
+    let mut lead = [0u8; LEAD];
+    lead.copy_from_slice(&first[first.len() - LEAD..]);
+    lead
+}
+
+/// The whole message of a split one, whose two parts lie side by side in `bytes`: the
+/// split mark removed.
+pub(crate) fn unmark(bytes: &mut [u8]) {
     bytes[5] = 0;
-    bytes.extend_from_slice(payload);
+}
+
+/// The whole message of a split one: its first part, unmarked, then the rest.
+pub(crate) fn join(first: &[u8], rest: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(first.len() + rest.len());
+    bytes.extend_from_slice(first);
+    unmark(&mut bytes);
+    bytes.extend_from_slice(rest);
     bytes
 }
 
@@ -238,22 +305,30 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     decode_parsed(parse(bytes)?)
 }
 
-/// Decode a split message (first part and payload) as a `T`.
-/// `first` is one that [`split_payload`] accepted.
-pub(crate) fn decode_split<T: DeserializeOwned>(first: &[u8], payload: &[u8]) -> Result<T> {
-    let type_name = name_str(&first[HEADER_LEN..])?;
-    decode_parsed(Parsed { type_name, payload })
-}
-
-fn decode_parsed<T: DeserializeOwned>(parsed: Parsed<'_>) -> Result<T> {
+/// `Err(TypeMismatch)` unless a message of type `found` can be received as a `T`.
+pub(crate) fn check_type<T: ?Sized>(found: &str) -> Result<()> {
     let expected = fingerprint::<T>();
-    if parsed.type_name != expected {
+    if found != expected {
         return Err(ErrorKind::TypeMismatch {
             expected: expected.into_owned(),
-            found: parsed.type_name.to_owned(),
+            found: found.to_owned(),
         }
         .into());
     }
+    Ok(())
+}
+
+/// The fingerprint in the first part of a split message (one [`split_payload`] accepted).
+pub(crate) fn split_type_name(first: &[u8]) -> Result<&str> {
+    name_str(&first[HEADER_LEN..first.len() - LEAD])
+}
+
+fn decode_parsed<T: DeserializeOwned>(parsed: Parsed<'_>) -> Result<T> {
+    check_type::<T>(parsed.type_name)?;
+    if let Some(decoded) = bulk::decode::<T>(parsed.payload) {
+        return decoded;
+    }
+    let expected = fingerprint::<T>();
     options()
         .with_limit(parsed.payload.len() as u64)
         .deserialize(parsed.payload)

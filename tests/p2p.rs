@@ -6,7 +6,7 @@ mod common;
 use std::collections::{BTreeMap, HashMap};
 
 use common::{spmd, SIZES};
-use rspar::{Any, ErrorKind, Source, Tag, MAX_TAG};
+use rspar::{Any, Communicator, ErrorKind, Source, Tag, MAX_TAG};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -230,6 +230,7 @@ fn undecodable_bytes_are_an_error_not_a_panic() {
             let mut split = b"rspr\x01\x01\x05\x00".to_vec();
             split.extend_from_slice(&(1u64 << 40).to_le_bytes());
             split.extend_from_slice(b"alloc");
+            split.extend_from_slice(&[0u8; 8]); // the payload's first 8 bytes
             world.send_buffer(&split, right)?;
             world.send_buffer(b"abc", right)?;
             // From another rank the 3 bytes are taken as the (wrong) payload; sent to self
@@ -296,6 +297,121 @@ fn long_messages_split_keep_type_checks_order_and_status() {
             }
             let back: String = world.sendrecv(&format!("{rank}"), right, left)?;
             assert_eq!(back, left.to_string());
+            Ok(())
+        },
+    );
+}
+
+/// Rank 0 sends first, the others receive first: a ring of blocking sends that cannot
+/// deadlock however long the messages.
+fn ring_pass<T>(world: &Communicator, value: &T) -> Result<T, rspar::Error>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned,
+{
+    let (rank, size) = (world.rank(), world.size());
+    let (right, left) = ((rank + 1) % size, (rank + size - 1) % size);
+    if rank == 0 {
+        world.send(value, right)?;
+        world.receive(left)
+    } else {
+        let got = world.receive(left)?;
+        world.send(value, right)?;
+        Ok(got)
+    }
+}
+
+#[test]
+fn long_number_vectors_travel_whole_with_blocking_sends() {
+    spmd(
+        "long_number_vectors_travel_whole_with_blocking_sends",
+        SIZES,
+        |world| {
+            let (rank, size) = (world.rank(), world.size());
+            let left = (rank + size - 1) % size;
+            // Below, at and above the split threshold, and 4 MiB.
+            for n in [100usize, 8_189, 8_190, 70_000, 1 << 19] {
+                let f64s: Vec<f64> = (0..n).map(|i| (rank * n + i) as f64 * 0.5).collect();
+                let want: Vec<f64> = (0..n).map(|i| (left * n + i) as f64 * 0.5).collect();
+                assert_eq!(ring_pass(world, &f64s)?, want, "f64 x {n}");
+                let bytes: Vec<u8> = (0..n).map(|i| (rank + i) as u8).collect();
+                let want: Vec<u8> = (0..n).map(|i| (left + i) as u8).collect();
+                assert_eq!(ring_pass(world, &bytes)?, want, "u8 x {n}");
+                let i16s: Vec<i16> = (0..n)
+                    .map(|i| (i as i16).wrapping_mul(rank as i16 - 3))
+                    .collect();
+                let want: Vec<i16> = (0..n)
+                    .map(|i| (i as i16).wrapping_mul(left as i16 - 3))
+                    .collect();
+                assert_eq!(ring_pass(world, &i16s)?, want, "i16 x {n}");
+            }
+            // A slice is received as a Vec; the status counts the whole message.
+            let data: Vec<u32> = (0..100_000).map(|i| i * (rank as u32 + 1)).collect();
+            let (right, left) = ((rank + 1) % size, left);
+            let got: Vec<u32> = if rank == 0 {
+                world.send(&data[..], right)?;
+                world.receive(left)?
+            } else {
+                let got = world.receive_with_status::<Vec<u32>>(left)?;
+                assert!(
+                    got.1.bytes >= 400_008 && got.1.bytes < 400_100,
+                    "{:?}",
+                    got.1
+                );
+                world.send(&data[..], right)?;
+                got.0
+            };
+            assert_eq!(
+                got,
+                (0..100_000)
+                    .map(|i| i * (left as u32 + 1))
+                    .collect::<Vec<_>>()
+            );
+            // A long vector asked for with another number type is refused and kept.
+            let long: Vec<f64> = vec![rank as f64; 50_000];
+            let request = world.isend(&long, right)?;
+            let err = world.receive::<Vec<f32>>(left).unwrap_err();
+            assert!(
+                matches!(err.kind(), ErrorKind::TypeMismatch { .. }),
+                "{err}"
+            );
+            assert_eq!(world.receive::<Vec<f64>>(left)?, vec![left as f64; 50_000]);
+            request.wait()?;
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn forged_number_payloads_are_decode_errors() {
+    spmd(
+        "forged_number_payloads_are_decode_errors",
+        &[1, 2, 3],
+        |world| {
+            let (rank, size) = (world.rank(), world.size());
+            let (right, left) = ((rank + 1) % size, (rank + size - 1) % size);
+            let name = b"alloc::vec::Vec<f64>";
+            // A split message's first part: header, type name, the payload's first 8
+            // bytes (for a vector of numbers, its count).
+            let split_head = |payload_len: u64, count: u64| {
+                let mut head = b"rspr\x01\x01".to_vec();
+                head.extend_from_slice(&(name.len() as u16).to_le_bytes());
+                head.extend_from_slice(&payload_len.to_le_bytes());
+                head.extend_from_slice(name);
+                head.extend_from_slice(&count.to_le_bytes());
+                head
+            };
+            // 20 bytes cannot be a count and f64s; a count of 5 with 2 f64s behind it lies.
+            world.send_buffer(&split_head(20, 1), right)?;
+            world.send_buffer(&[0u8; 12], right)?;
+            world.send_buffer(&split_head(24, 5), right)?;
+            world.send_buffer(&[0u8; 16], right)?;
+            let bad = if size > 1 { 2 } else { 4 };
+            for _ in 0..bad {
+                let err = world.receive::<Vec<f64>>(left).unwrap_err();
+                assert!(matches!(err.kind(), ErrorKind::Decode { .. }), "{err}");
+            }
+            let back: usize = world.sendrecv(&rank, right, left)?;
+            assert_eq!(back, left);
             Ok(())
         },
     );

@@ -125,3 +125,71 @@ proptest! {
         }
     }
 }
+
+/// bincode's own payload of `value`, as the serde path writes it.
+fn bincode_payload<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
+    options().serialize(value).unwrap()
+}
+
+proptest! {
+    #[test]
+    fn bulk_payloads_are_bincodes_bytes(
+        f64s in proptest::collection::vec(any::<f64>(), 0..200),
+        bytes in proptest::collection::vec(any::<u8>(), 0..300),
+        i16s in proptest::collection::vec(any::<i16>(), 0..100),
+    ) {
+        let encoded = encode(&f64s).unwrap();
+        prop_assert_eq!(parse(&encoded).unwrap().payload, &bincode_payload(&f64s)[..]);
+        let back: Vec<f64> = decode(&encoded).unwrap();
+        prop_assert_eq!(
+            back.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+            f64s.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+        );
+        let encoded = encode(&bytes[..]).unwrap();
+        prop_assert_eq!(parse(&encoded).unwrap().payload, &bincode_payload(&bytes)[..]);
+        prop_assert_eq!(decode::<Vec<u8>>(&encoded).unwrap(), bytes);
+        let encoded = encode(&i16s).unwrap();
+        prop_assert_eq!(parse(&encoded).unwrap().payload, &bincode_payload(&i16s)[..]);
+        prop_assert_eq!(decode::<Vec<i16>>(&encoded).unwrap(), i16s);
+    }
+
+    #[test]
+    fn bulk_decoding_accepts_exactly_what_bincode_accepts(
+        count in 0u64..12,
+        body in proptest::collection::vec(any::<u8>(), 0..48),
+    ) {
+        let mut payload = count.to_le_bytes().to_vec();
+        payload.extend_from_slice(&body);
+        for payload in [&payload[..], &payload[..payload.len().min(5)]] {
+            let ours = bulk::decode::<Vec<u32>>(payload).unwrap();
+            let theirs: std::result::Result<Vec<u32>, _> =
+                options().with_limit(payload.len() as u64).deserialize(payload);
+            match (ours, theirs) {
+                (Ok(a), Ok(b)) => prop_assert_eq!(a, b),
+                (Err(a), Err(_)) => {
+                    let decode_error = matches!(a.kind(), ErrorKind::Decode { .. });
+                    prop_assert!(decode_error, "{}", a);
+                }
+                (a, b) => prop_assert!(false, "bulk {:?} but bincode {:?}", a, b),
+            }
+        }
+    }
+}
+
+#[test]
+fn only_vectors_and_slices_of_numbers_take_the_bulk_path() {
+    assert!(bulk::of(&vec![1.0f64]).is_some());
+    assert!(bulk::of(&[1u8, 2][..]).is_some());
+    assert!(bulk::of(&vec![true]).is_none());
+    assert!(bulk::of(&vec![(1u8, 2u8)]).is_none());
+    assert!(
+        bulk::of(&[1u8, 2]).is_none(),
+        "an array is a tuple to serde, not a sequence"
+    );
+    assert!(bulk::of("text").is_none());
+    assert_eq!(bulk::element_size::<Vec<f32>>(), Some(4));
+    assert_eq!(bulk::element_size::<Vec<usize>>(), None);
+    assert_eq!(bulk::element_size::<String>(), None);
+    // The fingerprint of a bulk vector is the one the serde path gives it.
+    assert_eq!(fingerprint::<[i64]>(), fingerprint::<Vec<i64>>());
+}
