@@ -4,7 +4,9 @@
 #   scripts/test.sh          the default run (CI)
 #   scripts/test.sh --full   also the slow checks: 2.5 GiB messages (release build),
 #                            50 failing jobs (scripts/stress-abort.sh), a longer
-#                            hostile-bytes campaign
+#                            hostile-bytes campaign, and the Slurm batch scripts on a
+#                            one-node cluster (scripts/slurm/check.sh; SKIPPED with
+#                            the reason where Slurm cannot run)
 #
 # Steps: scripts/setup.sh; cargo fmt --check; cargo clippy --all-targets -D warnings;
 # cargo deny (licenses, bans, sources, advisories; installed if missing); cargo test
@@ -18,7 +20,7 @@ full=0
 for arg in "$@"; do
   case "$arg" in
     --full) full=1 ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "test.sh: unknown argument '$arg' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -72,6 +74,10 @@ if [ "$full" = 1 ]; then
   RSPAR_HOSTILE_CASES=20000 cargo test --release --test hostile
   step "full: 50 failing jobs must all end (scripts/stress-abort.sh)"
   scripts/stress-abort.sh --runs 50
+  step "full: Slurm: sbatch ring, pi and farm on a one-node cluster (scripts/slurm/check.sh)"
+  slurm_start=$SECONDS
+  scripts/slurm/check.sh
+  echo "Slurm step: $((SECONDS - slurm_start)) s"
 fi
 
 step "all checks passed"
