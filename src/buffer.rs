@@ -98,7 +98,7 @@ impl Tagged<'_> {
                 capacity: data.len(),
             }
             .into()),
-            Received::Message { status, count } => match count {
+            Received::Message { status } => match ffi::elements::<T>(status.bytes) {
                 Some(got) if got == data.len() => Ok(status),
                 Some(got) => {
                     let held = Held::Local(Box::new(data[..got].to_vec()), type_name::<T>());
@@ -204,7 +204,10 @@ impl Tagged<'_> {
         let found = match &refused {
             Held::Local(_, name) => format!("a buffer of {name}"),
             Held::Object(bytes) => match wire::parse(bytes) {
-                Ok(parsed) => format!("an object of {} (sent with send)", parsed.type_name),
+                Ok(parsed) => format!(
+                    "an object of {} (sent with send)",
+                    wire::display_name(parsed.type_name)
+                ),
                 Err(_) => "unreadable bytes".into(),
             },
             Held::Matched(..) => "a buffer".into(),

@@ -169,15 +169,12 @@ impl Communicator {
     }
 
     /// `rank` as an MPI rank of this communicator, or `Err(InvalidRank)`.
+    #[inline]
     pub(crate) fn check_rank(&self, rank: usize) -> Result<i32> {
         if rank < self.size {
             Ok(rank as i32)
         } else {
-            Err(ErrorKind::InvalidRank {
-                rank,
-                size: self.size,
-            }
-            .into())
+            Err(invalid_rank(rank, self.size))
         }
     }
 
@@ -219,9 +216,15 @@ impl Communicator {
         self.scratch.borrow_mut()
     }
 
+    #[inline]
     pub(crate) fn pending(&self) -> RefMut<'_, Pending> {
         self.pending.borrow_mut()
     }
+}
+
+#[cold]
+fn invalid_rank(rank: usize, size: usize) -> crate::Error {
+    ErrorKind::InvalidRank { rank, size }.into()
 }
 
 impl std::fmt::Debug for Communicator {

@@ -81,6 +81,7 @@ impl From<Any> for Tag {
 
 impl Tag {
     /// The MPI tag to send with: a valid value, never the wildcard.
+    #[inline]
     pub(crate) fn for_send(self) -> Result<i32> {
         match self {
             Tag::Value(tag) => check_tag(tag),
@@ -93,6 +94,7 @@ impl Tag {
     }
 
     /// The MPI tag to match on a receive, `None` for the wildcard.
+    #[inline]
     pub(crate) fn for_receive(self) -> Result<Option<i32>> {
         match self {
             Tag::Value(tag) => check_tag(tag).map(Some),
@@ -101,16 +103,22 @@ impl Tag {
     }
 }
 
+#[inline]
 fn check_tag(tag: i32) -> Result<i32> {
     if (0..=MAX_TAG).contains(&tag) {
         Ok(tag)
     } else {
-        Err(ErrorKind::InvalidTag {
-            tag,
-            reason: "tags must be in 0..=32767 (rspar::MAX_TAG)",
-        }
-        .into())
+        Err(invalid_tag(tag))
     }
+}
+
+#[cold]
+fn invalid_tag(tag: i32) -> crate::Error {
+    ErrorKind::InvalidTag {
+        tag,
+        reason: "tags must be in 0..=32767 (rspar::MAX_TAG)",
+    }
+    .into()
 }
 
 /// What a receive reports about the message it took.

@@ -38,10 +38,18 @@ pub(crate) fn errors_return(comm: &SimpleCommunicator) {
 }
 
 /// `Ok` for `MPI_SUCCESS`, else the error with MPI's class and text.
+#[inline]
 fn check(code: i32, call: &'static str) -> Result<()> {
     if code == ffi::MPI_SUCCESS as i32 {
-        return Ok(());
+        Ok(())
+    } else {
+        Err(mpi_error(code, call))
     }
+}
+
+#[cold]
+#[inline(never)]
+fn mpi_error(code: i32, call: &'static str) -> crate::Error {
     let mut class = code;
     let mut text = [0u8; ffi::MPI_MAX_ERROR_STRING as usize + 1];
     let mut len = 0;
@@ -52,12 +60,12 @@ fn check(code: i32, call: &'static str) -> Result<()> {
         ffi::MPI_Error_string(code, text.as_mut_ptr().cast(), &mut len);
     }
     let len = (len.max(0) as usize).min(text.len());
-    Err(ErrorKind::Mpi {
+    ErrorKind::Mpi {
         call,
         class,
         message: String::from_utf8_lossy(&text[..len]).into_owned(),
     }
-    .into())
+    .into()
 }
 
 /// The datatype and count that describe `len` elements of `T` in one MPI call.
@@ -72,15 +80,23 @@ struct Layout {
 const BLOCK: usize = 1 << 20;
 
 impl Layout {
+    #[inline]
     fn of<T: Equivalence>(len: usize) -> Result<Layout> {
         let base = T::equivalent_datatype().as_raw();
-        if let Ok(count) = i32::try_from(len) {
-            return Ok(Layout {
+        match i32::try_from(len) {
+            Ok(count) => Ok(Layout {
                 count,
                 datatype: base,
                 owned: false,
-            });
+            }),
+            Err(_) => Layout::blocks::<T>(base, len),
         }
+    }
+
+    /// A layout of more than `i32::MAX` elements: a datatype made for it.
+    #[cold]
+    #[inline(never)]
+    fn blocks<T: Equivalence>(base: ffi::MPI_Datatype, len: usize) -> Result<Layout> {
         let (blocks, rest) = (len / BLOCK, len % BLOCK);
         let too_large = || ErrorKind::TooLarge {
             bytes: (len as u64).saturating_mul(std::mem::size_of::<T>() as u64),
@@ -139,18 +155,30 @@ impl Drop for Layout {
     }
 }
 
-/// Bytes in the message a status describes (64-bit, any size).
+/// Bytes in the message a status describes (64-bit, any size): `MPI_Get_count`, the
+/// cheaper call, unless the size is beyond an `int`.
+#[inline]
 fn status_bytes(status: &ffi::MPI_Status) -> usize {
-    let mut bytes: ffi::MPI_Count = 0;
-    // SAFETY: `status` was filled by MPI; the call writes one MPI_Count.
+    let byte = u8::equivalent_datatype().as_raw();
+    let mut count = 0;
+    // SAFETY: `status` was filled by MPI; the call writes one int.
     unsafe {
-        ffi::MPI_Get_elements_x(status, u8::equivalent_datatype().as_raw(), &mut bytes);
+        ffi::MPI_Get_count(status, byte, &mut count);
+    }
+    // SAFETY: reading a constant exported by rsmpi's C shim.
+    if count != unsafe { ffi::RSMPI_UNDEFINED } {
+        return count.max(0) as usize;
+    }
+    let mut bytes: ffi::MPI_Count = 0;
+    // SAFETY: as above; the call writes one MPI_Count.
+    unsafe {
+        ffi::MPI_Get_elements_x(status, byte, &mut bytes);
     }
     bytes.max(0) as usize
 }
 
 /// Elements of `T` in `bytes` bytes, `None` when not a whole number of them.
-fn elements<T: Equivalence>(bytes: usize) -> Option<usize> {
+pub(crate) fn elements<T: Equivalence>(bytes: usize) -> Option<usize> {
     let mut size: ffi::MPI_Count = 0;
     // SAFETY: the datatype handle is valid; the call writes one MPI_Count.
     unsafe {
@@ -182,12 +210,9 @@ fn any_tag(tag: Option<i32>) -> i32 {
 
 /// What a direct receive found.
 pub(crate) enum Received {
-    /// A message fitted: its envelope, and its length in elements (`None` when its size
-    /// is not a whole number of elements).
-    Message {
-        status: Status,
-        count: Option<usize>,
-    },
+    /// A message fitted: its envelope (its length in elements is [`elements`] of its
+    /// bytes).
+    Message { status: Status },
     /// A message longer than the buffer: MPI filled the buffer and discarded the rest.
     Overflow,
 }
@@ -229,7 +254,6 @@ pub(crate) fn receive_into<T: Equivalence>(
     let bytes = status_bytes(&status);
     Ok(Received::Message {
         status: envelope(&status, bytes),
-        count: elements::<T>(bytes),
     })
 }
 

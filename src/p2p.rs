@@ -202,7 +202,7 @@ impl<'c> Tagged<'c> {
         };
         // A vector of numbers of the right type goes straight into its new vector.
         let first = &landing[..len];
-        let matched = match wire::check_type::<T>(wire::split_type_name(first)?) {
+        let matched = match wire::check_type::<T>(wire::split_type_name(first)) {
             Ok(()) => {
                 let lead = wire::split_lead(first);
                 let whole_payload = payload_len as usize + wire::LEAD;

@@ -70,10 +70,19 @@ impl Pending {
         }
     }
 
+    #[inline]
     fn take(&mut self, source: Option<usize>, tag: Option<i32>) -> Option<(Entry, Origin)> {
         if self.queue.is_empty() {
             return None;
         }
+        self.take_matching(source, tag)
+    }
+
+    fn take_matching(
+        &mut self,
+        source: Option<usize>,
+        tag: Option<i32>,
+    ) -> Option<(Entry, Origin)> {
         let index = self.queue.iter().position(|e| {
             source.is_none_or(|s| s == e.status.source) && tag.is_none_or(|t| t == e.status.tag)
         })?;
@@ -138,6 +147,7 @@ pub(crate) fn poll_until<R>(
 }
 
 /// The oldest held message for `source` and `tag`, if any (no MPI call).
+#[inline]
 pub(crate) fn held(
     comm: &Communicator,
     source: Option<usize>,
@@ -148,23 +158,28 @@ pub(crate) fn held(
 
 /// `Err(Deadlock)` for a blocking receive from one's own rank when nothing is held for
 /// it (called after [`held`] found nothing): no message could ever arrive.
+#[inline]
 pub(crate) fn check_not_self(
     comm: &Communicator,
     source: Option<usize>,
     tag: Option<i32>,
 ) -> Result<()> {
     if source == Some(comm.rank()) && comm.threading() < Threading::Multiple {
-        return Err(ErrorKind::Deadlock {
-            reason: format!(
-                "rank {} receives from itself{} but sent itself no such message, \
-                 so this receive could never complete",
-                comm.rank(),
-                tag.map(|t| format!(" with tag {t}")).unwrap_or_default()
-            ),
-        }
-        .into());
+        return Err(self_deadlock(comm.rank(), tag));
     }
     Ok(())
+}
+
+#[cold]
+fn self_deadlock(rank: usize, tag: Option<i32>) -> crate::Error {
+    ErrorKind::Deadlock {
+        reason: format!(
+            "rank {rank} receives from itself{} but sent itself no such message, \
+             so this receive could never complete",
+            tag.map(|t| format!(" with tag {t}")).unwrap_or_default()
+        ),
+    }
+    .into()
 }
 
 /// Match the payload of a split object message whose first part came from `source` with

@@ -40,10 +40,16 @@ pub(crate) struct Guard {
 
 /// A blocking call `call` starts waiting; `detail` (e.g. "from rank 1 with tag 0") is
 /// only made when the watchdog is on.
+#[inline]
 pub(crate) fn waiting(call: &'static str, detail: impl FnOnce() -> String) -> Guard {
     if LIMIT_MS.load(Ordering::Relaxed) == 0 {
         return Guard { active: false };
     }
+    watch(call, detail())
+}
+
+#[inline(never)]
+fn watch(call: &'static str, detail: String) -> Guard {
     let thread = std::thread::current().id();
     let mut waits = WAITS.lock().unwrap_or_else(|p| p.into_inner());
     if waits.iter().any(|w| w.thread == thread) {
@@ -52,13 +58,14 @@ pub(crate) fn waiting(call: &'static str, detail: impl FnOnce() -> String) -> Gu
     waits.push(Wait {
         thread,
         call,
-        detail: detail(),
+        detail,
         since: Instant::now(),
     });
     Guard { active: true }
 }
 
 impl Drop for Guard {
+    #[inline]
     fn drop(&mut self) {
         if self.active {
             let thread = std::thread::current().id();
@@ -69,6 +76,7 @@ impl Drop for Guard {
 }
 
 /// A collective starts: log it and watch it.
+#[inline]
 pub(crate) fn collective(call: &'static str, root: Option<usize>) -> Guard {
     tracing::debug!(target: "rspar", root, "{call}");
     waiting(call, || {
@@ -78,6 +86,7 @@ pub(crate) fn collective(call: &'static str, root: Option<usize>) -> Guard {
 
 /// A receive (`call`) from `source` with `tag` (`None` = any) starts waiting: log it and
 /// watch it.
+#[inline]
 pub(crate) fn receive(call: &'static str, source: Option<usize>, tag: Option<i32>) -> Guard {
     tracing::debug!(
         target: "rspar",
@@ -99,6 +108,7 @@ fn any_or<N: std::fmt::Display>(value: Option<N>) -> String {
 }
 
 /// A blocking send (`call`) to `dest` with `tag` of `bytes` bytes: log it and watch it.
+#[inline]
 pub(crate) fn send(call: &'static str, dest: usize, tag: i32, bytes: usize) -> Guard {
     tracing::debug!(target: "rspar", dest, tag, bytes, "{call}");
     waiting(call, || {
@@ -107,6 +117,7 @@ pub(crate) fn send(call: &'static str, dest: usize, tag: i32, bytes: usize) -> G
 }
 
 /// A message has been received.
+#[inline]
 pub(crate) fn received(call: &'static str, status: &crate::Status) {
     tracing::debug!(
         target: "rspar",

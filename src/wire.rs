@@ -161,11 +161,13 @@ pub(crate) fn encode_into<R: ?Sized, T: Serialize + ?Sized>(
 }
 
 fn put_header(bytes: &mut Vec<u8>, flags: u8, name_len: u16, payload_len: u64, name: &str) {
-    bytes.extend_from_slice(&MAGIC);
-    bytes.push(VERSION);
-    bytes.push(flags);
-    bytes.extend_from_slice(&name_len.to_le_bytes());
-    bytes.extend_from_slice(&payload_len.to_le_bytes());
+    let mut head = [0u8; HEADER_LEN];
+    head[..4].copy_from_slice(&MAGIC);
+    head[4] = VERSION;
+    head[5] = flags;
+    head[6..8].copy_from_slice(&name_len.to_le_bytes());
+    head[8..].copy_from_slice(&payload_len.to_le_bytes());
+    bytes.extend_from_slice(&head);
     bytes.extend_from_slice(name.as_bytes());
 }
 
@@ -231,8 +233,9 @@ fn encode_error(err: bincode::Error) -> crate::Error {
 
 /// The parts of a message that passed the header checks.
 pub(crate) struct Parsed<'a> {
-    /// The fingerprint of the sent type.
-    pub(crate) type_name: &'a str,
+    /// The fingerprint of the sent type, as bytes (checked against the receiver's with
+    /// [`check_type`]; UTF-8 is only checked when they differ).
+    pub(crate) type_name: &'a [u8],
     /// The bincode payload.
     pub(crate) payload: &'a [u8],
 }
@@ -252,7 +255,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
     }
     let (name, payload) = bytes[HEADER_LEN..].split_at(name_len);
     Ok(Parsed {
-        type_name: name_str(name)?,
+        type_name: name,
         payload,
     })
 }
@@ -305,22 +308,38 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     decode_parsed(parse(bytes)?)
 }
 
-/// `Err(TypeMismatch)` unless a message of type `found` can be received as a `T`.
-pub(crate) fn check_type<T: ?Sized>(found: &str) -> Result<()> {
+/// `Err(TypeMismatch)` unless a message of type `found` can be received as a `T`
+/// (`Err(Decode)` when `found` is not even UTF-8).
+#[inline]
+pub(crate) fn check_type<T: ?Sized>(found: &[u8]) -> Result<()> {
     let expected = fingerprint::<T>();
-    if found != expected {
-        return Err(ErrorKind::TypeMismatch {
+    if found == expected.as_bytes() {
+        Ok(())
+    } else {
+        Err(type_mismatch(expected, found))
+    }
+}
+
+#[cold]
+fn type_mismatch(expected: Cow<'static, str>, found: &[u8]) -> crate::Error {
+    match name_str(found) {
+        Ok(found) => ErrorKind::TypeMismatch {
             expected: expected.into_owned(),
             found: found.to_owned(),
         }
-        .into());
+        .into(),
+        Err(err) => err,
     }
-    Ok(())
+}
+
+/// A type name from the wire, for messages.
+pub(crate) fn display_name(name: &[u8]) -> Cow<'_, str> {
+    String::from_utf8_lossy(name)
 }
 
 /// The fingerprint in the first part of a split message (one [`split_payload`] accepted).
-pub(crate) fn split_type_name(first: &[u8]) -> Result<&str> {
-    name_str(&first[HEADER_LEN..first.len() - LEAD])
+pub(crate) fn split_type_name(first: &[u8]) -> &[u8] {
+    &first[HEADER_LEN..first.len() - LEAD]
 }
 
 fn decode_parsed<T: DeserializeOwned>(parsed: Parsed<'_>) -> Result<T> {

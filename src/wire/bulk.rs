@@ -149,14 +149,24 @@ pub(crate) fn decode<T>(payload: &[u8]) -> Option<Result<T>> {
     macro_rules! try_each {
         ($($t:ty),*) => {$(
             if cast!(&mut slot, &mut Option<Vec<$t>>).is_ok() {
-                // `pod_collect_to_vec` copies, so `body` need not be aligned for `$t`.
-                put(&mut slot, bytemuck::pod_collect_to_vec::<u8, $t>(body));
+                put(&mut slot, collect::<$t>(body));
                 return slot.map(Ok);
             }
         )*};
     }
     try_each!(u8, i8, u16, i16, u32, i32, u64, i64, f32, f64);
     None
+}
+
+/// The elements in `body` (a whole number of them), aligned for `E` or not.
+fn collect<E: Number>(body: &[u8]) -> Vec<E> {
+    match bytemuck::try_cast_slice::<u8, E>(body) {
+        Ok(elements) => elements.to_vec(),
+        Err(_) => body
+            .chunks_exact(std::mem::size_of::<E>())
+            .map(bytemuck::pod_read_unaligned::<E>)
+            .collect(),
+    }
 }
 
 /// Receives the elements of a bulk payload straight into a new vector (see
