@@ -195,7 +195,11 @@ pub(crate) fn mark_split(bytes: &mut [u8]) -> usize {
 
 /// If `first` is the first part of a split message, the length of the rest of its
 /// payload, which follows; `None` for any other bytes (which the decoder then judges).
+#[inline]
 pub(crate) fn split_payload(first: &[u8]) -> Option<u64> {
+    if first.get(5) != Some(&FLAG_SPLIT) {
+        return None;
+    }
     let head = header(first).ok()?;
     (head.flags == FLAG_SPLIT && first.len() == HEADER_LEN + head.name_len + LEAD)
         .then_some(head.payload_len.checked_sub(LEAD as u64)?)

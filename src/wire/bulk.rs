@@ -72,6 +72,7 @@ pub(crate) fn of<T: ?Sized>(value: &T) -> Option<Bulk<'_>> {
 
 /// Size in bytes of one element when `T` is `Vec<E>` of a number type `E` (and the
 /// machine is little-endian): the types [`decode`] and [`Receiver`] handle.
+#[inline]
 pub(crate) fn element_size<T>() -> Option<usize> {
     if cfg!(target_endian = "big") {
         return None;
@@ -90,6 +91,7 @@ pub(crate) fn element_size<T>() -> Option<usize> {
 
 /// Put `elements` into `slot` when `T` is `Vec<E>`; false (and `slot` unchanged) when
 /// it is not.
+#[inline]
 fn put<T, E: Number>(slot: &mut Option<T>, elements: Vec<E>) -> bool {
     match cast!(slot, &mut Option<Vec<E>>) {
         Ok(slot) => {
@@ -102,28 +104,41 @@ fn put<T, E: Number>(slot: &mut Option<T>, elements: Vec<E>) -> bool {
 
 /// The element count a payload of `payload_len` bytes must announce, for elements of
 /// `size` bytes; `Err(Decode)` when no count fits it.
+#[inline]
 pub(crate) fn count_for(payload_len: usize, size: usize) -> Result<usize> {
     match payload_len.checked_sub(COUNT_LEN) {
         Some(body) if body % size == 0 => Ok(body / size),
-        _ => Err(corrupt(format!(
-            "a payload of {payload_len} bytes is not an {COUNT_LEN}-byte count and \
-             {size}-byte elements"
-        ))),
+        _ => Err(not_elements(payload_len, size)),
     }
 }
 
 /// Check the count at the start of a payload against the count its length implies.
+#[inline]
 pub(crate) fn check_count(announced: [u8; COUNT_LEN], count: usize) -> Result<()> {
     let announced = u64::from_le_bytes(announced);
     if announced == count as u64 {
         Ok(())
     } else {
-        Err(corrupt(format!(
-            "the payload announces {announced} elements but carries {count}"
-        )))
+        Err(miscounted(announced, count))
     }
 }
 
+#[cold]
+fn not_elements(payload_len: usize, size: usize) -> crate::Error {
+    corrupt(format!(
+        "a payload of {payload_len} bytes is not an {COUNT_LEN}-byte count and \
+         {size}-byte elements"
+    ))
+}
+
+#[cold]
+fn miscounted(announced: u64, count: usize) -> crate::Error {
+    corrupt(format!(
+        "the payload announces {announced} elements but carries {count}"
+    ))
+}
+
+#[cold]
 fn corrupt(reason: String) -> crate::Error {
     ErrorKind::Decode {
         reason: format!("payload is corrupt: {reason}"),
