@@ -8,6 +8,7 @@
 #   --hosts K   simulated hosts node1..nodeK (default 2, at most 64)
 #   --slots S   slots per host in the generated hostfile (default 2)
 #   --quiet     no progress lines on stderr
+#   --check     only check that a simulation can run here: exit 0, or 77 and the reason
 #   after --    everything goes to mpirun (run inside node1), after the flags below
 #
 # Each host is a network namespace with its own hostname (UTS namespace) and its own
@@ -27,7 +28,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 
-hosts=2 slots=2 quiet=0
+hosts=2 slots=2 quiet=0 check=0
 usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -36,6 +37,7 @@ while [ $# -gt 0 ]; do
     --slots) slots="${2:-}"; shift 2 ;;
     --slots=*) slots="${1#--slots=}"; shift ;;
     --quiet) quiet=1; shift ;;
+    --check) check=1; quiet=1; shift ;;
     -h|--help) usage; exit 0 ;;
     --) shift; break ;;
     *) echo "cluster-sim: unknown argument '$1' (see --help)" >&2; exit 2 ;;
@@ -47,7 +49,7 @@ if [ "$hosts" -lt 1 ] || [ "$hosts" -gt 64 ] || [ "$slots" -lt 1 ]; then
   echo "cluster-sim: --hosts takes 1..64 and --slots a positive number (see --help)" >&2
   exit 2
 fi
-[ $# -ge 1 ] || { echo "cluster-sim: nothing to run: give mpirun's arguments after -- (see --help)" >&2; exit 2; }
+[ $# -ge 1 ] || [ "$check" = 1 ] || { echo "cluster-sim: nothing to run: give mpirun's arguments after -- (see --help)" >&2; exit 2; }
 
 say() { [ "$quiet" = 1 ] || echo "cluster-sim: $*" >&2; }
 skip() { echo "cluster-sim: SKIPPED: $*" >&2; exit 77; }
@@ -55,16 +57,12 @@ skip() { echo "cluster-sim: SKIPPED: $*" >&2; exit 77; }
 # --- can we? ---------------------------------------------------------------------------
 [ "$(id -u)" = 0 ] ||
   skip "not root (uid $(id -u)): network, UTS and mount namespaces need CAP_NET_ADMIN and CAP_SYS_ADMIN"
-for tool in ip unshare nsenter flock mpirun; do
+launcher="${RSPAR_MPIRUN:-mpirun}"
+for tool in ip unshare nsenter flock "$launcher"; do
   command -v "$tool" >/dev/null 2>&1 || skip "'$tool' is not installed"
 done
-launcher="${RSPAR_MPIRUN:-mpirun}"
-mpirun --version 2>&1 | grep -qi 'open mpi' || skip "'mpirun' is not Open MPI's (the simulation drives Open MPI's ssh launcher)"
-case "$(basename "$launcher")" in
-  mpirun | mpiexec | orterun) ;;
-  *) "$launcher" --version 2>&1 | grep -qi 'open mpi' ||
-       skip "RSPAR_MPIRUN=$launcher is not Open MPI's mpirun (the simulation drives Open MPI's ssh launcher)" ;;
-esac
+"$launcher" --version 2>&1 | grep -qi 'open mpi' ||
+  skip "'$launcher' is not Open MPI's mpirun (the simulation drives Open MPI's ssh launcher)"
 . "$here/mpi-env.sh" # run-as-root and oversubscribe variables
 
 # --- a slot: names, subnet and a lock of our own ---------------------------------------
@@ -146,6 +144,10 @@ if ! err=$(ip -n "$prefix-br" link add br0 type bridge 2>&1); then
   skip "cannot make a bridge in a network namespace (ip link add: ${err:-failed})"
 fi
 ip -n "$prefix-br" link set br0 up
+if [ "$check" = 1 ]; then
+  echo "cluster-sim: namespaces, a bridge and $launcher (Open MPI) are available"
+  exit 0
+fi
 
 {
   echo "127.0.0.1 localhost"

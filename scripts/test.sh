@@ -11,7 +11,9 @@
 # Steps: scripts/setup.sh; cargo fmt --check; cargo clippy --all-targets -D warnings;
 # cargo deny (licenses, bans, sources, advisories; installed if missing); cargo test
 # (unit, doc and multi-rank tests under mpirun); the downstream crate in tests/crate
-# built against rspar as a dependency and run under mpirun.
+# built against rspar as a dependency and run under mpirun; the examples across a
+# simulated cluster of 3 hosts (scripts/test-cluster.sh; SKIPPED, with the reason, where
+# network namespaces are not permitted).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cd "$here/.."
@@ -67,6 +69,17 @@ out=$(timeout -k 5 60 "${MPIRUN[@]}" -n 3 target/downstream/debug/downstream)
 echo "$out"
 grep -qx 'downstream: rank 0 received "P0P1P2" from rank 2' <<<"$out"
 
+step "simulated cluster: 3 hosts x 2 ranks over TCP (scripts/test-cluster.sh)"
+cluster_skipped=
+rc=0
+why=$(scripts/cluster-sim.sh --check 2>&1) || rc=$?
+echo "$why"
+case "$rc" in
+  0) scripts/test-cluster.sh ;;
+  77) cluster_skipped="${why#cluster-sim: SKIPPED: }"; echo "SKIPPED: $cluster_skipped" ;;
+  *) exit "$rc" ;;
+esac
+
 if [ "$full" = 1 ]; then
   step "full: messages over 2 GiB (release)"
   cargo test --release --test large -- --ignored
@@ -80,4 +93,8 @@ if [ "$full" = 1 ]; then
   echo "Slurm step: $((SECONDS - slurm_start)) s"
 fi
 
-step "all checks passed"
+if [ -n "$cluster_skipped" ]; then
+  step "all checks passed; SKIPPED: the simulated cluster ($cluster_skipped)"
+else
+  step "all checks passed"
+fi
