@@ -9,18 +9,19 @@
 #   --slots S   slots per host in the generated hostfile (default 2)
 #   --quiet     no progress lines on stderr
 #   --check     only check that a simulation can run here: exit 0, or 77 and the reason
-#   after --    everything goes to mpirun (run inside node1), after the flags below
+#   after --    everything goes to mpirun (run inside node1); a --mca there overrides
+#               the settings below
 #
 # Each host is a network namespace with its own hostname (UTS namespace) and its own
 # /etc/hosts (mount namespace, a bind mount), held by one long-lived process; a veth pair
 # joins it to a bridge in a namespace of its own, on a private 10.77.X.0/24 that exists
 # only inside these namespaces: nothing is configured in the root namespace and no packet
-# leaves the machine. mpirun runs in node1 with
-#   --hostfile (nodeN slots=S) --mca plm_rsh_agent scripts/cluster-sim-agent.sh
-#   --mca plm_rsh_no_tree_spawn 1 --mca btl tcp,self --mca mpi_yield_when_idle 1
-#   --mca btl_tcp_if_include / oob_tcp_if_include 10.77.X.0/24
-# and the agent, called like ssh (HOST COMMAND...), starts Open MPI's daemons inside the
-# other hosts' namespaces. Runs take a free slot X (0..15, a lock each) so they do not
+# leaves the machine. mpirun runs in node1 with --hostfile (nodeN slots=S) and, as
+# OMPI_MCA_* variables: plm_rsh_agent=scripts/cluster-sim-agent.sh, plm_rsh_no_tree_spawn=1,
+# btl=tcp,self, btl_tcp_if_include and oob_tcp_if_include=10.77.X.0/24, and
+# mpi_yield_when_idle=1 (waiting ranks yield the core: on a small machine busy-polling
+# ranks starve the kernel's network processing). The agent, called like ssh (HOST
+# COMMAND...), starts Open MPI's daemons inside the other hosts' namespaces. Runs take a free slot X (0..15, a lock each) so they do not
 # collide; a slot's leftovers from a killed run are removed when it is next taken.
 #
 # Exit code: mpirun's. 77: skipped, the reason printed (not root, namespaces not
@@ -181,11 +182,13 @@ say "$hosts hosts node1..node$hosts on $subnet (namespaces $prefix-*), mpirun in
 
 # --- run -------------------------------------------------------------------------------
 export RSPAR_SIM_DIR="$state"
+# Open MPI's settings for the simulation, as OMPI_MCA_* variables (forwarded to every
+# daemon and rank) rather than flags, so a --mca after -- may override any of them.
+export OMPI_MCA_plm_rsh_agent="$here/cluster-sim-agent.sh" OMPI_MCA_plm_rsh_no_tree_spawn=1
+export OMPI_MCA_btl=tcp,self OMPI_MCA_btl_tcp_if_include="$subnet" OMPI_MCA_oob_tcp_if_include="$subnet"
+export OMPI_MCA_mpi_yield_when_idle=1
 nsenter -t "$(cat "$state/node1.pid")" --net --uts --mount --wd="$PWD" -- \
-  "$launcher" --hostfile "$state/hostfile" \
-  --mca plm_rsh_agent "$here/cluster-sim-agent.sh" --mca plm_rsh_no_tree_spawn 1 \
-  --mca btl tcp,self --mca btl_tcp_if_include "$subnet" --mca oob_tcp_if_include "$subnet" \
-  --mca mpi_yield_when_idle 1 "$@" {lockfd}>&- &
+  "$launcher" --hostfile "$state/hostfile" "$@" {lockfd}>&- &
 mpirun_pid=$!
 rc=0
 wait "$mpirun_pid" || rc=$?

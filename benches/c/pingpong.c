@@ -1,13 +1,14 @@
 /* C reference for examples/pingpong.rs: the same protocol with plain MPI_Send/MPI_Recv.
  *
  *   mpicc -O2 -o pingpong benches/c/pingpong.c
- *   mpirun -n 2 ./pingpong [MAX_BYTES] [SAMPLES]
+ *   mpirun -n 2 ./pingpong [MAX_BYTES] [SAMPLES] [ITERATIONS]
  *
  * Rank 0 sends SIZE bytes to rank 1, which sends them back; one-way time is half the
  * round trip. For each size (1 B, then powers of 4 up to MAX_BYTES, default 4 MiB): a
  * warm-up, then SAMPLES timed samples (default 7) of ITERATIONS round trips; the median
- * sample is printed as CSV `c,pingpong,SIZE,MICROSECONDS` on rank 0. The iteration counts
- * are the table in iterations() in bench.h, shared with the Rust side. */
+ * sample is printed as CSV `c,pingpong,SIZE,MICROSECONDS` on rank 0. ITERATIONS is the
+ * table in iterations() in bench.h, shared with the Rust side, unless given: then the same
+ * at every size, as the Rust side's --iterations. */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@ int main(int argc, char **argv) {
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     long max = argc > 1 ? atol(argv[1]) : 4L << 20;
     int samples = argc > 2 ? atoi(argv[2]) : 7;
+    long fixed = argc > 3 ? atol(argv[3]) : 0;
     if (size < 2) {
         if (rank == 0) fprintf(stderr, "pingpong needs at least 2 ranks\n");
         MPI_Finalize();
@@ -31,7 +33,7 @@ int main(int argc, char **argv) {
     double *times = malloc(sizeof(double) * samples);
     int failed = 0;
     for (long bytes = 1; bytes <= max; bytes = bytes == 1 ? 4 : bytes * 4) {
-        long iters = iterations(bytes);
+        long iters = fixed > 0 ? fixed : iterations(bytes);
         for (long i = 0; i < bytes; i++) buf[i] = (unsigned char)(i * 7 + bytes);
         MPI_Barrier(MPI_COMM_WORLD);
         for (int s = -1; s < samples; s++) {

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Ping-pong across a simulated cluster (scripts/cluster-sim.sh): 2 hosts, 1 rank each,
+# TCP between network namespaces. Runs the C reference (benches/c/pingpong.c) and rspar's
+# examples/pingpong (modes buffer-u8, object-u8, object-f64) alternately (C then rspar,
+# then rspar then C, ...), and prints a markdown table of the medians over rounds:
+# one-way latency (us) and bandwidth (MB/s) by message size, and rspar's time over C's.
+#
+#   scripts/bench-cluster.sh [--rounds N] [--max-size BYTES] [--samples N]
+#                            [--iterations N] [--no-yield]
+#     --rounds      rounds (default 3)
+#     --max-size    largest message, sizes are 1 B and powers of 4 (default 1 MiB)
+#     --samples     timed samples per size and run, the median is kept (default 5)
+#     --iterations  round trips per sample, every size, both sides (default 200)
+#     --no-yield    busy-polling ranks (mpi_yield_when_idle 0), to see what it costs
+#
+# Writes target/bench/cluster/raw.csv (round,implementation,pingpong,size,us) and
+# summary.md (the table). Exit 77, with the reason, where namespaces are not permitted.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=3 max_size=$((1 << 20)) samples=5 iterations=200 yield=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rounds) rounds="$2"; shift ;;
+    --max-size) max_size="$2"; shift ;;
+    --samples) samples="$2"; shift ;;
+    --iterations) iterations="$2"; shift ;;
+    --no-yield) yield=0 ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "bench-cluster.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+rc=0
+scripts/cluster-sim.sh --check >/dev/null || rc=$?
+[ "$rc" = 0 ] || exit "$rc"
+command -v cargo >/dev/null 2>&1 || { [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"; }
+out=target/bench/cluster
+mkdir -p "$out"
+echo "bench-cluster: building (release) ..." >&2
+cargo build --release --quiet --example pingpong
+mpicc -O2 -o "$out/pingpong-c" benches/c/pingpong.c
+
+modes=(buffer-u8 object-u8 object-f64)
+sim=(scripts/cluster-sim.sh --hosts 2 --slots 1 --quiet -- -n 2 --map-by node
+     --mca mpi_yield_when_idle "$yield")
+raw="$out/raw.csv"
+: >"$raw"
+
+# Run a job; add "ROUND," before each CSV row it prints. A failed job stops the bench.
+record() {
+  local round="$1" rows
+  shift
+  rows=$(timeout -k 10 900 "${sim[@]}" "$@") || {
+    echo "bench-cluster: failed: ${sim[*]} $*" >&2
+    exit 1
+  }
+  sed -n "s/^\([a-z0-9-]*,pingpong,[0-9]*,[0-9.e+-]*\)\$/$round,\1/p" <<<"$rows" >>"$raw"
+}
+c_side() { record "$1" "$out/pingpong-c" "$max_size" "$samples" "$iterations"; }
+rspar_side() {
+  local args=()
+  for m in "${modes[@]}"; do args+=(--mode "$m"); done
+  record "$1" target/release/examples/pingpong --csv "${args[@]}" --max-size "$max_size" \
+    --samples "$samples" --iterations "$iterations"
+}
+
+start=$(date +%s)
+for round in $(seq "$rounds"); do
+  echo "bench-cluster: round $round of $rounds" >&2
+  if [ $((round % 2)) = 1 ]; then c_side "$round"; rspar_side "$round"
+  else rspar_side "$round"; c_side "$round"; fi
+done
+took=$(($(date +%s) - start))
+
+# Medians over rounds per (implementation, size), then one row per size.
+sort -t, -k2,2 -k4,4n -k5,5g "$raw" | awk -F, -v modes="c ${modes[*]}" '
+  function flush() { if (n) med[key] = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2; n = 0 }
+  { k = $2 SUBSEP $4; if (k != key) { flush(); key = k }; v[++n] = $5; sizes[$4] = 1 }
+  END {
+    flush()
+    m = split(modes, name, " ")
+    head = "| size | C us | C MB/s |"; line = "|---:|---:|---:|"
+    for (i = 2; i <= m; i++) { head = head " " name[i] " us | MB/s | x C |"; line = line "---:|---:|---:|" }
+    print head; print line
+    ns = 0; for (s in sizes) list[++ns] = s + 0
+    for (i = 1; i <= ns; i++) for (j = i + 1; j <= ns; j++) if (list[j] < list[i]) { t = list[i]; list[i] = list[j]; list[j] = t }
+    for (i = 1; i <= ns; i++) {
+      s = list[i]
+      label = s >= 1048576 ? s / 1048576 " MiB" : s >= 1024 ? s / 1024 " KiB" : s " B"
+      c = med["c" SUBSEP s]
+      row = "| " label " | " (c ? sprintf("%.1f | %.1f", c, s / c) : "- | -") " |"
+      for (j = 2; j <= m; j++) {
+        r = med[name[j] SUBSEP s]
+        row = row " " (r ? sprintf("%.1f | %.1f | %s", r, s / r, c ? sprintf("%.2f", r / c) : "-") : "- | - | -") " |"
+      }
+      print row
+    }
+  }' >"$out/summary.md"
+cat "$out/summary.md"
+echo
+echo "bench-cluster: $rounds rounds in $took s on $(nproc) cores, 2 simulated hosts x 1 rank, TCP over veth," \
+  "mpi_yield_when_idle $yield, $samples samples x $iterations round trips; medians; $(mpirun --version 2>/dev/null | head -1)"
+echo "bench-cluster: wrote $raw and $out/summary.md"
