@@ -21,8 +21,9 @@
 # btl=tcp,self, btl_tcp_if_include and oob_tcp_if_include=10.77.X.0/24, and
 # mpi_yield_when_idle=1 (waiting ranks yield the core: on a small machine busy-polling
 # ranks starve the kernel's network processing). The agent, called like ssh (HOST
-# COMMAND...), starts Open MPI's daemons inside the other hosts' namespaces. Runs take a free slot X (0..15, a lock each) so they do not
-# collide; a slot's leftovers from a killed run are removed when it is next taken.
+# COMMAND...), starts Open MPI's daemons inside the other hosts' namespaces. Runs take a
+# free slot X (0..15, a lock each) so they do not collide; a slot's leftovers from a
+# killed run are removed when it is next taken.
 #
 # Exit code: mpirun's. 77: skipped, the reason printed (not root, namespaces not
 # permitted, a tool or Open MPI missing). 2: bad arguments.
@@ -30,7 +31,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 
 hosts=2 slots=2 quiet=0 check=0
-usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --hosts) hosts="${2:-}"; shift 2 ;;
