@@ -178,7 +178,13 @@ fn status_bytes(status: &ffi::MPI_Status) -> usize {
 }
 
 /// Elements of `T` in `bytes` bytes, `None` when not a whole number of them.
+#[inline]
 pub(crate) fn elements<T: Equivalence>(bytes: usize) -> Option<usize> {
+    // A number type's MPI size is its Rust size (known at compile time); other types
+    // (derived ones may leave out padding) ask MPI.
+    if let Some(size) = crate::wire::bulk::number_size::<T>() {
+        return (bytes % size == 0).then_some(bytes / size);
+    }
     let mut size: ffi::MPI_Count = 0;
     // SAFETY: the datatype handle is valid; the call writes one MPI_Count.
     unsafe {

@@ -84,10 +84,25 @@ pub(crate) fn collective(call: &'static str, root: Option<usize>) -> Guard {
     })
 }
 
+/// True when neither the watchdog nor a tracing subscriber at debug level listens: the
+/// common case, checked inline before anything is logged or watched.
+#[inline(always)]
+fn quiet() -> bool {
+    LIMIT_MS.load(Ordering::Relaxed) == 0 && !tracing::level_enabled!(tracing::Level::DEBUG)
+}
+
 /// A receive (`call`) from `source` with `tag` (`None` = any) starts waiting: log it and
 /// watch it.
-#[inline]
+#[inline(always)]
 pub(crate) fn receive(call: &'static str, source: Option<usize>, tag: Option<i32>) -> Guard {
+    if quiet() {
+        return Guard { active: false };
+    }
+    receive_loud(call, source, tag)
+}
+
+#[inline(never)]
+fn receive_loud(call: &'static str, source: Option<usize>, tag: Option<i32>) -> Guard {
     tracing::debug!(
         target: "rspar",
         source = %any_or(source),
@@ -108,8 +123,16 @@ fn any_or<N: std::fmt::Display>(value: Option<N>) -> String {
 }
 
 /// A blocking send (`call`) to `dest` with `tag` of `bytes` bytes: log it and watch it.
-#[inline]
+#[inline(always)]
 pub(crate) fn send(call: &'static str, dest: usize, tag: i32, bytes: usize) -> Guard {
+    if quiet() {
+        return Guard { active: false };
+    }
+    send_loud(call, dest, tag, bytes)
+}
+
+#[inline(never)]
+fn send_loud(call: &'static str, dest: usize, tag: i32, bytes: usize) -> Guard {
     tracing::debug!(target: "rspar", dest, tag, bytes, "{call}");
     waiting(call, || {
         format!("to rank {dest} with tag {tag} ({bytes} bytes)")
@@ -117,8 +140,16 @@ pub(crate) fn send(call: &'static str, dest: usize, tag: i32, bytes: usize) -> G
 }
 
 /// A message has been received.
-#[inline]
+#[inline(always)]
 pub(crate) fn received(call: &'static str, status: &crate::Status) {
+    if !tracing::level_enabled!(tracing::Level::DEBUG) {
+        return;
+    }
+    received_loud(call, status);
+}
+
+#[inline(never)]
+fn received_loud(call: &'static str, status: &crate::Status) {
     tracing::debug!(
         target: "rspar",
         source = status.source,

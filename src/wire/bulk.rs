@@ -89,6 +89,21 @@ pub(crate) fn element_size<T>() -> Option<usize> {
     None
 }
 
+/// Size in bytes of `E` when it is a number type of the bulk path (on any machine).
+#[inline]
+pub(crate) fn number_size<E>() -> Option<usize> {
+    let mut probe: Option<Vec<E>> = None;
+    macro_rules! try_each {
+        ($($t:ty),*) => {$(
+            if cast!(&mut probe, &mut Option<Vec<$t>>).is_ok() {
+                return Some(std::mem::size_of::<$t>());
+            }
+        )*};
+    }
+    try_each!(u8, i8, u16, i16, u32, i32, u64, i64, f32, f64);
+    None
+}
+
 /// Put `elements` into `slot` when `T` is `Vec<E>`; false (and `slot` unchanged) when
 /// it is not.
 #[inline]
