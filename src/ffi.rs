@@ -121,7 +121,11 @@ impl Layout {
             )?;
             let mut block = block.assume_init();
             let lengths = [blocks, rest as i32];
-            let offsets = [0, (blocks as isize) * (BLOCK as isize) * extent as isize];
+            // MPI_Aint is `isize` in Open MPI's header and `i64` in MPICH's.
+            let offsets: [ffi::MPI_Aint; 2] = [
+                0,
+                (blocks as ffi::MPI_Aint) * (BLOCK as ffi::MPI_Aint) * extent as ffi::MPI_Aint,
+            ];
             let types = [block, base];
             let made = ffi::MPI_Type_create_struct(
                 2,
