@@ -104,7 +104,10 @@ impl Init {
     /// Start MPI and return the world communicator. MPI finalizes when the world and
     /// every communicator made from it have been dropped, or at [`Communicator::finalize`].
     ///
-    /// Run without `mpirun`, the program is a world of one rank.
+    /// Run without `mpirun`, the program is a world of one rank. Started by the launcher
+    /// of another MPI than the one it was built against (Open MPI's `mpirun` for a
+    /// program built against MPICH, or the reverse), every rank is a world of one: `init`
+    /// then prints a one-line warning on stderr naming the launcher's variable.
     pub fn init(self) -> Result<Communicator> {
         if mpi::environment::is_finalized() {
             return Err(ErrorKind::Finalized.into());
@@ -114,6 +117,9 @@ impl Init {
         let world = universe.world();
         let rank = world.rank() as usize;
         let size = world.size() as usize;
+        if let Some(warning) = crate::launch::check(size) {
+            say(&warning);
+        }
         if self.abort_on_panic {
             install_panic_hook(rank, size);
         }
@@ -206,6 +212,10 @@ pub(crate) fn say(text: &str) {
 /// `MPI_Abort` on the world (or exit without MPI), with no message of its own.
 pub(crate) fn abort_job(code: i32) -> ! {
     if initialized() {
+        // The line saying why is in the pipe to the launcher; give it a moment to forward
+        // it before MPI_Abort has the job torn down (MPICH's hydra once dropped the
+        // aborting rank's stderr in a full test run). A failing job ends 50 ms later.
+        std::thread::sleep(std::time::Duration::from_millis(50));
         SimpleCommunicator::world().abort(code)
     } else {
         std::process::exit(code)

@@ -80,6 +80,7 @@ mod envelope;
 mod error;
 pub mod farm;
 mod ffi;
+mod launch;
 mod log;
 mod nonblocking;
 mod p2p;

@@ -8,7 +8,11 @@
 //!   that job every rank runs the body. The driver checks that all N ranks passed.
 //!
 //! Launcher flags live here only: `--oversubscribe` and the run-as-root variables for
-//! Open MPI; `RSPAR_MPIRUN` picks another launcher (e.g. MPICH's `mpiexec`).
+//! Open MPI; `RSPAR_MPIRUN` picks another launcher (MPICH's `mpiexec.mpich` for a build
+//! against MPICH: `scripts/test.sh --mpi mpich`). A launcher of the other MPI than the
+//! one the tests were built against is refused (its ranks would be separate worlds), an
+//! SPMD rank checks that its world has the size the driver launched, and no job may
+//! print rspar's launcher-mismatch warning.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -23,6 +27,8 @@ pub const SIZES: &[usize] = &[1, 2, 3, 4, 5];
 pub const TIMEOUT: Duration = Duration::from_secs(120);
 
 const SPMD_VAR: &str = "RSPAR_SPMD_TEST";
+/// The number of ranks the driver launched, for the ranks to check their world's size.
+const SIZE_VAR: &str = "RSPAR_SPMD_SIZE";
 const PASSED_MARK: &str = "rspar-spmd: rank body passed:";
 
 /// What one mpirun did.
@@ -68,9 +74,22 @@ impl Run {
     }
 }
 
-/// The launcher: `RSPAR_MPIRUN` or `mpirun`, and whether it is Open MPI's.
-fn launcher() -> &'static (String, bool) {
-    static LAUNCHER: OnceLock<(String, bool)> = OnceLock::new();
+/// Which MPI's launcher runs the jobs (and so which one the tests were built against).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    /// Open MPI's `mpirun`.
+    OpenMpi,
+    /// MPICH's `mpiexec` (hydra).
+    Mpich,
+    /// Another launcher: only what every MPI does is expected.
+    Other,
+}
+
+/// The launcher: `RSPAR_MPIRUN` or `mpirun`, and whose it is. Panics when it belongs to
+/// another MPI than the one this test binary was built against: its ranks would each be
+/// a world of one rank, and tests that count markers could pass without any messages.
+fn launcher() -> &'static (String, Flavor) {
+    static LAUNCHER: OnceLock<(String, Flavor)> = OnceLock::new();
     LAUNCHER.get_or_init(|| {
         let program = std::env::var("RSPAR_MPIRUN").unwrap_or_else(|_| "mpirun".into());
         let version = Command::new(&program)
@@ -79,10 +98,58 @@ fn launcher() -> &'static (String, bool) {
             .unwrap_or_else(|e| panic!("cannot run '{program}': {e}; run scripts/setup.sh"));
         let text = String::from_utf8_lossy(&version.stdout).to_lowercase()
             + &String::from_utf8_lossy(&version.stderr).to_lowercase();
-        let open_mpi = text.contains("open mpi") || text.contains("open-mpi");
-        (program, open_mpi)
+        let launcher = if text.contains("open mpi") || text.contains("open-mpi") {
+            Flavor::OpenMpi
+        } else if text.contains("hydra") {
+            Flavor::Mpich
+        } else {
+            Flavor::Other
+        };
+        // MPI_Get_library_version may be called before MPI_Init.
+        let library = rspar::mpi::environment::library_version().unwrap_or_default();
+        let built = if library.contains("Open MPI") {
+            Flavor::OpenMpi
+        } else if library.contains("MPICH") {
+            Flavor::Mpich
+        } else {
+            Flavor::Other
+        };
+        if launcher != Flavor::Other && built != Flavor::Other && launcher != built {
+            panic!(
+                "these tests were built against {built:?} but the launcher '{program}' is \
+                 {launcher:?}'s: every rank would run alone in a world of one. Use \
+                 `scripts/test.sh --mpi {}` (or set RSPAR_MPIRUN to the matching launcher).\n\
+                 library: {}",
+                if built == Flavor::Mpich {
+                    "mpich"
+                } else {
+                    "openmpi"
+                },
+                library.lines().next().unwrap_or("")
+            );
+        }
+        (program, launcher)
     })
 }
+
+/// The MPI whose launcher runs the jobs, for the few expectations that differ (how the
+/// launcher reports a rank that died by a signal, and how it handles SIGINT).
+pub fn flavor() -> Flavor {
+    launcher().1
+}
+
+/// The launcher's environment: Open MPI needs the run-as-root variables and
+/// oversubscription (more ranks than cores); MPICH's hydra runs as root and oversubscribes
+/// as it is. The variables of one MPI mean nothing to the other.
+fn launcher_env(cmd: &mut Command) {
+    cmd.env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .env("OMPI_MCA_rmaps_base_oversubscribe", "1");
+}
+
+/// What rspar's `init` prints when the launcher does not match the library (see
+/// `src/launch.rs`); no job of the harness may print it.
+pub const MISMATCH_WARNING: &str = "rspar: warning: this world has 1 rank but ";
 
 /// One mpirun at a time per test binary: ranks of concurrent jobs would fight for the
 /// two cores and blur timeouts.
@@ -98,17 +165,15 @@ pub fn mpirun_with(
     timeout: Duration,
 ) -> Run {
     let _one = ONE_JOB.lock().unwrap_or_else(|p| p.into_inner());
-    let (launcher, open_mpi) = launcher();
+    let (launcher, mpi) = launcher();
     let mut cmd = Command::new("timeout");
     cmd.arg("-k").arg("5").arg(format!("{}", timeout.as_secs()));
     cmd.arg(launcher);
-    if *open_mpi {
+    if *mpi == Flavor::OpenMpi {
         cmd.arg("--oversubscribe");
     }
     cmd.arg("-n").arg(n.to_string()).arg(program).args(args);
-    cmd.env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
-        .env("OMPI_MCA_rmaps_base_oversubscribe", "1");
+    launcher_env(&mut cmd);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -118,7 +183,7 @@ pub fn mpirun_with(
         .output()
         .unwrap_or_else(|e| panic!("cannot start '{command}': {e}"));
     let code = out.status.code();
-    Run {
+    let run = Run {
         code,
         // coreutils timeout exits 124 when it had to stop the command (137 after -k).
         timed_out: matches!(code, Some(124) | Some(137)),
@@ -126,7 +191,13 @@ pub fn mpirun_with(
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         elapsed: start.elapsed(),
         command,
-    }
+    };
+    assert!(
+        !run.stderr.contains(MISMATCH_WARNING),
+        "the job's ranks were not one world (launcher and MPI library differ)\n{}",
+        run.report()
+    );
+    run
 }
 
 /// Run `program args` on `n` ranks with the default timeout.
@@ -170,7 +241,8 @@ pub fn in_rank(name: &str) -> bool {
 /// Launch this test binary on `n` ranks, running only the test `name` in rank mode.
 pub fn launch_self(name: &str, n: usize, env: &[(&str, &str)]) -> Run {
     let exe = std::env::current_exe().expect("current_exe");
-    let mut all_env = vec![(SPMD_VAR, name)];
+    let size = n.to_string();
+    let mut all_env = vec![(SPMD_VAR, name), (SIZE_VAR, size.as_str())];
     all_env.extend_from_slice(env);
     mpirun_with(
         n,
@@ -196,6 +268,15 @@ pub fn spmd(
 ) {
     spmd_process(name, sizes, || {
         let world = rspar::init().expect("rspar::init");
+        if let Some(launched) = std::env::var(SIZE_VAR).ok().and_then(|n| n.parse().ok()) {
+            assert_eq!(
+                world.size(),
+                launched,
+                "the launcher started {launched} ranks but this world has {}: \
+                 launcher and MPI library differ",
+                world.size()
+            );
+        }
         let result = body(&world);
         // Like `main` returning the result: with an error alive, dropping the world
         // aborts the job and names the rank.
@@ -266,18 +347,16 @@ pub struct Job {
 /// time limit: it must wait for or kill the child.
 pub fn spawn_self(name: &str, n: usize, env: &[(&str, &str)]) -> Job {
     let one = ONE_JOB.lock().unwrap_or_else(|p| p.into_inner());
-    let (launcher, open_mpi) = launcher();
+    let (launcher, mpi) = launcher();
     let exe = std::env::current_exe().expect("current_exe");
     let mut cmd = Command::new(launcher);
-    if *open_mpi {
+    if *mpi == Flavor::OpenMpi {
         cmd.arg("--oversubscribe");
     }
     cmd.arg("-n").arg(n.to_string()).arg(&exe);
     cmd.args([name, "--exact", "--nocapture", "--test-threads=1"]);
-    cmd.env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
-        .env("OMPI_MCA_rmaps_base_oversubscribe", "1")
-        .env(SPMD_VAR, name);
+    launcher_env(&mut cmd);
+    cmd.env(SPMD_VAR, name).env(SIZE_VAR, n.to_string());
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -293,4 +372,13 @@ pub fn spawn_self(name: &str, n: usize, env: &[(&str, &str)]) -> Job {
         command,
         _one: one,
     }
+}
+
+/// Print `text` on the test run's stderr even when the test passes (libtest captures
+/// `eprintln!` of passing tests; a direct write is not captured). For what a test could
+/// not check under this MPI: never a silent skip.
+pub fn note(text: &str) {
+    use std::io::Write;
+    let line = format!("NOTE: {text}\n");
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
