@@ -16,6 +16,10 @@ struct Args {
     /// Timed samples per size; the median is reported.
     #[arg(long, default_value_t = 7)]
     samples: usize,
+    /// Calls per sample (default: 2000 up to 8 KiB, 300 up to 256 KiB, 40 above, as in
+    /// the C reference).
+    #[arg(long)]
+    iterations: Option<usize>,
     /// Print `rspar,broadcast|allreduce,size_bytes,microseconds` lines instead of a table.
     #[arg(long)]
     csv: bool,
@@ -38,9 +42,10 @@ fn time(
     world: &Communicator,
     bytes: usize,
     samples: usize,
+    fixed: Option<usize>,
     mut call: impl FnMut() -> rspar::Result<()>,
 ) -> rspar::Result<f64> {
-    let iters = iterations(bytes);
+    let iters = fixed.unwrap_or_else(|| iterations(bytes)).max(1);
     world.barrier()?;
     let mut times = Vec::with_capacity(samples);
     for sample in 0..=samples {
@@ -70,7 +75,7 @@ fn main() -> rspar::Result<()> {
     for bytes in SIZES {
         let n = bytes / 8;
         let mut data: Vec<f64> = (0..n).map(|i| rank + i as f64 * 0.5).collect();
-        let us = time(&world, bytes, samples, || {
+        let us = time(&world, bytes, samples, args.iterations, || {
             world.broadcast_buffer(&mut data, 0)
         })?;
         ok &= data.iter().enumerate().all(|(i, &x)| x == i as f64 * 0.5);
@@ -80,7 +85,7 @@ fn main() -> rspar::Result<()> {
         let n = bytes / 8;
         let send: Vec<f64> = (0..n).map(|i| rank + i as f64 * 0.5).collect();
         let mut sum = vec![0.0; n];
-        let us = time(&world, bytes, samples, || {
+        let us = time(&world, bytes, samples, args.iterations, || {
             world.all_reduce_buffer(&send, &mut sum, Op::Sum)
         })?;
         let ranks = size * (size - 1.0) / 2.0;

@@ -10,6 +10,12 @@
 //! 1 about 1.05 s after the signal; the ranks are gone when it exits. (Other signals
 //! such as SIGCONT or SIGUSR1 it only forwards: "mpirun: Forwarding signal 18 to job".)
 //!
+//! MPICH's mpiexec (hydra 4.0.2) forwards SIGINT (saying "Sending Ctrl-C to processes as
+//! requested") and SIGTERM to the ranks at once, which die by it within a few ms; its
+//! own exit code is then the signal's number or, racily, 0, so under MPICH the test
+//! checks that every rank ended and mpiexec exited in time, and prints a NOTE when the
+//! exit code was 0.
+//!
 //! Each test starts a job of this binary in rank mode (no `timeout` wrapper: the signal
 //! goes to mpirun itself), reads one `ready pid=<pid>` line per rank, signals mpirun
 //! with the `kill` command, and checks that mpirun exits, non-zero, within 10 s and that
@@ -215,11 +221,22 @@ fn signal_ends_job(name: &str, what: Rank, signal: &str) {
             "SIG{signal} to mpirun -n {n} ({ranks}): all ranks gone after {gone:.2?}, \
              mpirun exited after {exited:.2?} with {status}"
         );
-        assert!(
-            !status.success(),
-            "mpirun exited 0 after SIG{signal}\n{}",
-            job.report()
-        );
+        match common::flavor() {
+            // MPICH's mpiexec (hydra 4.0) forwards the signal and the ranks die by it,
+            // but its own exit code is racy: the signal's number or 0, about half and
+            // half (whether the proxies reported the ranks' deaths before it exited).
+            // Said here, not asserted: the ranks' end is what is checked above.
+            common::Flavor::Mpich if status.success() => common::note(&format!(
+                "MPICH: mpiexec -n {n} exited 0 after SIG{signal} (hydra's exit code after \
+                 a forwarded signal is not reliable; not checked under MPICH)"
+            )),
+            common::Flavor::Mpich => {}
+            _ => assert!(
+                !status.success(),
+                "mpirun exited 0 after SIG{signal}\n{}",
+                job.report()
+            ),
+        }
     }
 }
 
