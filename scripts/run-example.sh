@@ -4,6 +4,7 @@
 #   scripts/run-example.sh NAME -n N [-- ARGS...]
 #   scripts/run-example.sh ring -n 4
 #   scripts/run-example.sh ring -n 3 -- --laps 5
+#   scripts/run-example.sh ring -n 4 --mpi mpich   # built against MPICH (target/mpich)
 #
 # Runs scripts/setup.sh first when MPI or libclang is missing, and passes mpirun the
 # flags a 2-core machine and root need (oversubscribe, allow-run-as-root).
@@ -11,14 +12,16 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cd "$here/.."
 
-usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; }
 [ $# -ge 1 ] || { usage >&2; exit 2; }
 case "$1" in -h|--help) usage; exit 0 ;; esac
 name="$1"; shift
 n=1
+mpi=openmpi
 while [ $# -gt 0 ]; do
   case "$1" in
     -n|-np) n="${2:?-n needs a number}"; shift 2 ;;
+    --mpi) mpi="${2:?--mpi needs openmpi or mpich}"; shift 2 ;;
     --) shift; break ;;
     *) echo "run-example.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -28,9 +31,9 @@ if [ ! -f "examples/$name.rs" ]; then
   exit 2
 fi
 
-command -v mpicc >/dev/null 2>&1 || scripts/setup.sh
 command -v cargo >/dev/null 2>&1 || { [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"; }
-cargo build --release --quiet --example "$name"
 . scripts/mpi-env.sh
-rspar_mpirun
-exec "${MPIRUN[@]}" -n "$n" "target/release/examples/$name" "$@"
+# Sets the build (MPICC/MPI_PKG_CONFIG), the target directory and the launcher.
+rspar_use_mpi "$mpi" || { scripts/setup.sh --mpi "$mpi"; rspar_use_mpi "$mpi"; }
+cargo build --release --quiet --example "$name"
+exec "${MPIRUN[@]}" -n "$n" "$CARGO_TARGET_DIR/release/examples/$name" "$@"

@@ -32,10 +32,31 @@ case "$mpi" in
       missing+=(openmpi-bin libopenmpi-dev)
     fi ;;
   mpich)
-    if command -v mpichversion >/dev/null 2>&1 || [ -x /usr/bin/mpicc.mpich ]; then
-      say "MPICH found"
+    # Both halves: a launcher (hydra's mpiexec) and something to build with (headers
+    # through pkg-config's mpich module, or MPICH's mpicc). Debian splits them: mpich has
+    # mpiexec.mpich and mpicc.mpich, libmpich-dev the headers and mpich.pc.
+    launcher=$(command -v mpiexec.mpich || command -v mpiexec.hydra || true)
+    if [ -z "$launcher" ] && command -v mpiexec >/dev/null 2>&1 \
+       && mpiexec --version 2>&1 | grep -qi hydra; then
+      launcher=$(command -v mpiexec)
+    fi
+    headers=0
+    pkg-config --exists mpich 2>/dev/null && headers=1
+    if [ "$headers" = 0 ]; then
+      for cc in mpicc.mpich mpicc; do
+        command -v "$cc" >/dev/null 2>&1 || continue
+        # MPICH's mpicc names libmpich; its header must exist.
+        inc=$("$cc" -show 2>/dev/null | tr ' ' '\n' | sed -n 's/^-I//p' | head -1)
+        if "$cc" -show 2>/dev/null | grep -q -- '-lmpich' && [ -f "${inc:-/nonexistent}/mpi.h" ]; then
+          headers=1; break
+        fi
+      done
+    fi
+    if [ -n "$launcher" ] && [ "$headers" = 1 ]; then
+      say "MPICH found: $launcher"
     else
-      missing+=(mpich libmpich-dev)
+      [ -n "$launcher" ] || missing+=(mpich)
+      [ "$headers" = 1 ] || missing+=(libmpich-dev)
     fi ;;
   *) echo "setup.sh: --mpi takes openmpi or mpich, not '$mpi'" >&2; exit 2 ;;
 esac

@@ -40,7 +40,7 @@ for ((i = 1; i <= runs; i++)); do
   how=${hows[RANDOM % 4]}
   other=${others[RANDOM % 4]}
   set +e
-  timeout -k 5 60 "${MPIRUN[@]}" -n "$n" target/release/examples/failure \
+  timeout -k 5 60 "${MPIRUN[@]}" -n "$n" "${CARGO_TARGET_DIR:-target}/release/examples/failure" \
     --how "$how" --rank "$bad" --others "$other" >"$log" 2>&1
   code=$?
   set -e

@@ -1,71 +1,101 @@
 #!/usr/bin/env bash
 # The whole check, as CI runs it: install what is missing, format, lint, test.
 #
-#   scripts/test.sh          the default run (CI)
-#   scripts/test.sh --full   also the slow checks: 2.5 GiB messages (release build),
-#                            50 failing jobs (scripts/stress-abort.sh), a longer
-#                            hostile-bytes campaign, and the Slurm batch scripts on a
-#                            one-node cluster (scripts/slurm/check.sh; SKIPPED with
-#                            the reason where Slurm cannot run)
+#   scripts/test.sh              the default run, against Open MPI (CI)
+#   scripts/test.sh --mpi mpich  the same tests built against MPICH, in target/mpich, run
+#                                with MPICH's mpiexec (CI runs both); skips fmt, clippy
+#                                and cargo deny, which do not depend on the MPI
+#   scripts/test.sh --full       also the slow checks: 2.5 GiB messages (release build),
+#                                50 failing jobs (scripts/stress-abort.sh), a longer
+#                                hostile-bytes campaign, and the Slurm batch scripts on a
+#                                one-node cluster (scripts/slurm/check.sh; SKIPPED with
+#                                the reason where Slurm cannot run)
 #
 # Steps: scripts/setup.sh; cargo fmt --check; cargo clippy --all-targets -D warnings;
-# cargo deny (licenses, bans, sources, advisories; installed if missing); cargo test
-# (unit, doc and multi-rank tests under mpirun); the downstream crate in tests/crate
-# built against rspar as a dependency and run under mpirun; the examples across a
-# simulated cluster of 3 hosts (scripts/test-cluster.sh; SKIPPED, with the reason, where
-# network namespaces are not permitted).
+# cargo deny (licenses, bans, sources, advisories; installed if missing); a 2-rank job
+# must be one world of 2 (the launcher matches the library); cargo test (unit, doc and
+# multi-rank tests under the launcher); the downstream crate in tests/crate built against
+# rspar as a dependency and run on 3 ranks; the examples across a simulated cluster of 3
+# hosts (scripts/test-cluster.sh, Open MPI; SKIPPED, with the reason, where network
+# namespaces are not permitted or the MPI is MPICH).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cd "$here/.."
 
 full=0
-for arg in "$@"; do
-  case "$arg" in
-    --full) full=1 ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "test.sh: unknown argument '$arg' (see --help)" >&2; exit 2 ;;
+mpi=openmpi
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --full) full=1; shift ;;
+    --mpi) mpi="${2:-}"; shift 2 || { echo "test.sh: --mpi needs openmpi or mpich" >&2; exit 2; } ;;
+    --mpi=*) mpi="${1#--mpi=}"; shift ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "test.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
+case "$mpi" in
+  openmpi|mpich) ;;
+  *) echo "test.sh: --mpi takes openmpi or mpich, not '$mpi'" >&2; exit 2 ;;
+esac
 
 step() { printf '\n== %s\n' "$*"; }
+started=$SECONDS
 
-step "setup"
-scripts/setup.sh
+step "setup ($mpi)"
+scripts/setup.sh --mpi "$mpi"
 command -v cargo >/dev/null 2>&1 || { [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"; }
 . scripts/mpi-env.sh
-rspar_mpirun
+rspar_use_mpi "$mpi"
+echo "building against $mpi in $CARGO_TARGET_DIR (MPI_PKG_CONFIG=${MPI_PKG_CONFIG:-} MPICC=${MPICC:-}); launcher: ${MPIRUN[*]}"
 
-step "cargo fmt --check"
-cargo fmt --all -- --check
+if [ "$mpi" = openmpi ]; then
+  step "cargo fmt --check"
+  cargo fmt --all -- --check
 
-step "cargo clippy --all-targets -- -D warnings"
-cargo clippy --all-targets --quiet -- -D warnings
+  step "cargo clippy --all-targets -- -D warnings"
+  cargo clippy --all-targets --quiet -- -D warnings
 
-step "cargo deny check (dependency policy in deny.toml)"
-command -v cargo-deny >/dev/null 2>&1 || cargo install --locked --quiet cargo-deny
-cargo deny --offline check licenses bans sources
-# Advisories need the RustSec database, a git clone from GitHub. Without network (or a
-# copy from an earlier run) that step cannot run: say so, but fail on real findings.
-deny_log=$(mktemp)
-if cargo deny check advisories >"$deny_log" 2>&1; then
-  echo "advisories ok (bincode and custom_derive acknowledged in deny.toml)"
-elif ! grep -q '^error\[' "$deny_log" \
-    && grep -qi "advisory database\|FETCH_HEAD\|advisory-db" "$deny_log"; then
-  echo "NOTE: the RustSec advisory database could not be fetched; advisories not checked this run"
+  step "cargo deny check (dependency policy in deny.toml)"
+  command -v cargo-deny >/dev/null 2>&1 || cargo install --locked --quiet cargo-deny
+  cargo deny --offline check licenses bans sources
+  # Advisories need the RustSec database, a git clone from GitHub. Without network (or a
+  # copy from an earlier run) that step cannot run: say so, but fail on real findings.
+  deny_log=$(mktemp)
+  if cargo deny check advisories >"$deny_log" 2>&1; then
+    echo "advisories ok (bincode and custom_derive acknowledged in deny.toml)"
+  elif ! grep -q '^error\[' "$deny_log" \
+      && grep -qi "advisory database\|FETCH_HEAD\|advisory-db" "$deny_log"; then
+    echo "NOTE: the RustSec advisory database could not be fetched; advisories not checked this run"
+  else
+    cat "$deny_log"; rm -f "$deny_log"; exit 1
+  fi
+  rm -f "$deny_log"
 else
-  cat "$deny_log"; rm -f "$deny_log"; exit 1
+  step "fmt, clippy, cargo deny: not repeated for $mpi (the Open MPI pass runs them)"
 fi
-rm -f "$deny_log"
+
+step "build (tests and examples) and check a 2-rank job is one world of 2"
+# Plain `cargo test` builds the examples as programs (the multi-rank tests run them).
+cargo test --no-run --quiet
+rspar_check_binary "$CARGO_TARGET_DIR/debug/examples/ring"
+out=$(timeout -k 5 60 "${MPIRUN[@]}" -n 2 "$CARGO_TARGET_DIR/debug/examples/ring" 2>&1)
+echo "$out"
+if ! grep -q 'I am rank 1 of 2' <<<"$out" || grep -q '^rspar: warning' <<<"$out"; then
+  echo "test.sh: ${MPIRUN[*]} -n 2 did not make one world of 2 ranks: the launcher and the MPI library do not match" >&2
+  exit 1
+fi
 
 step "cargo test"
-# Plain `cargo test` builds the examples as programs (the multi-rank tests run them),
-# then runs unit, integration and doc tests.
+# Unit, integration and doc tests; the multi-rank tests launch with RSPAR_MPIRUN.
 cargo test
 
 step "downstream crate (tests/crate) depends on rspar"
-CARGO_TARGET_DIR="$PWD/target/downstream" \
+downstream="$CARGO_TARGET_DIR/downstream"
+rspar_check_target "$downstream"
+CARGO_TARGET_DIR="$downstream" \
   cargo build --quiet --manifest-path tests/crate/Cargo.toml
-out=$(timeout -k 5 60 "${MPIRUN[@]}" -n 3 target/downstream/debug/downstream)
+rspar_check_binary "$downstream/debug/downstream"
+out=$(timeout -k 5 60 "${MPIRUN[@]}" -n 3 "$downstream/debug/downstream")
 echo "$out"
 grep -qx 'downstream: rank 0 received "P0P1P2" from rank 2' <<<"$out"
 
@@ -94,7 +124,7 @@ if [ "$full" = 1 ]; then
 fi
 
 if [ -n "$cluster_skipped" ]; then
-  step "all checks passed; SKIPPED: the simulated cluster ($cluster_skipped)"
+  step "all checks passed ($mpi, $((SECONDS - started)) s); SKIPPED: the simulated cluster ($cluster_skipped)"
 else
-  step "all checks passed"
+  step "all checks passed ($mpi, $((SECONDS - started)) s)"
 fi
