@@ -29,7 +29,7 @@ while [ $# -gt 0 ]; do
     --full) full=1; shift ;;
     --mpi) mpi="${2:-}"; shift 2 || { echo "test.sh: --mpi needs openmpi or mpich" >&2; exit 2; } ;;
     --mpi=*) mpi="${1#--mpi=}"; shift ;;
-    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "test.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
