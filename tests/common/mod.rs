@@ -85,6 +85,17 @@ pub enum Flavor {
     Other,
 }
 
+impl Flavor {
+    /// The MPI's name, for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Flavor::OpenMpi => "Open MPI",
+            Flavor::Mpich => "MPICH",
+            Flavor::Other => "another MPI",
+        }
+    }
+}
+
 /// The launcher: `RSPAR_MPIRUN` or `mpirun`, and whose it is. Panics when it belongs to
 /// another MPI than the one this test binary was built against: its ranks would each be
 /// a world of one rank, and tests that count markers could pass without any messages.
@@ -115,16 +126,17 @@ fn launcher() -> &'static (String, Flavor) {
             Flavor::Other
         };
         if launcher != Flavor::Other && built != Flavor::Other && launcher != built {
+            let option = if built == Flavor::Mpich {
+                "mpich"
+            } else {
+                "openmpi"
+            };
             panic!(
-                "these tests were built against {built:?} but the launcher '{program}' is \
-                 {launcher:?}'s: every rank would run alone in a world of one. Use \
-                 `scripts/test.sh --mpi {}` (or set RSPAR_MPIRUN to the matching launcher).\n\
-                 library: {}",
-                if built == Flavor::Mpich {
-                    "mpich"
-                } else {
-                    "openmpi"
-                },
+                "these tests were built against {} but the launcher '{program}' is {}'s: \
+                 every rank would run alone in a world of one. Use `scripts/test.sh --mpi \
+                 {option}` (or set RSPAR_MPIRUN to the matching launcher).\nlibrary: {}",
+                built.name(),
+                launcher.name(),
                 library.lines().next().unwrap_or("")
             );
         }
