@@ -76,6 +76,7 @@ impl Tagged<'_> {
         received
     }
 
+    #[inline]
     fn receive_slice<T: Plain>(
         &self,
         data: &mut [T],

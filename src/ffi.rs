@@ -229,6 +229,7 @@ pub(crate) enum Received {
 
 /// `MPI_Recv` into `buf` from `source` with `tag` (`None` = any) on `comm`, whose
 /// error handler must be [`errors_return`].
+#[inline]
 pub(crate) fn receive_into<T: Equivalence>(
     comm: &SimpleCommunicator,
     buf: &mut [T],
@@ -418,6 +419,7 @@ pub(crate) fn probe(
 }
 
 /// `MPI_Send` of `buf` to `dest` (a valid rank: callers check) with `tag` on `comm`.
+#[inline]
 pub(crate) fn send<T: Equivalence>(
     comm: &SimpleCommunicator,
     buf: &[T],

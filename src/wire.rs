@@ -81,6 +81,7 @@ fn options() -> impl Options + Copy {
 }
 
 /// The fingerprint of `T` as it goes on the wire (see the module docs).
+#[inline]
 pub(crate) fn fingerprint<T: ?Sized>() -> Cow<'static, str> {
     let name = type_name::<T>().trim_start_matches('&');
     if name == "str" {
@@ -245,6 +246,7 @@ pub(crate) struct Parsed<'a> {
 }
 
 /// Check the header of `bytes` and split it into fingerprint and payload.
+#[inline]
 pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
     let head = header(bytes)?;
     if head.flags != 0 {
@@ -272,23 +274,10 @@ struct Header {
 }
 
 /// Check that `bytes` starts with a whole rspar header of this version, and read it.
+#[inline]
 fn header(bytes: &[u8]) -> Result<Header> {
-    if bytes.len() < HEADER_LEN {
-        return Err(bad(format!(
-            "{} bytes is shorter than the {HEADER_LEN}-byte rspar header (was it sent by send_buffer?)",
-            bytes.len()
-        )));
-    }
-    if bytes[0..4] != MAGIC {
-        return Err(bad(
-            "no rspar header (bad magic): not sent by the object path, or corrupt".into(),
-        ));
-    }
-    if bytes[4] != VERSION {
-        return Err(bad(format!(
-            "wire format version {} (this rspar reads version {VERSION})",
-            bytes[4]
-        )));
+    if bytes.len() < HEADER_LEN || bytes[0..4] != MAGIC || bytes[4] != VERSION {
+        return Err(header_error(bytes));
     }
     let mut len8 = [0u8; 8];
     len8.copy_from_slice(&bytes[8..16]);
@@ -297,6 +286,24 @@ fn header(bytes: &[u8]) -> Result<Header> {
         name_len: usize::from(u16::from_le_bytes([bytes[6], bytes[7]])),
         payload_len: u64::from_le_bytes(len8),
     })
+}
+
+/// Why `bytes` does not start with a header [`header`] accepts.
+#[cold]
+fn header_error(bytes: &[u8]) -> crate::Error {
+    if bytes.len() < HEADER_LEN {
+        bad(format!(
+            "{} bytes is shorter than the {HEADER_LEN}-byte rspar header (was it sent by send_buffer?)",
+            bytes.len()
+        ))
+    } else if bytes[0..4] != MAGIC {
+        bad("no rspar header (bad magic): not sent by the object path, or corrupt".into())
+    } else {
+        bad(format!(
+            "wire format version {} (this rspar reads version {VERSION})",
+            bytes[4]
+        ))
+    }
 }
 
 fn name_str(name: &[u8]) -> Result<&str> {
