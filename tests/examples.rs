@@ -2,32 +2,14 @@
 
 mod common;
 
-use common::{example, mpirun};
+use common::{assert_ring_went_round, example, mpirun};
 use std::process::Command;
 
 #[test]
 fn ring_goes_round_at_every_size() {
     for n in [1, 2, 3, 4, 5, 6, 16] {
         let run = mpirun(n, &example("ring"), &[]);
-        run.assert_success();
-        for r in 0..n {
-            let line = format!("I am rank {r} of {n} on node ");
-            assert!(
-                run.stdout.contains(&line),
-                "missing '{line}'\n{}",
-                run.report()
-            );
-        }
-        let message: String = (0..n).map(|r| format!("P{r}")).collect();
-        let last = format!(
-            "Processor 0 received message \"{message}\" from rank {}",
-            n - 1
-        );
-        assert!(
-            run.stdout.lines().any(|l| l == last),
-            "missing '{last}'\n{}",
-            run.report()
-        );
+        assert_ring_went_round(&run, n);
     }
 }
 

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{example, mpirun_with};
+use common::{assert_ring_went_round, example, mpirun_with};
 use std::time::Duration;
 
 /// The bound for one job: generous for 64 ranks on 2 cores (a debug build takes
@@ -16,24 +16,7 @@ const SIZES: [usize; 2] = [32, 64];
 fn ring_goes_round_32_and_64_ranks() {
     for n in SIZES {
         let run = mpirun_with(n, &example("ring"), &[], &[], BOUND);
-        run.assert_success();
-        let message: String = (0..n).map(|r| format!("P{r}")).collect();
-        let last = format!(
-            "Processor 0 received message \"{message}\" from rank {}",
-            n - 1
-        );
-        assert!(
-            run.stdout.lines().any(|l| l == last),
-            "missing '{last}'\n{}",
-            run.report()
-        );
-        let ranks = (0..n)
-            .filter(|r| {
-                run.stdout
-                    .contains(&format!("I am rank {r} of {n} on node "))
-            })
-            .count();
-        assert_eq!(ranks, n, "not every rank spoke\n{}", run.report());
+        assert_ring_went_round(&run, n);
     }
 }
 

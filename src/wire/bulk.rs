@@ -77,22 +77,19 @@ pub(crate) fn element_size<T>() -> Option<usize> {
     if cfg!(target_endian = "big") {
         return None;
     }
-    let mut probe: Option<T> = None;
-    macro_rules! try_each {
-        ($($t:ty),*) => {$(
-            if cast!(&mut probe, &mut Option<Vec<$t>>).is_ok() {
-                return Some(std::mem::size_of::<$t>());
-            }
-        )*};
-    }
-    try_each!(u8, i8, u16, i16, u32, i32, u64, i64, f32, f64);
-    None
+    vec_element_size::<T>()
 }
 
 /// Size in bytes of `E` when it is a number type of the bulk path (on any machine).
 #[inline]
 pub(crate) fn number_size<E>() -> Option<usize> {
-    let mut probe: Option<Vec<E>> = None;
+    vec_element_size::<Vec<E>>()
+}
+
+/// Size in bytes of one element when `V` is `Vec<E>` of a number type `E`.
+#[inline]
+fn vec_element_size<V>() -> Option<usize> {
+    let mut probe: Option<V> = None;
     macro_rules! try_each {
         ($($t:ty),*) => {$(
             if cast!(&mut probe, &mut Option<Vec<$t>>).is_ok() {

@@ -212,6 +212,30 @@ pub fn mpirun_with(
     run
 }
 
+/// Check that a run of the ring example on `n` ranks succeeded: every rank said where it
+/// runs, and rank 0 got the message back from rank `n - 1` with every rank's mark.
+pub fn assert_ring_went_round(run: &Run, n: usize) {
+    run.assert_success();
+    for r in 0..n {
+        let line = format!("I am rank {r} of {n} on node ");
+        assert!(
+            run.stdout.contains(&line),
+            "missing '{line}'\n{}",
+            run.report()
+        );
+    }
+    let message: String = (0..n).map(|r| format!("P{r}")).collect();
+    let last = format!(
+        "Processor 0 received message \"{message}\" from rank {}",
+        n - 1
+    );
+    assert!(
+        run.stdout.lines().any(|l| l == last),
+        "missing '{last}'\n{}",
+        run.report()
+    );
+}
+
 /// Run `program args` on `n` ranks with the default timeout.
 pub fn mpirun(n: usize, program: &Path, args: &[&str]) -> Run {
     mpirun_with(n, program, args, &[], TIMEOUT)
