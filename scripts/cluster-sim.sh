@@ -63,7 +63,7 @@ launcher="${RSPAR_MPIRUN:-mpirun}"
 for tool in ip unshare nsenter flock "$launcher"; do
   command -v "$tool" >/dev/null 2>&1 || skip "'$tool' is not installed"
 done
-"$launcher" --version 2>&1 | grep -qi 'open mpi' ||
+"$launcher" --version 2>&1 | grep -qiE 'open mpi|open-mpi|openrte' ||
   skip "'$launcher' is not Open MPI's mpirun (the simulation drives Open MPI's ssh launcher)"
 . "$here/mpi-env.sh" # run-as-root and oversubscribe variables
 
