@@ -22,7 +22,7 @@ command -v cargo >/dev/null 2>&1 || { [ -f "$HOME/.cargo/env" ] && . "$HOME/.car
 build=(cargo build --quiet --example ring --example pi --example fib --example collectives)
 [ "$profile" = release ] && build+=(--release)
 "${build[@]}"
-ex="target/$profile/examples"
+ex="${CARGO_TARGET_DIR:-target}/$profile/examples"
 hosts=3 per_host=2
 n=$((hosts * per_host))
 
