@@ -20,10 +20,18 @@ use crate::error::{ErrorKind, Result};
 /// A number type of the bulk path.
 pub(crate) trait Number: Pod + LifetimeFree {}
 
+/// The number types of the bulk path, listed once: `each_number!(m)` is
+/// `m!(u8, i8, ..., f64)`.
+macro_rules! each_number {
+    ($m:ident) => {
+        $m! { u8, i8, u16, i16, u32, i32, u64, i64, f32, f64 }
+    };
+}
+
 macro_rules! numbers {
     ($($t:ty),*) => { $(impl Number for $t {})* };
 }
-numbers!(u8, i8, u16, i16, u32, i32, u64, i64, f32, f64);
+each_number!(numbers);
 
 /// Bytes of the element count that starts a bulk payload.
 pub(crate) const COUNT_LEN: usize = 8;
@@ -66,7 +74,7 @@ pub(crate) fn of<T: ?Sized>(value: &T) -> Option<Bulk<'_>> {
             }
         )*};
     }
-    try_each!(u8, i8, u16, i16, u32, i32, u64, i64, f32, f64);
+    each_number!(try_each);
     None
 }
 
@@ -97,7 +105,7 @@ fn vec_element_size<V>() -> Option<usize> {
             }
         )*};
     }
-    try_each!(u8, i8, u16, i16, u32, i32, u64, i64, f32, f64);
+    each_number!(try_each);
     None
 }
 
@@ -181,7 +189,7 @@ pub(crate) fn decode<T>(payload: &[u8]) -> Option<Result<T>> {
             }
         )*};
     }
-    try_each!(u8, i8, u16, i16, u32, i32, u64, i64, f32, f64);
+    each_number!(try_each);
     None
 }
 
@@ -236,6 +244,6 @@ pub(crate) fn receive<T, R: Receiver>(
             }
         )*};
     }
-    try_each!(u8, i8, u16, i16, u32, i32, u64, i64, f32, f64);
+    each_number!(try_each);
     Err(receiver)
 }
