@@ -28,11 +28,13 @@ pub struct Communicator {
     pending: RefCell<Pending>,
     // The communicator the user sees (`raw()`); rspar sends nothing on it.
     raw: SimpleCommunicator,
-    // A private duplicate for rspar's point-to-point messages, whose MPI error handler
-    // returns error codes (a message longer than a receive buffer is an `Err`, not an
-    // abort of the job).
-    p2p: SimpleCommunicator,
-    // A private duplicate for rspar's collectives, so their traffic can never match or be
+    // A private copy (`copy_of`) for rspar's point-to-point messages, whose MPI error
+    // handler returns error codes (a message longer than a receive buffer is an `Err`,
+    // not an abort of the job). Used through `p2p_handle`, its raw handle; held here so
+    // it lives as long.
+    _p2p: SimpleCommunicator,
+    p2p_handle: crate::ffi::Comm,
+    // A private copy for rspar's collectives, so their traffic can never match or be
     // matched by a point-to-point message.
     lib: SimpleCommunicator,
     // Where object messages land: received straight into it, decoded from it.
@@ -45,20 +47,21 @@ pub struct Communicator {
 }
 
 impl Communicator {
-    pub(crate) fn new(raw: SimpleCommunicator, env: Rc<Env>) -> Communicator {
-        let p2p = raw.duplicate();
+    pub(crate) fn new(raw: SimpleCommunicator, env: Rc<Env>) -> Result<Communicator> {
+        let p2p = copy_of(&raw, 0)?;
         crate::ffi::errors_return(&p2p);
-        Communicator {
+        Ok(Communicator {
             pending: RefCell::default(),
             rank: raw.rank() as usize,
             size: raw.size() as usize,
-            p2p,
-            lib: raw.duplicate(),
+            p2p_handle: crate::ffi::Comm::of(&p2p),
+            _p2p: p2p,
+            lib: copy_of(&raw, 1)?,
             raw,
             landing: RefCell::default(),
             scratch: RefCell::default(),
             env,
-        }
+        })
     }
 
     /// A new communicator with the same ranks and a separate message space: messages on
@@ -71,10 +74,7 @@ impl Communicator {
     /// # Ok::<(), rspar::Error>(())
     /// ```
     pub fn duplicate(&self) -> Result<Communicator> {
-        Ok(Communicator::new(
-            self.raw.duplicate(),
-            Rc::clone(&self.env),
-        ))
+        Communicator::new(copy_of(&self.raw, 2)?, Rc::clone(&self.env))
     }
 
     /// Split into sub-communicators: ranks that give the same `color` form one, ordered
@@ -95,10 +95,10 @@ impl Communicator {
             ),
             None => Color::undefined(),
         };
-        Ok(self
-            .raw
+        self.raw
             .split_by_color_with_key(color, key)
-            .map(|raw| Communicator::new(raw, Rc::clone(&self.env))))
+            .map(|raw| Communicator::new(raw, Rc::clone(&self.env)))
+            .transpose()
     }
 
     /// This process's rank: `0..size()`.
@@ -193,8 +193,9 @@ impl Communicator {
     }
 
     /// The private communicator for rspar's point-to-point messages (errors return).
-    pub(crate) fn p2p(&self) -> &SimpleCommunicator {
-        &self.p2p
+    #[inline]
+    pub(crate) fn p2p(&self) -> crate::ffi::Comm {
+        self.p2p_handle
     }
 
     /// The private communicator for rspar's collectives.
@@ -234,4 +235,24 @@ impl std::fmt::Debug for Communicator {
             .field("size", &self.size)
             .finish_non_exhaustive()
     }
+}
+
+/// A new communicator with `comm`'s ranks (the same order) and a message space of its own:
+/// `MPI_Comm_create_group` over its whole group (`tag` tells concurrent calls apart).
+///
+/// Not `MPI_Comm_dup`: Open MPI 4 agrees on a dup's context id with a nonblocking
+/// all-reduce, which leaves its libnbc progress callback (and at times its communicator
+/// request callback) in every later wait of the process, and each poll of every receive
+/// pays for them: a few percent of small-message latency. `MPI_Comm_create_group`
+/// agrees by point-to-point messages and leaves nothing behind.
+fn copy_of(comm: &SimpleCommunicator, tag: i32) -> Result<SimpleCommunicator> {
+    comm.split_by_subgroup_with_tag(&comm.group(), tag)
+        .ok_or_else(|| {
+            ErrorKind::Mpi {
+                call: "MPI_Comm_create_group",
+                class: 0,
+                message: "MPI made no communicator for the whole group".into(),
+            }
+            .into()
+        })
 }

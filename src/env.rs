@@ -132,7 +132,7 @@ impl Init {
             threading: Threading::from_mpi(granted),
             finalize_requested: Cell::new(false),
         });
-        Ok(Communicator::new(world, env))
+        Communicator::new(world, env)
     }
 }
 

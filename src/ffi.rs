@@ -28,6 +28,18 @@ use mpi::traits::Equivalence;
 use crate::envelope::Status;
 use crate::error::{ErrorKind, Result};
 
+/// The raw handle of a communicator rspar sends on, read once (rsmpi's `as_raw` picks
+/// among its kinds of handle on every call). Valid while the communicator it was read
+/// from is alive: [`Communicator`](crate::Communicator) keeps both together.
+#[derive(Clone, Copy)]
+pub(crate) struct Comm(ffi::MPI_Comm);
+
+impl Comm {
+    pub(crate) fn of(comm: &SimpleCommunicator) -> Comm {
+        Comm(comm.as_raw())
+    }
+}
+
 /// Make MPI return error codes for calls on `comm` instead of aborting the job.
 pub(crate) fn errors_return(comm: &SimpleCommunicator) {
     // SAFETY: `comm` is a valid communicator handle (borrowed, so alive) and
@@ -148,6 +160,7 @@ impl Layout {
 }
 
 impl Drop for Layout {
+    #[inline]
     fn drop(&mut self) {
         if self.owned {
             // SAFETY: a committed datatype made by `Layout::of`; MPI keeps it alive for
@@ -159,10 +172,44 @@ impl Drop for Layout {
     }
 }
 
-/// Bytes in the message a status describes (64-bit, any size): `MPI_Get_count`, the
-/// cheaper call, unless the size is beyond an `int`.
+/// Bytes in the message a status describes (64-bit, any size). Read from the status
+/// itself where the build found which fields hold it (`build.rs`): that saves a call to
+/// `MPI_Get_count` on every receive. Debug builds check the two agree.
 #[inline]
 fn status_bytes(status: &ffi::MPI_Status) -> usize {
+    let bytes = status_fields(status).unwrap_or_else(|| counted_bytes(status));
+    debug_assert_eq!(Some(bytes), Some(counted_bytes(status)));
+    bytes
+}
+
+/// Open MPI's status: `size_t _ucount`, in bytes.
+#[cfg(rspar_status = "ucount")]
+#[inline(always)]
+fn status_fields(status: &ffi::MPI_Status) -> Option<usize> {
+    Some(status._ucount)
+}
+
+/// MPICH's status: the low 32 bits in `count_lo`, the high ones above the cancelled bit.
+#[cfg(rspar_status = "count_lo_hi")]
+#[inline(always)]
+fn status_fields(status: &ffi::MPI_Status) -> Option<usize> {
+    let low = status.count_lo as u32 as u64;
+    let high = (status.count_hi_and_cancelled as u32 >> 1) as u64;
+    usize::try_from(high << 32 | low).ok()
+}
+
+/// Any other MPI: ask it.
+#[cfg(not(any(rspar_status = "ucount", rspar_status = "count_lo_hi")))]
+#[inline(always)]
+fn status_fields(_status: &ffi::MPI_Status) -> Option<usize> {
+    None
+}
+
+/// Bytes in the message a status describes, as MPI counts them: `MPI_Get_count`, the
+/// cheaper call, unless the size is beyond an `int`.
+#[cfg_attr(any(rspar_status = "ucount", rspar_status = "count_lo_hi"), cold)]
+#[inline(never)]
+fn counted_bytes(status: &ffi::MPI_Status) -> usize {
     let byte = u8::equivalent_datatype().as_raw();
     let mut count = 0;
     // SAFETY: `status` was filled by MPI; the call writes one int.
@@ -208,11 +255,13 @@ fn envelope(status: &ffi::MPI_Status, bytes: usize) -> Status {
     }
 }
 
+#[inline]
 fn any_source(source: Option<usize>) -> i32 {
     // SAFETY: reading a constant exported by rsmpi's C shim.
     source.map_or(unsafe { ffi::RSMPI_ANY_SOURCE }, |s| s as i32)
 }
 
+#[inline]
 fn any_tag(tag: Option<i32>) -> i32 {
     // SAFETY: reading a constant exported by rsmpi's C shim.
     tag.unwrap_or(unsafe { ffi::RSMPI_ANY_TAG })
@@ -231,7 +280,7 @@ pub(crate) enum Received {
 /// error handler must be [`errors_return`].
 #[inline]
 pub(crate) fn receive_into<T: Equivalence>(
-    comm: &SimpleCommunicator,
+    comm: Comm,
     buf: &mut [T],
     source: Option<usize>,
     tag: Option<i32>,
@@ -249,7 +298,7 @@ pub(crate) fn receive_into<T: Equivalence>(
             layout.datatype,
             any_source(source),
             any_tag(tag),
-            comm.as_raw(),
+            comm.0,
             status.as_mut_ptr(),
         );
         (code, status.assume_init())
@@ -368,7 +417,7 @@ impl Drop for Matched {
 /// A matched probe on `comm` for `source` and `tag` (`None` = any): `MPI_Mprobe` when
 /// `blocking`, else `MPI_Improbe` (`Ok(None)`: nothing there yet).
 pub(crate) fn probe(
-    comm: &SimpleCommunicator,
+    comm: Comm,
     source: Option<usize>,
     tag: Option<i32>,
     blocking: bool,
@@ -384,7 +433,7 @@ pub(crate) fn probe(
             ffi::MPI_Mprobe(
                 source,
                 tag,
-                comm.as_raw(),
+                comm.0,
                 message.as_mut_ptr(),
                 status.as_mut_ptr(),
             )
@@ -392,7 +441,7 @@ pub(crate) fn probe(
             ffi::MPI_Improbe(
                 source,
                 tag,
-                comm.as_raw(),
+                comm.0,
                 &mut found,
                 message.as_mut_ptr(),
                 status.as_mut_ptr(),
@@ -420,12 +469,7 @@ pub(crate) fn probe(
 
 /// `MPI_Send` of `buf` to `dest` (a valid rank: callers check) with `tag` on `comm`.
 #[inline]
-pub(crate) fn send<T: Equivalence>(
-    comm: &SimpleCommunicator,
-    buf: &[T],
-    dest: i32,
-    tag: i32,
-) -> Result<()> {
+pub(crate) fn send<T: Equivalence>(comm: Comm, buf: &[T], dest: i32, tag: i32) -> Result<()> {
     let layout = Layout::of::<T>(buf.len())?;
     // SAFETY: `buf` is borrowed memory of `buf.len()` elements of `T`, which `layout`
     // describes; MPI only reads it, and is done with it when MPI_Send returns.
@@ -436,7 +480,7 @@ pub(crate) fn send<T: Equivalence>(
             layout.datatype,
             dest,
             tag,
-            comm.as_raw(),
+            comm.0,
         )
     };
     check(code, "MPI_Send")
@@ -444,12 +488,7 @@ pub(crate) fn send<T: Equivalence>(
 
 /// Post `MPI_Isend` of `bytes` on `comm`. The caller keeps `bytes` alive and unmoved
 /// until [`test`] or [`wait`] has completed the request.
-pub(crate) fn isend(
-    comm: &SimpleCommunicator,
-    bytes: &[u8],
-    dest: i32,
-    tag: i32,
-) -> Result<ffi::MPI_Request> {
+pub(crate) fn isend(comm: Comm, bytes: &[u8], dest: i32, tag: i32) -> Result<ffi::MPI_Request> {
     let layout = Layout::of::<u8>(bytes.len())?;
     let mut request: ffi::MPI_Request = request_null();
     // SAFETY: `bytes` is a live buffer of `bytes.len()` bytes; the caller stores it next
@@ -463,7 +502,7 @@ pub(crate) fn isend(
             layout.datatype,
             dest,
             tag,
-            comm.as_raw(),
+            comm.0,
             &mut request,
         )
     };

@@ -67,19 +67,23 @@ impl<'c> Tagged<'c> {
         }
     }
 
+    #[inline]
     pub(crate) fn timeout_value(&self) -> Option<Duration> {
         self.timeout
     }
 
+    #[inline]
     pub(crate) fn comm(&self) -> &'c Communicator {
         self.comm
     }
 
+    #[inline]
     pub(crate) fn tag_value(&self) -> Tag {
         self.tag
     }
 
     /// The (source, tag) filter of a receive, checked.
+    #[inline]
     pub(crate) fn filter(&self, source: Source) -> Result<(Option<usize>, Option<i32>)> {
         let source = match source {
             Source::Any => None,

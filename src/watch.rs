@@ -65,14 +65,20 @@ fn watch(call: &'static str, detail: String) -> Guard {
 }
 
 impl Drop for Guard {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
         if self.active {
-            let thread = std::thread::current().id();
-            let mut waits = WAITS.lock().unwrap_or_else(|p| p.into_inner());
-            waits.retain(|w| w.thread != thread);
+            unwatch();
         }
     }
+}
+
+/// This thread's wait is over.
+#[inline(never)]
+fn unwatch() {
+    let thread = std::thread::current().id();
+    let mut waits = WAITS.lock().unwrap_or_else(|p| p.into_inner());
+    waits.retain(|w| w.thread != thread);
 }
 
 /// A collective starts: log it and watch it.
