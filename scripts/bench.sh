@@ -8,7 +8,7 @@
 #   pingpong.svg latency and bandwidth by message size, C and each rspar mode
 #
 #   scripts/bench.sh [--quick] [--rounds N] [--ranks N]
-#     --quick    3 rounds, sizes up to 1 MiB, fewer samples: under two minutes
+#     --quick    3 rounds, sizes up to 1 MiB, fewer samples and launches: under two minutes
 #     --rounds   rounds (default 5)
 #     --ranks    ranks for broadcast / all-reduce (default 2); ping-pong uses ranks 0 and 1
 set -euo pipefail
@@ -40,9 +40,9 @@ mpicc -O2 -o "$out/c/collectives" benches/c/collectives.c
 
 ex=target/release/examples
 if [ "$quick" = 1 ]; then
-  max_size=$((1 << 20)) samples=5 tasks=300000
+  max_size=$((1 << 20)) samples=5 tasks=300000 launches=2
 else
-  max_size=$((4 << 20)) samples=7 tasks=1000000
+  max_size=$((4 << 20)) samples=7 tasks=1000000 launches=3
 fi
 raw="$out/raw.csv"
 : > "$raw"
@@ -61,12 +61,26 @@ c_side() {
 rspar_side() {
   record "$1" "${MPIRUN[@]}" -n 2 "$ex/pingpong" --csv --max-size "$max_size" --samples "$samples"
   record "$1" "${MPIRUN[@]}" -n "$ranks" "$ex/collective_timing" --csv --samples "$samples"
-  for n in 1 3; do
-    t=$("${MPIRUN[@]}" -n "$n" "$ex/fib" --time 2>&1 >/dev/null | sed -n 's/^elapsed: \([0-9.]*\) s.*/\1/p')
-    echo "$1,rspar,fib_n$n,0,$t" >> "$raw"
+  for _ in $(seq "$launches"); do
+    for n in 1 3; do
+      t=$("${MPIRUN[@]}" -n "$n" "$ex/fib" --time 2>&1 >/dev/null | sed -n 's/^elapsed: \([0-9.]*\) s.*/\1/p')
+      echo "$1,rspar,fib_n$n,0,$t" >> "$raw"
+    done
   done
   "${MPIRUN[@]}" -n 2 "$ex/farm_rate" --csv --tasks "$tasks" --rounds 3 |
     sed -n "s/^farm_tasks_per_s,\([0-9.]*\),\([0-9.]*\)\$/$1,rspar,tasks_per_s,0,\1\n$1,loop,tasks_per_s,0,\2/p" >> "$raw"
+}
+
+# Small-message latency and the farm's run time vary between launches far more than within
+# one (here C's 1-byte latency is steady within a launch but anywhere from 0.19 to 0.30 us
+# from one launch to the next, and fib on one rank from 0.24 to 0.39 s): each round gives
+# them more launches, C and rspar alternately, and the medians take every launch.
+small_side() {
+  for _ in $(seq $((launches - 1))); do
+    record "$1" "${MPIRUN[@]}" -n 2 "$out/c/pingpong" 1024 "$samples"
+    record "$1" "${MPIRUN[@]}" -n 2 "$ex/pingpong" --csv --max-size 1024 --samples "$samples" \
+      --mode buffer-u8 --mode object-u8
+  done
 }
 
 start=$(date +%s)
@@ -74,6 +88,7 @@ for round in $(seq "$rounds"); do
   echo "bench: round $round of $rounds"
   if [ $((round % 2)) = 1 ]; then c_side "$round"; rspar_side "$round"
   else rspar_side "$round"; c_side "$round"; fi
+  small_side "$round"
 done
 echo "bench: measured in $(($(date +%s) - start)) s on $(nproc) cores, $(mpirun --version 2>/dev/null | head -1)"
 echo

@@ -163,6 +163,10 @@ fn bench_report_summarises_medians_and_ratios() {
         .any(|l| l.starts_with("farm_tasks_per_s,0,5000000.0000,")));
     let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
     assert!(
+        md.starts_with("Medians of 3 alternated rounds (rspar"),
+        "{md}"
+    );
+    assert!(
         md.contains("| raw latency vs C, <= 1 KiB | 1.10x |"),
         "{md}"
     );
