@@ -127,14 +127,19 @@ fn rows(samples: &Samples) -> Vec<Row> {
             }
         }
     }
-    let fib = |n| series(samples, "rspar", n).get(&0).copied();
+    // The speedup of each launch pair (one rank, then three, run back to back), then the
+    // median: the machine's speed drifts over a run more than within a pair.
+    let fib = |n: &str| samples.get(&("rspar".to_string(), n.to_string(), 0));
     if let (Some(one), Some(three)) = (fib("fib_n1"), fib("fib_n3")) {
-        rows.push(Row {
-            measure: "farm_speedup",
-            size: 0,
-            rspar: one / three,
-            reference: 2.0,
-        });
+        let speedups: Vec<f64> = one.iter().zip(three).map(|(a, b)| a / b).collect();
+        if !speedups.is_empty() {
+            rows.push(Row {
+                measure: "farm_speedup",
+                size: 0,
+                rspar: median(&speedups),
+                reference: 2.0,
+            });
+        }
     }
     let rate = |i| series(samples, i, "tasks_per_s").get(&0).copied();
     if let (Some(farm), Some(plain)) = (rate("rspar"), rate("loop")) {
