@@ -72,8 +72,8 @@ rspar_side() {
 }
 
 # Small-message latency and the farm's run time vary between launches far more than within
-# one (here C's 1-byte latency is steady within a launch but anywhere from 0.19 to 0.30 us
-# from one launch to the next, and fib on one rank from 0.24 to 0.39 s): each round gives
+# one (here C's 1-byte latency is steady within a launch but anywhere from 0.19 to 0.66 us
+# from one launch to the next, and fib on one rank from 0.22 to 0.44 s): each round gives
 # them more launches, C and rspar alternately, and the medians take every launch.
 small_side() {
   for _ in $(seq $((launches - 1))); do

@@ -177,9 +177,13 @@ impl Drop for Layout {
 /// `MPI_Get_count` on every receive. Debug builds check the two agree.
 #[inline]
 fn status_bytes(status: &ffi::MPI_Status) -> usize {
-    let bytes = status_fields(status).unwrap_or_else(|| counted_bytes(status));
-    debug_assert_eq!(Some(bytes), Some(counted_bytes(status)));
-    bytes
+    match status_fields(status) {
+        Some(bytes) => {
+            debug_assert_eq!(bytes, counted_bytes(status));
+            bytes
+        }
+        None => counted_bytes(status),
+    }
 }
 
 /// Open MPI's status: `size_t _ucount`, in bytes.
