@@ -305,7 +305,9 @@ fn unit(measure: &str) -> &'static str {
 fn write_outputs(args: &Args, rows: &[Row], rounds: usize, launches: usize) -> Result<(), String> {
     let mut csv = String::from("measure,size_bytes,rspar,reference,ratio\n");
     let more = if launches > rounds {
-        format!("; small-message latency and the farm from up to {launches} launches")
+        format!(
+            "; small-message latency, the collectives and the farm from up to {launches} launches"
+        )
     } else {
         String::new()
     };

@@ -40,9 +40,9 @@ mpicc -O2 -o "$out/c/collectives" benches/c/collectives.c
 
 ex=target/release/examples
 if [ "$quick" = 1 ]; then
-  max_size=$((1 << 20)) samples=5 tasks=300000 launches=2
+  max_size=$((1 << 20)) samples=5 tasks=300000 launches=2 small=2 repeat=1
 else
-  max_size=$((4 << 20)) samples=7 tasks=1000000 launches=3
+  max_size=$((4 << 20)) samples=7 tasks=1000000 launches=3 small=5 repeat=3
 fi
 raw="$out/raw.csv"
 : > "$raw"
@@ -63,7 +63,7 @@ rspar_side() {
   record "$1" "${MPIRUN[@]}" -n "$ranks" "$ex/collective_timing" --csv --samples "$samples"
   for _ in $(seq "$launches"); do
     for n in 1 3; do
-      t=$("${MPIRUN[@]}" -n "$n" "$ex/fib" --time 2>&1 >/dev/null | sed -n 's/^elapsed: \([0-9.]*\) s.*/\1/p')
+      t=$("${MPIRUN[@]}" -n "$n" "$ex/fib" --time --repeat "$repeat" 2>&1 >/dev/null | sed -n 's/^elapsed: \([0-9.]*\) s.*/\1/p')
       echo "$1,rspar,fib_n$n,0,$t" >> "$raw"
     done
   done
@@ -71,15 +71,20 @@ rspar_side() {
     sed -n "s/^farm_tasks_per_s,\([0-9.]*\),\([0-9.]*\)\$/$1,rspar,tasks_per_s,0,\1\n$1,loop,tasks_per_s,0,\2/p" >> "$raw"
 }
 
-# Small-message latency and the farm's run time vary between launches far more than within
-# one (here C's 1-byte latency is steady within a launch but anywhere from 0.19 to 0.66 us
-# from one launch to the next, and fib on one rank from 0.22 to 0.44 s): each round gives
-# them more launches, C and rspar alternately, and the medians take every launch.
+# Small-message latency, the collectives and the farm's run time vary between launches
+# far more than within one (here C's 1-byte latency is steady within a launch but anywhere
+# from 0.19 to 0.66 us from one launch to the next, its 8-byte broadcast from 0.13 to
+# 0.24 us, and fib on one rank from 0.22 to 0.44 s): each round gives them more launches
+# (`small` for ping-pong up to 1 KiB and the collectives, `launches` for the farm, each
+# launch the median of `repeat` farm runs), C and rspar alternately, and the medians take
+# every launch.
 small_side() {
-  for _ in $(seq $((launches - 1))); do
+  for _ in $(seq $((small - 1))); do
     record "$1" "${MPIRUN[@]}" -n 2 "$out/c/pingpong" 1024 "$samples"
     record "$1" "${MPIRUN[@]}" -n 2 "$ex/pingpong" --csv --max-size 1024 --samples "$samples" \
       --mode buffer-u8 --mode object-u8
+    record "$1" "${MPIRUN[@]}" -n "$ranks" "$out/c/collectives" "$samples"
+    record "$1" "${MPIRUN[@]}" -n "$ranks" "$ex/collective_timing" --csv --samples "$samples"
   done
 }
 

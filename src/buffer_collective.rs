@@ -11,6 +11,7 @@
 
 use mpi::collective::SystemOperation;
 use mpi::datatype::PartitionMut;
+use mpi::raw::AsRaw;
 use mpi::traits::{Communicator as _, CommunicatorCollectives, Root};
 
 use crate::buffer::Plain;
@@ -48,6 +49,12 @@ pub enum Op {
 }
 
 impl Op {
+    /// The raw handle, for the calls rspar makes through `ffi`.
+    #[inline]
+    fn to_raw(self) -> mpi::ffi::MPI_Op {
+        self.to_mpi().as_raw()
+    }
+
     fn to_mpi(self) -> SystemOperation {
         match self {
             Op::Sum => SystemOperation::sum(),
@@ -89,10 +96,7 @@ impl Communicator {
     /// ```
     pub fn broadcast_buffer<T: Plain>(&self, data: &mut [T], root: usize) -> Result<()> {
         let _wait = crate::watch::collective("broadcast_buffer", Some(root));
-        let root = self.check_rank(root)?;
-        crate::collective::check_count(data.len())?;
-        self.lib().process_at_rank(root).broadcast_into(data);
-        Ok(())
+        crate::ffi::broadcast(self.lib_handle(), data, self.check_rank(root)?)
     }
 
     /// The root's `data` is cut into `size` equal blocks; rank `i` gets block `i`.
@@ -206,14 +210,13 @@ impl Communicator {
         root: usize,
     ) -> Result<()> {
         let _wait = crate::watch::collective("reduce_buffer", Some(root));
-        let root_process = self.lib().process_at_rank(self.check_rank(root)?);
-        crate::collective::check_count(send.len())?;
+        let root_rank = self.check_rank(root)?;
+        let (comm, op) = (self.lib_handle(), op.to_raw());
         if self.rank() != root {
-            root_process.reduce_into(send, op.to_mpi());
-            return Ok(());
+            return crate::ffi::reduce(comm, send, &mut [], op, root_rank, false);
         }
         with_fitting(recv, send, |out| {
-            root_process.reduce_into_root(send, out, op.to_mpi())
+            crate::ffi::reduce(comm, send, out, op, root_rank, true)
         })
     }
 
@@ -230,9 +233,9 @@ impl Communicator {
     /// ```
     pub fn all_reduce_buffer<T: Plain>(&self, send: &[T], recv: &mut [T], op: Op) -> Result<()> {
         let _wait = crate::watch::collective("all_reduce_buffer", None);
-        crate::collective::check_count(send.len())?;
+        let (comm, op) = (self.lib_handle(), op.to_raw());
         with_fitting(recv, send, |out| {
-            self.lib().all_reduce_into(send, out, op.to_mpi())
+            crate::ffi::all_reduce(comm, send, out, op)
         })
     }
 
@@ -241,7 +244,8 @@ impl Communicator {
         let _wait = crate::watch::collective("scan_buffer", None);
         crate::collective::check_count(send.len())?;
         with_fitting(recv, send, |out| {
-            self.lib().scan_into(send, out, op.to_mpi())
+            self.lib().scan_into(send, out, op.to_mpi());
+            Ok(())
         })
     }
 
@@ -251,7 +255,8 @@ impl Communicator {
         let _wait = crate::watch::collective("exscan_buffer", None);
         crate::collective::check_count(send.len())?;
         with_fitting(recv, send, |out| {
-            self.lib().exclusive_scan_into(send, out, op.to_mpi())
+            self.lib().exclusive_scan_into(send, out, op.to_mpi());
+            Ok(())
         })
     }
 
@@ -312,13 +317,17 @@ impl Communicator {
 
 /// Run `reduce` into `recv` if it has `send`'s length; else into a scratch buffer (so
 /// this rank still takes part) and report the mismatch.
-fn with_fitting<T: Plain>(recv: &mut [T], send: &[T], reduce: impl FnOnce(&mut [T])) -> Result<()> {
+#[inline]
+fn with_fitting<T: Plain>(
+    recv: &mut [T],
+    send: &[T],
+    reduce: impl FnOnce(&mut [T]) -> Result<()>,
+) -> Result<()> {
     if recv.len() == send.len() {
-        reduce(recv);
-        return Ok(());
+        return reduce(recv);
     }
     let mut scratch = send.to_vec();
-    reduce(&mut scratch);
+    reduce(&mut scratch)?;
     Err(ErrorKind::Truncated {
         expected: recv.len(),
         got: send.len(),

@@ -35,8 +35,9 @@ pub struct Communicator {
     _p2p: SimpleCommunicator,
     p2p_handle: crate::ffi::Comm,
     // A private copy for rspar's collectives, so their traffic can never match or be
-    // matched by a point-to-point message.
+    // matched by a point-to-point message; `lib_handle` is its raw handle.
     lib: SimpleCommunicator,
+    lib_handle: crate::ffi::Comm,
     // Where object messages land: received straight into it, decoded from it.
     landing: RefCell<Vec<u8>>,
     // Where small objects are encoded before sending; reused, so sends do not allocate.
@@ -50,13 +51,15 @@ impl Communicator {
     pub(crate) fn new(raw: SimpleCommunicator, env: Rc<Env>) -> Result<Communicator> {
         let p2p = copy_of(&raw, 0)?;
         crate::ffi::errors_return(&p2p);
+        let lib = copy_of(&raw, 1)?;
         Ok(Communicator {
             pending: RefCell::default(),
             rank: raw.rank() as usize,
             size: raw.size() as usize,
             p2p_handle: crate::ffi::Comm::of(&p2p),
             _p2p: p2p,
-            lib: copy_of(&raw, 1)?,
+            lib_handle: crate::ffi::Comm::of(&lib),
+            lib,
             raw,
             landing: RefCell::default(),
             scratch: RefCell::default(),
@@ -201,6 +204,12 @@ impl Communicator {
     /// The private communicator for rspar's collectives.
     pub(crate) fn lib(&self) -> &SimpleCommunicator {
         &self.lib
+    }
+
+    /// The raw handle of [`lib`](Self::lib), for the collectives made through `ffi`.
+    #[inline]
+    pub(crate) fn lib_handle(&self) -> crate::ffi::Comm {
+        self.lib_handle
     }
 
     /// The landing buffer of object messages, `len` bytes long (allocated on first use).

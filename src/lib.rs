@@ -68,7 +68,7 @@
 //! job (opt out with [`Init::abort_on_panic`]); so does ending the program with an rspar
 //! error still alive (as when `main` returns `Err`), so no rank waits forever.
 #![deny(missing_docs)]
-#![deny(unsafe_code)] // allowed in nonblocking.rs only, each use with a SAFETY comment
+#![deny(unsafe_code)] // allowed in ffi only, each use with a SAFETY comment
 
 mod balance;
 mod buffer;

@@ -82,8 +82,16 @@ fn unwatch() {
 }
 
 /// A collective starts: log it and watch it.
-#[inline]
+#[inline(always)]
 pub(crate) fn collective(call: &'static str, root: Option<usize>) -> Guard {
+    if quiet() {
+        return Guard { active: false };
+    }
+    collective_loud(call, root)
+}
+
+#[inline(never)]
+fn collective_loud(call: &'static str, root: Option<usize>) -> Guard {
     tracing::debug!(target: "rspar", root, "{call}");
     waiting(call, || {
         root.map(|r| format!("with root {r}")).unwrap_or_default()

@@ -293,6 +293,27 @@ fn buffer_collectives_with_every_op() {
                 got: 2
             }
         );
+        // Likewise a root's short buffer in a reduce: only the root gets the error, and
+        // the next reduce still sums correctly.
+        let root = size - 1;
+        let mut short: [f64; 1] = [0.0];
+        let got = world.reduce_buffer(&[1.0, 2.0], &mut short, Op::Sum, root);
+        if rank == root {
+            assert!(matches!(
+                got.unwrap_err().kind(),
+                ErrorKind::Truncated {
+                    expected: 1,
+                    got: 2
+                }
+            ));
+        } else {
+            got?;
+        }
+        let mut sum = [0.0f64; 2];
+        world.reduce_buffer(&[1.0, r], &mut sum, Op::Sum, root)?;
+        if rank == root {
+            assert_eq!(sum, [size as f64, (size * (size - 1) / 2) as f64]);
+        }
         Ok(())
     });
 }

@@ -131,6 +131,15 @@ fn fib_prints_the_seed_answer_at_every_size() {
     let run = mpirun(3, &example("fib"), &["20", "10", "1"]);
     run.assert_success();
     assert_eq!(run.stdout.trim_end(), "[6765, 55, 1]");
+    // --repeat runs the farm again and times the median run; the answer prints once.
+    let run = mpirun(2, &example("fib"), &["--time", "--repeat", "3", "20", "10"]);
+    run.assert_success();
+    assert_eq!(run.stdout.trim_end(), "[6765, 55]", "{}", run.report());
+    assert!(
+        run.stderr.contains("s on 2 ranks (median of 3 runs)"),
+        "{}",
+        run.report()
+    );
 }
 
 #[test]

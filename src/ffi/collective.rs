@@ -1,0 +1,121 @@
+//! The buffer collectives on rspar's private collective communicator.
+
+use mpi::ffi;
+use mpi::raw::AsRaw;
+use mpi::traits::Equivalence;
+
+use super::{check, Comm, Layout};
+use crate::error::{ErrorKind, Result};
+
+/// `MPI_Bcast` of `buf` from `root` (a valid rank: callers check) on `comm`. Any length:
+/// beyond `i32::MAX` elements it travels as one element of a derived datatype.
+#[inline]
+pub(crate) fn broadcast<T: Equivalence>(comm: Comm, buf: &mut [T], root: i32) -> Result<()> {
+    let layout = Layout::of::<T>(buf.len())?;
+    // SAFETY: `buf` is exclusively borrowed memory of `buf.len()` elements of `T`, which
+    // `layout` describes; MPI reads it on the root and writes it elsewhere, and is done
+    // with it when MPI_Bcast returns.
+    let code = unsafe {
+        ffi::MPI_Bcast(
+            buf.as_mut_ptr().cast(),
+            layout.count,
+            layout.datatype,
+            root,
+            comm.0,
+        )
+    };
+    check(code, "MPI_Bcast")
+}
+
+/// `MPI_Reduce` of `send` with `op` into `recv` on `root` (a valid rank). `recv` must be
+/// as long as `send` on the root and is not touched elsewhere.
+#[inline]
+pub(crate) fn reduce<T: Equivalence>(
+    comm: Comm,
+    send: &[T],
+    recv: &mut [T],
+    op: ffi::MPI_Op,
+    root: i32,
+    is_root: bool,
+) -> Result<()> {
+    if is_root {
+        same_length(send, recv)?;
+    }
+    let count = count::<T>(send.len())?;
+    let out = if is_root {
+        recv.as_mut_ptr().cast()
+    } else {
+        std::ptr::null_mut()
+    };
+    // SAFETY: `send` is borrowed memory of `count` elements that MPI only reads; on the
+    // root `recv` is exclusively borrowed memory of as many (elsewhere MPI ignores the
+    // receive buffer); the datatype is `T`'s predefined one, as MPI's reduction
+    // operations require; MPI is done with both when MPI_Reduce returns.
+    let code = unsafe {
+        ffi::MPI_Reduce(
+            send.as_ptr().cast(),
+            out,
+            count,
+            T::equivalent_datatype().as_raw(),
+            op,
+            root,
+            comm.0,
+        )
+    };
+    check(code, "MPI_Reduce")
+}
+
+/// `MPI_Allreduce` of `send` with `op` into `recv`, which must be as long.
+#[inline]
+pub(crate) fn all_reduce<T: Equivalence>(
+    comm: Comm,
+    send: &[T],
+    recv: &mut [T],
+    op: ffi::MPI_Op,
+) -> Result<()> {
+    same_length(send, recv)?;
+    let count = count::<T>(send.len())?;
+    // SAFETY: `send` and `recv` are borrowed memory of `count` elements each (`recv`
+    // exclusively, so they do not overlap); the datatype is `T`'s predefined one, as
+    // MPI's reduction operations require; MPI is done with both when it returns.
+    let code = unsafe {
+        ffi::MPI_Allreduce(
+            send.as_ptr().cast(),
+            recv.as_mut_ptr().cast(),
+            count,
+            T::equivalent_datatype().as_raw(),
+            op,
+            comm.0,
+        )
+    };
+    check(code, "MPI_Allreduce")
+}
+
+/// A reduction's element count as MPI's `int`: a derived datatype cannot carry more, as
+/// MPI's predefined operations work only on predefined datatypes.
+#[inline]
+fn count<T>(len: usize) -> Result<i32> {
+    i32::try_from(len).map_err(|_| {
+        let size = std::mem::size_of::<T>() as u64;
+        ErrorKind::TooLarge {
+            bytes: (len as u64).saturating_mul(size),
+            max: i32::MAX as u64 * size,
+        }
+        .into()
+    })
+}
+
+/// The receive buffer of a reduction holds exactly the send buffer's elements (callers
+/// check first and reduce into scratch memory otherwise; this keeps MPI in bounds).
+#[inline]
+fn same_length<T>(send: &[T], recv: &[T]) -> Result<()> {
+    if recv.len() == send.len() {
+        Ok(())
+    } else {
+        Err(ErrorKind::Truncated {
+            expected: recv.len(),
+            got: send.len(),
+        }
+        .into())
+    }
+}

@@ -1,0 +1,190 @@
+//! The MPI calls rspar makes through `mpi::ffi` itself: the crate's only `unsafe` code.
+//!
+//! - [`receive_into`]: `MPI_Recv` that reports MPI's error code. Receiving straight into
+//!   the caller's memory (no matched probe first) is what makes rspar's receives as fast
+//!   as C's, and a message longer than the memory is then `MPI_ERR_TRUNCATE`, which
+//!   rsmpi's safe calls cannot return.
+//! - [`probe`] and [`Matched`]: matched probes (`MPI_Mprobe`/`MPI_Improbe`) and the
+//!   receive of what they matched (`MPI_Mrecv`), with sizes as 64-bit counts.
+//! - [`send`], [`isend`], [`test`], [`wait`]: sends, the nonblocking ones from a buffer
+//!   owned by a handle (rsmpi ties requests to a borrow scope, which an owned handle
+//!   cannot express).
+//! - [`errors_return`]: the error handler that makes MPI return codes instead of
+//!   aborting, set only on rspar's private communicators.
+//!
+//! Counts above `i32::MAX` elements (MPI's C `int`) travel as one element of a derived
+//! datatype made for the message ([`Layout`]: blocks of 2^20 elements plus the rest), so
+//! a message of any length is still one MPI message, received in place.
+
+//! - [`broadcast`], [`reduce`], [`all_reduce`]: the buffer collectives, on the raw handle
+//!   (rsmpi's `process_at_rank` asks MPI for the size on every call).
+//!
+//! One module, split by concern: handles, errors and [`Layout`] here; message sizes in
+//! `status`; point-to-point calls in `p2p`; collectives in `collective`.
+#![allow(unsafe_code)]
+
+mod collective;
+mod p2p;
+mod status;
+
+use std::mem::MaybeUninit;
+
+use mpi::ffi;
+use mpi::raw::AsRaw;
+use mpi::topology::SimpleCommunicator;
+use mpi::traits::Equivalence;
+
+use crate::error::{ErrorKind, Result};
+
+pub(crate) use collective::{all_reduce, broadcast, reduce};
+pub(crate) use p2p::{isend, probe, receive_into, send, test, wait, Matched, Received};
+pub(crate) use status::elements;
+
+/// The raw handle of a communicator rspar sends on, read once (rsmpi's `as_raw` picks
+/// among its kinds of handle on every call). Valid while the communicator it was read
+/// from is alive: [`Communicator`](crate::Communicator) keeps both together.
+#[derive(Clone, Copy)]
+pub(crate) struct Comm(ffi::MPI_Comm);
+
+impl Comm {
+    pub(crate) fn of(comm: &SimpleCommunicator) -> Comm {
+        Comm(comm.as_raw())
+    }
+}
+
+/// Make MPI return error codes for calls on `comm` instead of aborting the job.
+pub(crate) fn errors_return(comm: &SimpleCommunicator) {
+    // SAFETY: `comm` is a valid communicator handle (borrowed, so alive) and
+    // MPI_ERRORS_RETURN is a predefined handler; the call changes only `comm`'s handler.
+    unsafe {
+        ffi::MPI_Comm_set_errhandler(comm.as_raw(), ffi::RSMPI_ERRORS_RETURN);
+    }
+}
+
+/// `Ok` for `MPI_SUCCESS`, else the error with MPI's class and text.
+#[inline]
+fn check(code: i32, call: &'static str) -> Result<()> {
+    if code == ffi::MPI_SUCCESS as i32 {
+        Ok(())
+    } else {
+        Err(mpi_error(code, call))
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn mpi_error(code: i32, call: &'static str) -> crate::Error {
+    let mut class = code;
+    let mut text = [0u8; ffi::MPI_MAX_ERROR_STRING as usize + 1];
+    let mut len = 0;
+    // SAFETY: MPI_Error_class writes one int; MPI_Error_string writes at most
+    // MPI_MAX_ERROR_STRING chars and their length into the buffers given.
+    unsafe {
+        ffi::MPI_Error_class(code, &mut class);
+        ffi::MPI_Error_string(code, text.as_mut_ptr().cast(), &mut len);
+    }
+    let len = (len.max(0) as usize).min(text.len());
+    ErrorKind::Mpi {
+        call,
+        class,
+        message: String::from_utf8_lossy(&text[..len]).into_owned(),
+    }
+    .into()
+}
+
+/// The datatype and count that describe `len` elements of `T` in one MPI call.
+struct Layout {
+    count: i32,
+    datatype: ffi::MPI_Datatype,
+    /// True for a datatype made here, freed on drop.
+    owned: bool,
+}
+
+/// Elements per block of a [`Layout`] for long messages.
+const BLOCK: usize = 1 << 20;
+
+impl Layout {
+    #[inline]
+    fn of<T: Equivalence>(len: usize) -> Result<Layout> {
+        let base = T::equivalent_datatype().as_raw();
+        match i32::try_from(len) {
+            Ok(count) => Ok(Layout {
+                count,
+                datatype: base,
+                owned: false,
+            }),
+            Err(_) => Layout::blocks::<T>(base, len),
+        }
+    }
+
+    /// A layout of more than `i32::MAX` elements: a datatype made for it.
+    #[cold]
+    #[inline(never)]
+    fn blocks<T: Equivalence>(base: ffi::MPI_Datatype, len: usize) -> Result<Layout> {
+        let (blocks, rest) = (len / BLOCK, len % BLOCK);
+        let too_large = || ErrorKind::TooLarge {
+            bytes: (len as u64).saturating_mul(std::mem::size_of::<T>() as u64),
+            max: (i32::MAX as u64) * (BLOCK * std::mem::size_of::<T>()) as u64,
+        };
+        let blocks = i32::try_from(blocks).map_err(|_| too_large())?;
+        let mut extent = 0;
+        let mut lower = 0;
+        let mut block = MaybeUninit::<ffi::MPI_Datatype>::uninit();
+        let mut whole = MaybeUninit::<ffi::MPI_Datatype>::uninit();
+        // SAFETY: the calls read the handles and arrays given and write the new datatype
+        // handles into `block` and `whole` (checked before they are read); `block` is
+        // freed once `whole` (which keeps its own reference) has been built from it.
+        unsafe {
+            check(
+                ffi::MPI_Type_get_extent_x(base, &mut lower, &mut extent),
+                "MPI_Type_get_extent_x",
+            )?;
+            check(
+                ffi::MPI_Type_contiguous(BLOCK as i32, base, block.as_mut_ptr()),
+                "MPI_Type_contiguous",
+            )?;
+            let mut block = block.assume_init();
+            let lengths = [blocks, rest as i32];
+            // MPI_Aint is `isize` in Open MPI's header and `i64` in MPICH's.
+            let offsets: [ffi::MPI_Aint; 2] = [
+                0,
+                (blocks as ffi::MPI_Aint) * (BLOCK as ffi::MPI_Aint) * extent as ffi::MPI_Aint,
+            ];
+            let types = [block, base];
+            let made = ffi::MPI_Type_create_struct(
+                2,
+                lengths.as_ptr(),
+                offsets.as_ptr(),
+                types.as_ptr(),
+                whole.as_mut_ptr(),
+            );
+            ffi::MPI_Type_free(&mut block);
+            check(made, "MPI_Type_create_struct")?;
+            let mut whole = whole.assume_init();
+            check(ffi::MPI_Type_commit(&mut whole), "MPI_Type_commit")?;
+            Ok(Layout {
+                count: 1,
+                datatype: whole,
+                owned: true,
+            })
+        }
+    }
+}
+
+impl Drop for Layout {
+    #[inline]
+    fn drop(&mut self) {
+        if self.owned {
+            // SAFETY: a committed datatype made by `Layout::of`; MPI keeps it alive for
+            // operations still using it.
+            unsafe {
+                ffi::MPI_Type_free(&mut self.datatype);
+            }
+        }
+    }
+}
+
+fn request_null() -> ffi::MPI_Request {
+    // SAFETY: reading an MPI constant exported by rsmpi's C shim.
+    unsafe { ffi::RSMPI_REQUEST_NULL }
+}
