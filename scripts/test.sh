@@ -112,7 +112,7 @@ esac
 
 if [ "$full" = 1 ]; then
   step "full: messages over 2 GiB (release)"
-  cargo test --release --test large -- --ignored
+  cargo test --release --test large -- --ignored --test-threads=1
   step "full: hostile bytes, 20000 cases per rank count (release)"
   RSPAR_HOSTILE_CASES=20000 cargo test --release --test hostile
   step "full: 50 failing jobs must all end (scripts/stress-abort.sh)"

@@ -35,18 +35,19 @@ impl Communicator {
     /// ```
     pub fn broadcast<T: Serialize + DeserializeOwned>(&self, value: &T, root: usize) -> Result<T> {
         let _wait = crate::watch::collective("broadcast", Some(root));
-        let root_process = self.lib().process_at_rank(self.check_rank(root)?);
-        let mine = (self.rank() == root).then(|| encode_one(value));
-        let mut len = announce(&mine);
-        root_process.broadcast_into(&mut len);
-        if len == FAILED {
+        let root_rank = self.check_rank(root)?;
+        // Any size: `ffi::broadcast` carries counts beyond an `int`.
+        let mine = (self.rank() == root).then(|| wire::encode(value));
+        let mut len = [announce(&mine)];
+        crate::ffi::broadcast(self.lib_handle(), &mut len, root_rank)?;
+        if len[0] == FAILED {
             return Err(failure(mine, root));
         }
         let mut bytes = match mine {
             Some(Ok(bytes)) => bytes,
-            _ => vec![0u8; len as usize],
+            _ => vec![0u8; usize::try_from(len[0]).map_err(|_| too_large(len[0]))?],
         };
-        root_process.broadcast_into(&mut bytes[..]);
+        crate::ffi::broadcast(self.lib_handle(), &mut bytes, root_rank)?;
         wire::decode(&bytes)
     }
 
@@ -260,6 +261,16 @@ fn failure<B>(mine: Option<Result<B>>, failed: usize) -> crate::Error {
         Some(Err(err)) => err,
         _ => ErrorKind::Peer { rank: failed }.into(),
     }
+}
+
+/// A message this machine cannot hold (a 64-bit count on a 32-bit target).
+#[cold]
+fn too_large(bytes: u64) -> crate::Error {
+    ErrorKind::TooLarge {
+        bytes,
+        max: usize::MAX as u64,
+    }
+    .into()
 }
 
 /// rsmpi's collectives take C `int` counts: at most `i32::MAX` elements per rank.

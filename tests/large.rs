@@ -1,10 +1,10 @@
 //! Messages over 2 GiB (MPI's `int` count limit) on the buffer and the object path,
-//! blocking and nonblocking: delivered intact (a checksum of every byte), received in
-//! place (a derived MPI datatype carries counts above `i32::MAX`).
+//! blocking, nonblocking and broadcast: delivered intact (a checksum of every byte),
+//! received in place (a derived MPI datatype carries counts above `i32::MAX`).
 //!
-//! They need about a minute and 10 GiB of memory, so they are `#[ignore]`d in the default
-//! run; `scripts/test.sh --full` runs them (release build):
-//! `cargo test --release --test large -- --ignored`.
+//! They need a few minutes and up to 10 GiB of memory each, so they are `#[ignore]`d in
+//! the default run; `scripts/test.sh --full` runs them one at a time (release build):
+//! `cargo test --release --test large -- --ignored --test-threads=1`.
 
 mod common;
 
@@ -89,6 +89,32 @@ fn objects_over_2_gib_arrive_intact() {
             }
             _ => {}
         }
+        Ok(())
+    });
+}
+
+#[test]
+#[ignore = "2.5 GiB messages: run by scripts/test.sh --full"]
+fn broadcasts_over_2_gib_arrive_intact() {
+    spmd("broadcasts_over_2_gib_arrive_intact", &[2], |world| {
+        let root = 1;
+        let mut data = if world.rank() == root {
+            (0..LEN).map(byte).collect()
+        } else {
+            vec![0u8; LEN]
+        };
+        let sum = world.broadcast(&bytes_checksum(&data), root)?;
+        world.broadcast_buffer(&mut data, root)?;
+        assert_eq!(bytes_checksum(&data), sum, "broadcast_buffer");
+        // The object path: the same bytes as one serde value.
+        let data = if world.rank() == root {
+            data
+        } else {
+            Vec::new()
+        };
+        let data: Vec<u8> = world.broadcast(&data, root)?;
+        assert_eq!(data.len(), LEN);
+        assert_eq!(bytes_checksum(&data), sum, "broadcast");
         Ok(())
     });
 }

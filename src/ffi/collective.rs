@@ -11,19 +11,12 @@ use crate::error::{ErrorKind, Result};
 /// beyond `i32::MAX` elements it travels as one element of a derived datatype.
 #[inline]
 pub(crate) fn broadcast<T: Equivalence>(comm: Comm, buf: &mut [T], root: i32) -> Result<()> {
-    let layout = Layout::of::<T>(buf.len())?;
-    // SAFETY: `buf` is exclusively borrowed memory of `buf.len()` elements of `T`, which
-    // `layout` describes; MPI reads it on the root and writes it elsewhere, and is done
-    // with it when MPI_Bcast returns.
-    let code = unsafe {
-        ffi::MPI_Bcast(
-            buf.as_mut_ptr().cast(),
-            layout.count,
-            layout.datatype,
-            root,
-            comm.0,
-        )
-    };
+    let code = Layout::with::<T, _>(buf.len(), |count, datatype| {
+        // SAFETY: `buf` is exclusively borrowed memory of `buf.len()` elements of `T`,
+        // which `count` and `datatype` describe; MPI reads it on the root and writes it
+        // elsewhere, and is done with it when MPI_Bcast returns.
+        unsafe { ffi::MPI_Bcast(buf.as_mut_ptr().cast(), count, datatype, root, comm.0) }
+    })?;
     check(code, "MPI_Bcast")
 }
 

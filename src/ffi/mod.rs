@@ -92,32 +92,35 @@ fn mpi_error(code: i32, call: &'static str) -> crate::Error {
     .into()
 }
 
-/// The datatype and count that describe `len` elements of `T` in one MPI call.
+/// How `len` elements of `T` travel in one MPI call: [`Layout::with`] hands the call a
+/// count and a datatype. Up to `i32::MAX` elements that is the count and `T`'s own
+/// datatype, with nothing to clean up (the hot path compiles to a compare); beyond, one
+/// element of a datatype made for the message ([`Layout::blocks`]), freed after the call.
 struct Layout {
-    count: i32,
     datatype: ffi::MPI_Datatype,
-    /// True for a datatype made here, freed on drop.
-    owned: bool,
 }
 
 /// Elements per block of a [`Layout`] for long messages.
 const BLOCK: usize = 1 << 20;
 
 impl Layout {
-    #[inline]
-    fn of<T: Equivalence>(len: usize) -> Result<Layout> {
+    /// Run `call` with the count and datatype of `len` elements of `T`.
+    #[inline(always)]
+    fn with<T: Equivalence, R>(
+        len: usize,
+        call: impl FnOnce(i32, ffi::MPI_Datatype) -> R,
+    ) -> Result<R> {
         let base = T::equivalent_datatype().as_raw();
         match i32::try_from(len) {
-            Ok(count) => Ok(Layout {
-                count,
-                datatype: base,
-                owned: false,
-            }),
-            Err(_) => Layout::blocks::<T>(base, len),
+            Ok(count) => Ok(call(count, base)),
+            Err(_) => {
+                let layout = Layout::blocks::<T>(base, len)?;
+                Ok(call(1, layout.datatype))
+            }
         }
     }
 
-    /// A layout of more than `i32::MAX` elements: a datatype made for it.
+    /// A datatype for more than `i32::MAX` elements: blocks of `BLOCK`, then the rest.
     #[cold]
     #[inline(never)]
     fn blocks<T: Equivalence>(base: ffi::MPI_Datatype, len: usize) -> Result<Layout> {
@@ -162,24 +165,17 @@ impl Layout {
             check(made, "MPI_Type_create_struct")?;
             let mut whole = whole.assume_init();
             check(ffi::MPI_Type_commit(&mut whole), "MPI_Type_commit")?;
-            Ok(Layout {
-                count: 1,
-                datatype: whole,
-                owned: true,
-            })
+            Ok(Layout { datatype: whole })
         }
     }
 }
 
 impl Drop for Layout {
-    #[inline]
     fn drop(&mut self) {
-        if self.owned {
-            // SAFETY: a committed datatype made by `Layout::of`; MPI keeps it alive for
-            // operations still using it.
-            unsafe {
-                ffi::MPI_Type_free(&mut self.datatype);
-            }
+        // SAFETY: a committed datatype made by `Layout::blocks`; MPI keeps it alive for
+        // operations still using it (a nonblocking send, say).
+        unsafe {
+            ffi::MPI_Type_free(&mut self.datatype);
         }
     }
 }

@@ -40,24 +40,27 @@ pub(crate) fn receive_into<T: Equivalence>(
     source: Option<usize>,
     tag: Option<i32>,
 ) -> Result<Received> {
-    let layout = Layout::of::<T>(buf.len())?;
     let mut status = MaybeUninit::<ffi::MPI_Status>::uninit();
-    // SAFETY: `buf` is exclusively borrowed memory of `buf.len()` elements of `T`, which
-    // `layout` describes, so MPI writes at most that many; the handles are valid while
-    // borrowed; `status` is written by MPI_Recv before it returns (also on error, as the
-    // communicator returns errors).
-    let (code, status) = unsafe {
-        let code = ffi::MPI_Recv(
-            buf.as_mut_ptr().cast(),
-            layout.count,
-            layout.datatype,
-            any_source(source),
-            any_tag(tag),
-            comm.0,
-            status.as_mut_ptr(),
-        );
-        (code, status.assume_init())
+    let len = buf.len();
+    let recv = |count, datatype| {
+        // SAFETY: `buf` is exclusively borrowed memory of `buf.len()` elements of `T`,
+        // which `count` and `datatype` describe, so MPI writes at most that many; the
+        // handles are valid while borrowed; MPI_Recv writes `status` before it returns.
+        unsafe {
+            ffi::MPI_Recv(
+                buf.as_mut_ptr().cast(),
+                count,
+                datatype,
+                any_source(source),
+                any_tag(tag),
+                comm.0,
+                status.as_mut_ptr(),
+            )
+        }
     };
+    let code = Layout::with::<T, _>(len, recv)?;
+    // SAFETY: written by MPI_Recv (also on error, as the communicator returns errors).
+    let status = unsafe { status.assume_init() };
     if let Err(err) = check(code, "MPI_Recv") {
         if let ErrorKind::Mpi { class, .. } = err.kind() {
             if *class == ffi::MPI_ERR_TRUNCATE as i32 {
@@ -132,29 +135,28 @@ impl Matched {
     /// `buf` must be valid for writes of `len` elements of `T`, and `len` must be the
     /// message's length in elements (MPI writes that many).
     unsafe fn receive_raw<T: Equivalence>(&mut self, buf: *mut T, len: usize) -> Result<()> {
-        let layout = Layout::of::<T>(len);
         // SAFETY: reading a constant exported by rsmpi's C shim.
         let null = unsafe { ffi::RSMPI_MESSAGE_NULL };
-        let layout = match layout {
-            Ok(layout) => layout,
-            Err(err) => {
-                self.message = null;
-                return Err(err);
+        let message = &mut self.message;
+        let mrecv = |count, datatype| {
+            // SAFETY: the caller guarantees `buf` for `len` elements, which `count` and
+            // `datatype` describe; `message` is a matched, unreceived message, which
+            // MPI_Mrecv receives and sets to MPI_MESSAGE_NULL.
+            unsafe {
+                ffi::MPI_Mrecv(
+                    buf.cast(),
+                    count,
+                    datatype,
+                    message,
+                    ffi::RSMPI_STATUS_IGNORE,
+                )
             }
         };
-        // SAFETY: the caller guarantees `buf`; `self.message` is a matched, unreceived
-        // message, which MPI_Mrecv receives and sets to MPI_MESSAGE_NULL.
-        let code = unsafe {
-            ffi::MPI_Mrecv(
-                buf.cast(),
-                layout.count,
-                layout.datatype,
-                &mut self.message,
-                ffi::RSMPI_STATUS_IGNORE,
-            )
-        };
+        let code = Layout::with::<T, _>(len, mrecv);
+        // Received, or (when no datatype could describe it) never to be: either way not
+        // to be received again on drop.
         self.message = null;
-        check(code, "MPI_Mrecv")
+        check(code?, "MPI_Mrecv")
     }
 }
 
@@ -225,42 +227,36 @@ pub(crate) fn probe(
 /// `MPI_Send` of `buf` to `dest` (a valid rank: callers check) with `tag` on `comm`.
 #[inline]
 pub(crate) fn send<T: Equivalence>(comm: Comm, buf: &[T], dest: i32, tag: i32) -> Result<()> {
-    let layout = Layout::of::<T>(buf.len())?;
-    // SAFETY: `buf` is borrowed memory of `buf.len()` elements of `T`, which `layout`
-    // describes; MPI only reads it, and is done with it when MPI_Send returns.
-    let code = unsafe {
-        ffi::MPI_Send(
-            buf.as_ptr().cast(),
-            layout.count,
-            layout.datatype,
-            dest,
-            tag,
-            comm.0,
-        )
-    };
+    let code = Layout::with::<T, _>(buf.len(), |count, datatype| {
+        // SAFETY: `buf` is borrowed memory of `buf.len()` elements of `T`, which `count`
+        // and `datatype` describe; MPI only reads it, and is done with it when MPI_Send
+        // returns.
+        unsafe { ffi::MPI_Send(buf.as_ptr().cast(), count, datatype, dest, tag, comm.0) }
+    })?;
     check(code, "MPI_Send")
 }
 
 /// Post `MPI_Isend` of `bytes` on `comm`. The caller keeps `bytes` alive and unmoved
 /// until [`test`] or [`wait`] has completed the request.
 pub(crate) fn isend(comm: Comm, bytes: &[u8], dest: i32, tag: i32) -> Result<ffi::MPI_Request> {
-    let layout = Layout::of::<u8>(bytes.len())?;
     let mut request: ffi::MPI_Request = request_null();
-    // SAFETY: `bytes` is a live buffer of `bytes.len()` bytes; the caller stores it next
-    // to the request and frees it only after MPI_Wait/MPI_Test has completed the request.
-    // The handles are valid while MPI is up (MPI keeps a freed datatype alive for the
-    // operations that use it).
-    let code = unsafe {
-        ffi::MPI_Isend(
-            bytes.as_ptr().cast(),
-            layout.count,
-            layout.datatype,
-            dest,
-            tag,
-            comm.0,
-            &mut request,
-        )
-    };
+    let code = Layout::with::<u8, _>(bytes.len(), |count, datatype| {
+        // SAFETY: `bytes` is a live buffer of `bytes.len()` bytes; the caller stores it
+        // next to the request and frees it only after MPI_Wait/MPI_Test has completed the
+        // request. The handles are valid while MPI is up (MPI keeps a freed datatype
+        // alive for the operations that use it).
+        unsafe {
+            ffi::MPI_Isend(
+                bytes.as_ptr().cast(),
+                count,
+                datatype,
+                dest,
+                tag,
+                comm.0,
+                &mut request,
+            )
+        }
+    })?;
     check(code, "MPI_Isend").map(|()| request)
 }
 
