@@ -213,6 +213,7 @@ impl Communicator {
     }
 
     /// The landing buffer of object messages, `len` bytes long (allocated on first use).
+    #[inline]
     pub(crate) fn landing(&self, len: usize) -> RefMut<'_, Vec<u8>> {
         let mut landing = self.landing.borrow_mut();
         if landing.len() < len {
@@ -222,6 +223,7 @@ impl Communicator {
     }
 
     /// The reusable encode buffer of sends.
+    #[inline]
     pub(crate) fn scratch(&self) -> RefMut<'_, Vec<u8>> {
         self.scratch.borrow_mut()
     }

@@ -311,6 +311,7 @@ const BUFFER_KEEP: usize = 16 << 20;
 
 /// The MPI messages an encoded object travels as: the whole of it, or, when it is longer
 /// than `wire::SPLIT_ABOVE`, its first part (marked split) and its payload.
+#[inline]
 pub(crate) fn parts(bytes: &mut [u8]) -> (&[u8], Option<&[u8]>) {
     if bytes.len() <= wire::SPLIT_ABOVE {
         return (bytes, None);
@@ -321,12 +322,14 @@ pub(crate) fn parts(bytes: &mut [u8]) -> (&[u8], Option<&[u8]>) {
 }
 
 /// Blocking send of an encoded object message to `dest`, split in two if it is long.
+#[inline]
 pub(crate) fn send_bytes(comm: &Communicator, bytes: &mut [u8], dest: i32, tag: i32) -> Result<()> {
     let (first, payload) = parts(bytes);
-    for part in std::iter::once(first).chain(payload) {
-        ffi::send(comm.p2p(), part, dest, tag)?;
+    ffi::send(comm.p2p(), first, dest, tag)?;
+    match payload {
+        Some(payload) => ffi::send(comm.p2p(), payload, dest, tag),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// The object path on the communicator itself, with [`DEFAULT_TAG`].

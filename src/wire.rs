@@ -64,6 +64,7 @@ pub(crate) const LEAD: usize = 8;
 /// The longest type name: the first part of a split message must fit `SPLIT_ABOVE`.
 const NAME_MAX: usize = SPLIT_ABOVE - HEADER_LEN - LEAD;
 
+#[inline]
 fn name_len_of(name: &str) -> Result<u16> {
     match u16::try_from(name.len()) {
         Ok(len) if name.len() <= NAME_MAX => Ok(len),
@@ -161,6 +162,7 @@ pub(crate) fn encode_into<R: ?Sized, T: Serialize + ?Sized>(
     Ok(())
 }
 
+#[inline]
 fn put_header(bytes: &mut Vec<u8>, flags: u8, name_len: u16, payload_len: u64, name: &str) {
     let mut head = [0u8; HEADER_LEN];
     head[..4].copy_from_slice(&MAGIC);
