@@ -7,7 +7,7 @@
 //!
 //! Input rows: `round,implementation,benchmark,size_bytes,value`, as the benchmark
 //! programs print them (`pingpong` and `collective_timing` in microseconds, `fib_n1` and
-//! `fib_n3` in seconds, `tasks_per_s` in tasks per second).
+//! `fib_n3` in seconds, `tasks_per_s` in tasks per second, `fib_parallel` as a speedup).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -302,12 +302,16 @@ fn unit(measure: &str) -> &'static str {
     }
 }
 
-fn write_outputs(args: &Args, rows: &[Row], rounds: usize, launches: usize) -> Result<(), String> {
+fn write_outputs(
+    args: &Args,
+    rows: &[Row],
+    ceiling: Option<(f64, usize)>,
+    rounds: usize,
+    launches: usize,
+) -> Result<(), String> {
     let mut csv = String::from("measure,size_bytes,rspar,reference,ratio\n");
     let more = if launches > rounds {
-        format!(
-            "; small-message latency, the collectives and the farm from up to {launches} launches"
-        )
+        format!("; latency, the collectives and the farm from up to {launches} launches")
     } else {
         String::new()
     };
@@ -350,6 +354,18 @@ fn write_outputs(args: &Args, rows: &[Row], rounds: usize, launches: usize) -> R
     }
     md.push_str("\nSpeed targets (worst case over the sizes each covers):\n\n");
     md.push_str(&targets_table(rows));
+    if let Some((ceiling, launches)) = ceiling {
+        let farm = rows.iter().find(|r| r.measure == "farm_speedup");
+        let reached = farm.map_or(String::new(), |r| {
+            format!("; the farm reached {:.0}% of it", 100.0 * r.rspar / ceiling)
+        });
+        let _ = writeln!(
+            md,
+            "\nThe machine's own ceiling for farm_speedup: two independent one-rank fib runs \
+             side by side did {ceiling:.2}x the work of one (median of {launches} launches; \
+             2.00 on an ideal 2-core machine){reached}."
+        );
+    }
     let write = |name: &str, text: &str| {
         let path = args.out.join(name);
         std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
@@ -457,6 +473,13 @@ fn chart(samples: &Samples, path: &std::path::Path) -> Result<(), String> {
     root.present().map_err(|e| err(&e))
 }
 
+/// What two cores give two independent CPU-bound runs (`fib_parallel` rows: the sum of
+/// their speeds relative to one run alone): the median and how many launches.
+fn ceiling(samples: &Samples) -> Option<(f64, usize)> {
+    let runs = samples.get(&("machine".to_string(), "fib_parallel".to_string(), 0))?;
+    (!runs.is_empty()).then(|| (median(runs), runs.len()))
+}
+
 fn run(args: &Args) -> Result<(), String> {
     let text = std::fs::read_to_string(&args.raw)
         .map_err(|e| format!("cannot read {}: {e}", args.raw.display()))?;
@@ -472,7 +495,7 @@ fn run(args: &Args) -> Result<(), String> {
         ));
     }
     std::fs::create_dir_all(&args.out).map_err(|e| e.to_string())?;
-    write_outputs(args, &rows, rounds, launches)?;
+    write_outputs(args, &rows, ceiling(&samples), rounds, launches)?;
     chart(&samples, &args.out.join("pingpong.svg"))
 }
 

@@ -58,31 +58,52 @@ c_side() {
   record "$1" "${MPIRUN[@]}" -n "$ranks" "$out/c/collectives" "$samples"
 }
 
+# Seconds of the farm (fib 38..33) launched with the mpirun arguments given.
+fib_time() {
+  "${MPIRUN[@]}" "$@" "$ex/fib" --time --repeat "$repeat" 2>&1 >/dev/null |
+    sed -n 's/^elapsed: \([0-9.]*\) s.*/\1/p'
+}
+
 rspar_side() {
   record "$1" "${MPIRUN[@]}" -n 2 "$ex/pingpong" --csv --max-size "$max_size" --samples "$samples"
   record "$1" "${MPIRUN[@]}" -n "$ranks" "$ex/collective_timing" --csv --samples "$samples"
   for _ in $(seq "$launches"); do
-    for n in 1 3; do
-      t=$("${MPIRUN[@]}" -n "$n" "$ex/fib" --time --repeat "$repeat" 2>&1 >/dev/null | sed -n 's/^elapsed: \([0-9.]*\) s.*/\1/p')
-      echo "$1,rspar,fib_n$n,0,$t" >> "$raw"
-    done
+    one=$(fib_time -n 1)
+    three=$(fib_time -n 3)
+    echo "$1,rspar,fib_n1,0,$one" >> "$raw"
+    echo "$1,rspar,fib_n3,0,$three" >> "$raw"
+    # The machine's own ceiling: two independent one-rank runs side by side (unbound, so
+    # not both on core 0), each at what fraction of the one-rank speed just measured;
+    # their sum is the speedup 2 cores really give (2 on an ideal machine).
+    fib_time --bind-to none -n 1 > "$out/fib_a" &
+    fib_time --bind-to none -n 1 > "$out/fib_b"
+    wait
+    echo "$1,machine,fib_parallel,0,$(awk -v one="$one" \
+      'NR == FNR { a = $1; next } { printf "%.4f", one / a + one / $1 }' "$out/fib_a" "$out/fib_b")" >> "$raw"
   done
   "${MPIRUN[@]}" -n 2 "$ex/farm_rate" --csv --tasks "$tasks" --rounds 3 |
     sed -n "s/^farm_tasks_per_s,\([0-9.]*\),\([0-9.]*\)\$/$1,rspar,tasks_per_s,0,\1\n$1,loop,tasks_per_s,0,\2/p" >> "$raw"
 }
 
-# Small-message latency, the collectives and the farm's run time vary between launches
-# far more than within one (here C's 1-byte latency is steady within a launch but anywhere
-# from 0.19 to 0.66 us from one launch to the next, its 8-byte broadcast from 0.13 to
-# 0.24 us, and fib on one rank from 0.22 to 0.44 s): each round gives them more launches
-# (`small` for ping-pong up to 1 KiB and the collectives, `launches` for the farm, each
-# launch the median of `repeat` farm runs), C and rspar alternately, and the medians take
-# every launch.
-small_side() {
-  for _ in $(seq $((small - 1))); do
-    record "$1" "${MPIRUN[@]}" -n 2 "$out/c/pingpong" 1024 "$samples"
-    record "$1" "${MPIRUN[@]}" -n 2 "$ex/pingpong" --csv --max-size 1024 --samples "$samples" \
-      --mode buffer-u8 --mode object-u8
+# Latency, the collectives and the farm's run time vary between launches far more than
+# within one (here C's 1-byte latency is steady within a launch but anywhere from 0.19 to
+# 0.66 us from one launch to the next, its 8-byte broadcast from 0.13 to 0.24 us, and fib
+# on one rank from 0.22 to 0.44 s): each round gives them more launches, C and rspar
+# alternately, and the medians take every launch. Ping-pong up to 1 KiB and the
+# collectives (cheap) get `small` launches per round; every ping-pong size, in the modes
+# the summary's measures use, gets `launches`; so does the farm, each launch the median
+# of `repeat` farm runs.
+more_launches() {
+  for i in $(seq $((small - 1))); do
+    if [ "$i" -lt "$launches" ]; then
+      record "$1" "${MPIRUN[@]}" -n 2 "$out/c/pingpong" "$max_size" "$samples"
+      record "$1" "${MPIRUN[@]}" -n 2 "$ex/pingpong" --csv --max-size "$max_size" \
+        --samples "$samples" --mode buffer-u8 --mode object-u8 --mode object-f64
+    else
+      record "$1" "${MPIRUN[@]}" -n 2 "$out/c/pingpong" 1024 "$samples"
+      record "$1" "${MPIRUN[@]}" -n 2 "$ex/pingpong" --csv --max-size 1024 --samples "$samples" \
+        --mode buffer-u8 --mode object-u8
+    fi
     record "$1" "${MPIRUN[@]}" -n "$ranks" "$out/c/collectives" "$samples"
     record "$1" "${MPIRUN[@]}" -n "$ranks" "$ex/collective_timing" --csv --samples "$samples"
   done
@@ -93,7 +114,7 @@ for round in $(seq "$rounds"); do
   echo "bench: round $round of $rounds"
   if [ $((round % 2)) = 1 ]; then c_side "$round"; rspar_side "$round"
   else rspar_side "$round"; c_side "$round"; fi
-  small_side "$round"
+  more_launches "$round"
 done
 echo "bench: measured in $(($(date +%s) - start)) s on $(nproc) cores, $(mpirun --version 2>/dev/null | head -1)"
 echo
