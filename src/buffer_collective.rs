@@ -82,7 +82,8 @@ pub enum Loc {
 
 impl Communicator {
     /// The root's `data` overwrites `data` on every rank (`MPI_Bcast`). Every rank must
-    /// pass the same length.
+    /// pass the same length; any length goes (beyond `i32::MAX` elements, as one element
+    /// of a datatype made for the call).
     ///
     /// ```no_run
     /// let world = rspar::init()?;
