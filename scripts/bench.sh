@@ -53,9 +53,21 @@ record() {
   "$@" | sed -n "s/^\([a-z0-9_-]*,[a-z0-9_]*,[0-9]*,[0-9.e+-]*\)\$/$round,\1/p" >> "$raw"
 }
 
+# One launch each, recorded for round $1: ping-pong up to $2 bytes (rspar: in the modes
+# given after it, or all), and broadcast / all-reduce.
+c_pingpong() { record "$1" "${MPIRUN[@]}" -n 2 "$out/c/pingpong" "$2" "$samples"; }
+rspar_pingpong() {
+  local round="$1" max="$2"; shift 2
+  record "$round" "${MPIRUN[@]}" -n 2 "$ex/pingpong" --csv --max-size "$max" --samples "$samples" "$@"
+}
+c_collectives() { record "$1" "${MPIRUN[@]}" -n "$ranks" "$out/c/collectives" "$samples"; }
+rspar_collectives() {
+  record "$1" "${MPIRUN[@]}" -n "$ranks" "$ex/collective_timing" --csv --samples "$samples"
+}
+
 c_side() {
-  record "$1" "${MPIRUN[@]}" -n 2 "$out/c/pingpong" "$max_size" "$samples"
-  record "$1" "${MPIRUN[@]}" -n "$ranks" "$out/c/collectives" "$samples"
+  c_pingpong "$1" "$max_size"
+  c_collectives "$1"
 }
 
 # Seconds of the farm (fib 38..33) launched with the mpirun arguments given.
@@ -65,8 +77,8 @@ fib_time() {
 }
 
 rspar_side() {
-  record "$1" "${MPIRUN[@]}" -n 2 "$ex/pingpong" --csv --max-size "$max_size" --samples "$samples"
-  record "$1" "${MPIRUN[@]}" -n "$ranks" "$ex/collective_timing" --csv --samples "$samples"
+  rspar_pingpong "$1" "$max_size"
+  rspar_collectives "$1"
   for _ in $(seq "$launches"); do
     one=$(fib_time -n 1)
     three=$(fib_time -n 3)
@@ -96,16 +108,14 @@ rspar_side() {
 more_launches() {
   for i in $(seq $((small - 1))); do
     if [ "$i" -lt "$launches" ]; then
-      record "$1" "${MPIRUN[@]}" -n 2 "$out/c/pingpong" "$max_size" "$samples"
-      record "$1" "${MPIRUN[@]}" -n 2 "$ex/pingpong" --csv --max-size "$max_size" \
-        --samples "$samples" --mode buffer-u8 --mode object-u8 --mode object-f64
+      c_pingpong "$1" "$max_size"
+      rspar_pingpong "$1" "$max_size" --mode buffer-u8 --mode object-u8 --mode object-f64
     else
-      record "$1" "${MPIRUN[@]}" -n 2 "$out/c/pingpong" 1024 "$samples"
-      record "$1" "${MPIRUN[@]}" -n 2 "$ex/pingpong" --csv --max-size 1024 --samples "$samples" \
-        --mode buffer-u8 --mode object-u8
+      c_pingpong "$1" 1024
+      rspar_pingpong "$1" 1024 --mode buffer-u8 --mode object-u8
     fi
-    record "$1" "${MPIRUN[@]}" -n "$ranks" "$out/c/collectives" "$samples"
-    record "$1" "${MPIRUN[@]}" -n "$ranks" "$ex/collective_timing" --csv --samples "$samples"
+    c_collectives "$1"
+    rspar_collectives "$1"
   done
 }
 

@@ -87,6 +87,9 @@ pub(crate) struct Mismatch {
     /// The variable that tells, and its value.
     pub(crate) variable: &'static str,
     pub(crate) value: usize,
+    /// What the variable tells, and whose launcher sets it.
+    says: Says,
+    set_by: Library,
     /// The library the program was built against.
     pub(crate) library: Library,
     /// The launcher that set the variable, as far as the variables tell.
@@ -95,13 +98,13 @@ pub(crate) struct Mismatch {
 
 impl fmt::Display for Mismatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let variable = VARIABLES.iter().find(|v| v.0 == self.variable);
-        let says = match variable.map(|v| v.1) {
-            Some(Says::Rank) => format!("says this is rank {}", self.value),
-            _ => format!("says the job has {} ranks", self.value),
+        let says = match self.says {
+            Says::Rank => format!("says this is rank {}", self.value),
+            Says::Size => format!("says the job has {} ranks", self.value),
         };
         let foreign = self.library != Library::Other
-            && variable.is_some_and(|v| v.2 != self.library && v.2 != Library::Other);
+            && self.set_by != self.library
+            && self.set_by != Library::Other;
         let cause = if foreign {
             format!(
                 "built against {}, launched by {}",
@@ -152,7 +155,7 @@ pub(crate) fn mismatch(
     if own_says_one {
         return None;
     }
-    let (variable, _, by, value) = VARIABLES.iter().find_map(|&(name, says, by)| {
+    let (variable, says, by, value) = VARIABLES.iter().find_map(|&(name, says, by)| {
         let value = read(name)?;
         let more = match says {
             Says::Size => value > 1,
@@ -171,6 +174,8 @@ pub(crate) fn mismatch(
     Some(Mismatch {
         variable,
         value,
+        says,
+        set_by: by,
         library,
         launcher,
     })

@@ -235,13 +235,18 @@ pub(crate) fn into_bytes(comm: &Communicator, held: Held) -> Result<Vec<u8>> {
         Held::Matched(matched) => {
             let Status { source, tag, .. } = matched.status();
             let first = matched.receive_vec::<u8>()?;
-            match wire::split_payload(&first) {
-                Some(len) => {
-                    let payload = match_payload(comm, source, tag, len)?;
-                    Ok(wire::join(&first, &payload.receive_vec::<u8>()?))
-                }
-                None => Ok(first),
-            }
+            let Some(len) = wire::split_payload(&first) else {
+                return Ok(first);
+            };
+            // The rest lands right after the first part: the two side by side are the
+            // whole message, once unmarked.
+            let rest = match_payload(comm, source, tag, len)?;
+            let mut bytes = first;
+            let at = bytes.len();
+            bytes.resize(at + len as usize, 0);
+            rest.receive_into(&mut bytes[at..])?;
+            wire::unmark(&mut bytes);
+            Ok(bytes)
         }
         Held::Object(bytes) => Ok(bytes),
         Held::Local(boxed, name) => boxed.downcast::<Vec<u8>>().map(|b| *b).map_err(|_| {

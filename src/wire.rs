@@ -204,7 +204,7 @@ pub(crate) fn split_payload(first: &[u8]) -> Option<u64> {
         return None;
     }
     let head = header(first).ok()?;
-    (head.flags == FLAG_SPLIT && first.len() == HEADER_LEN + head.name_len + LEAD)
+    (first.len() == HEADER_LEN + head.name_len + LEAD)
         .then_some(head.payload_len.checked_sub(LEAD as u64)?)
 }
 
@@ -220,15 +220,6 @@ pub(crate) fn split_lead(first: &[u8]) -> [u8; LEAD] {
 /// split mark removed.
 pub(crate) fn unmark(bytes: &mut [u8]) {
     bytes[5] = 0;
-}
-
-/// The whole message of a split one: its first part, unmarked, then the rest.
-pub(crate) fn join(first: &[u8], rest: &[u8]) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(first.len() + rest.len());
-    bytes.extend_from_slice(first);
-    unmark(&mut bytes);
-    bytes.extend_from_slice(rest);
-    bytes
 }
 
 fn encode_error(err: bincode::Error) -> crate::Error {
@@ -360,13 +351,12 @@ fn decode_parsed<T: DeserializeOwned>(parsed: Parsed<'_>) -> Result<T> {
     if let Some(decoded) = bulk::decode::<T>(parsed.payload) {
         return decoded;
     }
-    let expected = fingerprint::<T>();
     options()
         .with_limit(parsed.payload.len() as u64)
         .deserialize(parsed.payload)
         .map_err(|err| {
             ErrorKind::Decode {
-                reason: format!("payload of {expected} is corrupt: {err}"),
+                reason: format!("payload of {} is corrupt: {err}", fingerprint::<T>()),
             }
             .into()
         })

@@ -122,22 +122,18 @@ fn put<T, E: Number>(slot: &mut Option<T>, elements: Vec<E>) -> bool {
     }
 }
 
-/// The element count a payload of `payload_len` bytes must announce, for elements of
-/// `size` bytes; `Err(Decode)` when no count fits it.
+/// The element count of a payload of `payload_len` bytes of `size`-byte elements that
+/// starts with the count `announced`: `Err(Decode)` unless its length is a count and
+/// whole elements and the count it announces is that many.
 #[inline]
-pub(crate) fn count_for(payload_len: usize, size: usize) -> Result<usize> {
-    match payload_len.checked_sub(COUNT_LEN) {
-        Some(body) if body % size == 0 => Ok(body / size),
-        _ => Err(not_elements(payload_len, size)),
-    }
-}
-
-/// Check the count at the start of a payload against the count its length implies.
-#[inline]
-pub(crate) fn check_count(announced: [u8; COUNT_LEN], count: usize) -> Result<()> {
+fn element_count(payload_len: usize, size: usize, announced: [u8; COUNT_LEN]) -> Result<usize> {
+    let count = match payload_len.checked_sub(COUNT_LEN) {
+        Some(body) if body % size == 0 => body / size,
+        _ => return Err(not_elements(payload_len, size)),
+    };
     let announced = u64::from_le_bytes(announced);
     if announced == count as u64 {
-        Ok(())
+        Ok(count)
     } else {
         Err(miscounted(announced, count))
     }
@@ -170,16 +166,14 @@ fn corrupt(reason: String) -> crate::Error {
 /// decodes it then). Accepts and rejects exactly what bincode does.
 pub(crate) fn decode<T>(payload: &[u8]) -> Option<Result<T>> {
     let size = element_size::<T>()?;
-    let count = match count_for(payload.len(), size) {
-        Ok(count) => count,
-        Err(err) => return Some(Err(err)),
-    };
-    let (head, body) = payload.split_at(COUNT_LEN);
     let mut announced = [0u8; COUNT_LEN];
-    announced.copy_from_slice(head);
-    if let Err(err) = check_count(announced, count) {
+    if let Some(head) = payload.get(..COUNT_LEN) {
+        announced.copy_from_slice(head);
+    }
+    if let Err(err) = element_count(payload.len(), size, announced) {
         return Some(Err(err));
     }
+    let body = &payload[COUNT_LEN..];
     let mut slot = None;
     macro_rules! try_each {
         ($($t:ty),*) => {$(
@@ -222,10 +216,7 @@ pub(crate) fn receive<T, R: Receiver>(
     let Some(size) = element_size::<T>() else {
         return Err(receiver);
     };
-    let count = match count_for(payload_len, size).and_then(|count| {
-        check_count(lead, count)?;
-        Ok(count)
-    }) {
+    let count = match element_count(payload_len, size, lead) {
         Ok(count) => count,
         Err(err) => {
             // The type matched but the bytes cannot be its payload: corrupt, consumed.
