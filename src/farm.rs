@@ -27,8 +27,9 @@
 //!
 //! **The root does not compute.** It waits for reports by polling with a sleeping back-off
 //! rather than MPI's busy wait, so on a machine with fewer cores than ranks it leaves the
-//! cores to the workers: run `size = cores + 1` ranks. With one rank the tasks run
-//! in-process.
+//! cores to the workers: run `size = cores + 1` ranks. A worker waits for its next batch
+//! the same way, so the core it frees is there for the root at once. With one rank the
+//! tasks run in-process.
 //!
 //! **Failures.** A task that panics or returns `Err` does not kill its worker. It is
 //! retried up to [`Farm::retries`] times (on whichever worker is free next), then the
@@ -292,6 +293,17 @@ fn wait_for_report<O: DeserializeOwned>(farm: &Communicator) -> Result<(Report<O
     Ok((report, status.source))
 }
 
+/// A worker's wait for its next order, polling like the root: a worker that has
+/// finished leaves its core to the root (MPI's blocking receive would spin on it), so on
+/// a machine with one core per worker the root answers at once.
+fn wait_for_order<I: DeserializeOwned>(farm: &Communicator) -> Result<Order<I>> {
+    let mut request = farm.tag(ORDER).ireceive::<Order<I>>(ROOT);
+    let _wait = crate::watch::receive("farm (worker waiting for work)", Some(ROOT), Some(ORDER));
+    let (order, _) = crate::pending::poll_until(None, || request.test())?
+        .expect("with no limit, poll_until returns only what it found");
+    Ok(order)
+}
+
 /// A worker: run batches until the root says stop.
 fn work<I, O, E, F>(farm: &Communicator, f: &F) -> Result<()>
 where
@@ -301,7 +313,7 @@ where
     F: Fn(I) -> std::result::Result<O, E>,
 {
     loop {
-        let batch = match farm.tag(ORDER).receive::<Order<I>>(ROOT)? {
+        let batch = match wait_for_order::<I>(farm)? {
             Order::Work(batch) => batch,
             Order::Stop => return Ok(()),
         };
