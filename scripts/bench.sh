@@ -40,9 +40,9 @@ mpicc -O2 -o "$out/c/collectives" benches/c/collectives.c
 
 ex=target/release/examples
 if [ "$quick" = 1 ]; then
-  max_size=$((1 << 20)) samples=5 tasks=300000 launches=2 small=2 repeat=1
+  max_size=$((1 << 20)) samples=5 tasks=300000 launches=2 small=3 repeat=1
 else
-  max_size=$((4 << 20)) samples=7 tasks=1000000 launches=3 small=5 repeat=3
+  max_size=$((4 << 20)) samples=7 tasks=1000000 launches=4 small=9 repeat=3
 fi
 raw="$out/raw.csv"
 : > "$raw"
