@@ -182,7 +182,7 @@ impl Communicator {
     }
 
     /// The rsmpi communicator underneath, for MPI calls rspar does not wrap (through the
-    /// re-exported [`mpi`](crate::mpi) crate). rspar's own messages travel on private
+    /// re-exported [`mpi`] crate). rspar's own messages travel on private
     /// duplicates of it, so raw MPI traffic on it and rspar's traffic never mix.
     ///
     /// ```no_run

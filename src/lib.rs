@@ -45,7 +45,7 @@
 //! ([`broadcast_buffer`](Communicator::broadcast_buffer),
 //! [`reduce_buffer`](Communicator::reduce_buffer) with an [`Op`], ...) and
 //! [`all_reduce_loc`](Communicator::all_reduce_loc) run MPI's own collectives.
-//! [`balance`] is PyPar's block partition.
+//! [`balance()`] is PyPar's block partition.
 //!
 //! # Nonblocking messages and communicators
 //! [`isend`](Communicator::isend) and [`ireceive`](Communicator::ireceive) return

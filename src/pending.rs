@@ -120,16 +120,16 @@ pub(crate) fn next(
     }
 }
 
-/// Call `attempt` until it finds something, sleeping between tries: often at first (a
-/// reply is usually close), then less (naps double from 2 us up to [`LONGEST_NAP`]), so
-/// a rank that waits leaves the CPU to the others. With a `limit`, `Ok(None)` once that
-/// much time has passed; without one, it only returns what `attempt` found (or its error).
 /// The longest nap of [`poll_until`]. A sleeping rank notices a message this late at
 /// worst (plus the kernel's timer slack, about 50 us). Shorter costs more wake-ups while
 /// nothing arrives; longer delays every hand-off: with a farm's root and its workers
 /// each napping up to 500 us, a hand-off took 1-2 ms, 3% of the fib benchmark.
 const LONGEST_NAP: Duration = Duration::from_micros(100);
 
+/// Call `attempt` until it finds something, sleeping between tries: often at first (a
+/// reply is usually close), then less (naps double from 2 us up to [`LONGEST_NAP`]), so
+/// a rank that waits leaves the CPU to the others. With a `limit`, `Ok(None)` once that
+/// much time has passed; without one, it only returns what `attempt` found (or its error).
 pub(crate) fn poll_until<R>(
     limit: Option<Duration>,
     mut attempt: impl FnMut() -> Result<Option<R>>,

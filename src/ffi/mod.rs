@@ -6,7 +6,7 @@
 //!   rsmpi's safe calls cannot return.
 //! - [`probe`] and [`Matched`]: matched probes (`MPI_Mprobe`/`MPI_Improbe`) and the
 //!   receive of what they matched (`MPI_Mrecv`), with sizes as 64-bit counts.
-//! - [`send`], [`isend`], [`test`], [`wait`]: sends, the nonblocking ones from a buffer
+//! - [`send`], [`isend`], [`test()`], [`wait`]: sends, the nonblocking ones from a buffer
 //!   owned by a handle (rsmpi ties requests to a borrow scope, which an owned handle
 //!   cannot express).
 //! - [`errors_return`]: the error handler that makes MPI return codes instead of

@@ -32,7 +32,7 @@ pub(crate) enum Received {
 }
 
 /// `MPI_Recv` into `buf` from `source` with `tag` (`None` = any) on `comm`, whose
-/// error handler must be [`errors_return`].
+/// error handler must be [`errors_return`](super::errors_return).
 #[inline]
 pub(crate) fn receive_into<T: Equivalence>(
     comm: Comm,
@@ -237,7 +237,7 @@ pub(crate) fn send<T: Equivalence>(comm: Comm, buf: &[T], dest: i32, tag: i32) -
 }
 
 /// Post `MPI_Isend` of `bytes` on `comm`. The caller keeps `bytes` alive and unmoved
-/// until [`test`] or [`wait`] has completed the request.
+/// until [`test()`] or [`wait`] has completed the request.
 pub(crate) fn isend(comm: Comm, bytes: &[u8], dest: i32, tag: i32) -> Result<ffi::MPI_Request> {
     let mut request: ffi::MPI_Request = request_null();
     let code = Layout::with::<u8, _>(bytes.len(), |count, datatype| {
