@@ -9,15 +9,14 @@
 //! - [`send`], [`isend`], [`test()`], [`wait`]: sends, the nonblocking ones from a buffer
 //!   owned by a handle (rsmpi ties requests to a borrow scope, which an owned handle
 //!   cannot express).
+//! - [`broadcast`], [`reduce`], [`all_reduce`]: the buffer collectives, on the raw handle
+//!   (rsmpi's `process_at_rank` asks MPI for the size on every call).
 //! - [`errors_return`]: the error handler that makes MPI return codes instead of
 //!   aborting, set only on rspar's private communicators.
 //!
 //! Counts above `i32::MAX` elements (MPI's C `int`) travel as one element of a derived
 //! datatype made for the message ([`Layout`]: blocks of 2^20 elements plus the rest), so
 //! a message of any length is still one MPI message, received in place.
-
-//! - [`broadcast`], [`reduce`], [`all_reduce`]: the buffer collectives, on the raw handle
-//!   (rsmpi's `process_at_rank` asks MPI for the size on every call).
 //!
 //! One module, split by concern: handles, errors and [`Layout`] here; message sizes in
 //! `status`; point-to-point calls in `p2p`; collectives in `collective`.
@@ -163,17 +162,24 @@ impl Layout {
             );
             ffi::MPI_Type_free(&mut block);
             check(made, "MPI_Type_create_struct")?;
-            let mut whole = whole.assume_init();
-            check(ffi::MPI_Type_commit(&mut whole), "MPI_Type_commit")?;
-            Ok(Layout { datatype: whole })
+            // Owned from here on: freed on drop, also when the commit fails.
+            let mut layout = Layout {
+                datatype: whole.assume_init(),
+            };
+            check(
+                ffi::MPI_Type_commit(&mut layout.datatype),
+                "MPI_Type_commit",
+            )?;
+            Ok(layout)
         }
     }
 }
 
 impl Drop for Layout {
     fn drop(&mut self) {
-        // SAFETY: a committed datatype made by `Layout::blocks`; MPI keeps it alive for
-        // operations still using it (a nonblocking send, say).
+        // SAFETY: a datatype made by `Layout::blocks` (committed unless the commit
+        // failed; freeing is valid either way); MPI keeps it alive for operations still
+        // using it (a nonblocking send, say).
         unsafe {
             ffi::MPI_Type_free(&mut self.datatype);
         }
