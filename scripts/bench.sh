@@ -40,9 +40,9 @@ mpicc -O2 -o "$out/c/collectives" benches/c/collectives.c
 
 ex=target/release/examples
 if [ "$quick" = 1 ]; then
-  max_size=$((1 << 20)) samples=5 tasks=300000 launches=2 small=3 repeat=1
+  max_size=$((1 << 20)) samples=5 tasks=300000 launches=2 small=3 repeat=1 farm=2
 else
-  max_size=$((4 << 20)) samples=7 tasks=1000000 launches=4 small=9 repeat=3
+  max_size=$((4 << 20)) samples=7 tasks=1000000 launches=4 small=9 repeat=3 farm=6
 fi
 raw="$out/raw.csv"
 : > "$raw"
@@ -76,23 +76,32 @@ fib_time() {
     sed -n 's/^elapsed: \([0-9.]*\) s.*/\1/p'
 }
 
+# One farm measurement for round $1, pair $2: fib on one rank and on three, back to back
+# (which one first alternates, so neither always runs on a machine the other warmed),
+# then the machine's own ceiling.
+farm_pair() {
+  local one three
+  if [ $((($1 + $2) % 2)) = 0 ]; then
+    one=$(fib_time -n 1); three=$(fib_time -n 3)
+  else
+    three=$(fib_time -n 3); one=$(fib_time -n 1)
+  fi
+  echo "$1,rspar,fib_n1,0,$one" >> "$raw"
+  echo "$1,rspar,fib_n3,0,$three" >> "$raw"
+  # The machine's own ceiling: two independent one-rank runs side by side (unbound, so
+  # not both on core 0), each at what fraction of the one-rank speed just measured;
+  # their sum is the speedup 2 cores really give (2 on an ideal machine).
+  fib_time --bind-to none -n 1 > "$out/fib_a" &
+  fib_time --bind-to none -n 1 > "$out/fib_b"
+  wait
+  echo "$1,machine,fib_parallel,0,$(awk -v one="$one" \
+    'NR == FNR { a = $1; next } { printf "%.4f", one / a + one / $1 }' "$out/fib_a" "$out/fib_b")" >> "$raw"
+}
+
 rspar_side() {
   rspar_pingpong "$1" "$max_size"
   rspar_collectives "$1"
-  for _ in $(seq "$launches"); do
-    one=$(fib_time -n 1)
-    three=$(fib_time -n 3)
-    echo "$1,rspar,fib_n1,0,$one" >> "$raw"
-    echo "$1,rspar,fib_n3,0,$three" >> "$raw"
-    # The machine's own ceiling: two independent one-rank runs side by side (unbound, so
-    # not both on core 0), each at what fraction of the one-rank speed just measured;
-    # their sum is the speedup 2 cores really give (2 on an ideal machine).
-    fib_time --bind-to none -n 1 > "$out/fib_a" &
-    fib_time --bind-to none -n 1 > "$out/fib_b"
-    wait
-    echo "$1,machine,fib_parallel,0,$(awk -v one="$one" \
-      'NR == FNR { a = $1; next } { printf "%.4f", one / a + one / $1 }' "$out/fib_a" "$out/fib_b")" >> "$raw"
-  done
+  for pair in $(seq "$farm"); do farm_pair "$1" "$pair"; done
   "${MPIRUN[@]}" -n 2 "$ex/farm_rate" --csv --tasks "$tasks" --rounds 3 |
     sed -n "s/^farm_tasks_per_s,\([0-9.]*\),\([0-9.]*\)\$/$1,rspar,tasks_per_s,0,\1\n$1,loop,tasks_per_s,0,\2/p" >> "$raw"
 }
@@ -101,21 +110,22 @@ rspar_side() {
 # within one (here C's 1-byte latency is steady within a launch but anywhere from 0.19 to
 # 0.66 us from one launch to the next, its 8-byte broadcast from 0.13 to 0.24 us, and fib
 # on one rank from 0.22 to 0.44 s): each round gives them more launches, C and rspar
-# alternately, and the medians take every launch. Ping-pong up to 1 KiB and the
-# collectives (cheap) get `small` launches per round; every ping-pong size, in the modes
-# the summary's measures use, gets `launches`; so does the farm, each launch the median
-# of `repeat` farm runs.
+# alternately (C first, then rspar first, and so on), and the medians take every launch.
+# Ping-pong up to 1 KiB and the collectives (cheap) get `small` launches per round; every
+# ping-pong size, in the modes the summary's measures use, gets `launches`; the farm gets
+# `farm` pairs, each launch the median of `repeat` farm runs.
 more_launches() {
+  local i max modes
   for i in $(seq $((small - 1))); do
-    if [ "$i" -lt "$launches" ]; then
-      c_pingpong "$1" "$max_size"
-      rspar_pingpong "$1" "$max_size" --mode buffer-u8 --mode object-u8 --mode object-f64
+    max=1024 modes=(--mode buffer-u8 --mode object-u8)
+    if [ "$i" -lt "$launches" ]; then max=$max_size modes+=(--mode object-f64); fi
+    if [ $((($1 + i) % 2)) = 0 ]; then
+      c_pingpong "$1" "$max"; c_collectives "$1"
+      rspar_pingpong "$1" "$max" "${modes[@]}"; rspar_collectives "$1"
     else
-      c_pingpong "$1" 1024
-      rspar_pingpong "$1" 1024 --mode buffer-u8 --mode object-u8
+      rspar_pingpong "$1" "$max" "${modes[@]}"; rspar_collectives "$1"
+      c_pingpong "$1" "$max"; c_collectives "$1"
     fi
-    c_collectives "$1"
-    rspar_collectives "$1"
   done
 }
 

@@ -170,9 +170,26 @@ fn bench_report_summarises_medians_and_ratios() {
         "{md}"
     );
     assert!(
-        md.contains("| raw latency vs C, <= 1 KiB | 1.10x |"),
+        md.contains("| raw latency vs C, <= 1 KiB | 1.10x ("),
         "{md}"
     );
+    // The 95% interval of a ratio: none at all when every launch measured the same, and
+    // around the ratio (not hard-coded: it comes from resampling) when they differ.
+    assert!(
+        md.contains("| bcast_raw | 8 B | 1.050 us | 1.000 us | 1.05 | 1.05-1.05 |"),
+        "{md}"
+    );
+    let interval = |line_start: &str| -> (f64, f64) {
+        let line = md
+            .lines()
+            .find(|l| l.starts_with(line_start))
+            .expect(line_start);
+        let cell = line.trim_end_matches(" |").rsplit("| ").next().unwrap();
+        let (lo, hi) = cell.split_once('-').expect(cell);
+        (lo.parse().unwrap(), hi.parse().unwrap())
+    };
+    let (lo, hi) = interval("| latency_raw | 8 B |");
+    assert!(lo <= 1.10 && 1.10 <= hi && lo < hi, "{lo}-{hi}\n{md}");
     // The machine ceiling is a note, not a summary.csv measure.
     assert!(
         md.contains("did 1.60x the work of one (median of 3 launches; 2.00 on an ideal 2-core machine); the farm reached 125% of it."),

@@ -1,0 +1,361 @@
+//! summary.csv and summary.md: each rspar measure against its reference, and the speed
+//! targets checked.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::stats::{median, median_interval, ratio_interval};
+use crate::Samples;
+
+/// One row of summary.csv.
+pub struct Row {
+    measure: &'static str,
+    size: u64,
+    rspar: f64,
+    reference: f64,
+    /// 95% bootstrap interval of `ratio()`.
+    ratio_interval: (f64, f64),
+    /// 95% bootstrap interval of `rspar`.
+    rspar_interval: (f64, f64),
+}
+
+impl Row {
+    fn ratio(&self) -> f64 {
+        self.rspar / self.reference
+    }
+}
+
+/// The values (one per launch) of one implementation's benchmark, by size.
+fn launches<'s>(
+    samples: &'s Samples,
+    implementation: &'s str,
+    bench: &'s str,
+) -> impl Iterator<Item = (u64, &'s [f64])> + 's {
+    samples
+        .iter()
+        .filter(move |((i, b, _), _)| i == implementation && b == bench)
+        .map(|((_, _, size), v)| (*size, v.as_slice()))
+}
+
+/// The medians of one implementation's benchmark, by size.
+pub fn series(samples: &Samples, implementation: &str, bench: &str) -> BTreeMap<u64, f64> {
+    launches(samples, implementation, bench)
+        .map(|(size, v)| (size, median(v)))
+        .collect()
+}
+
+/// rspar's times (`mine`, one per launch) against the reference's at one size: as times,
+/// or as bandwidths (bytes / time: the median bandwidth is bytes / the median time, and
+/// the ratio turns over).
+fn timed(measure: &'static str, size: u64, mine: &[f64], theirs: &[f64], bandwidth: bool) -> Row {
+    let (us, c_us) = (median(mine), median(theirs));
+    let (lo, hi) = median_interval(mine);
+    if bandwidth {
+        let b = size as f64;
+        Row {
+            measure,
+            size,
+            rspar: b / us,
+            reference: b / c_us,
+            ratio_interval: ratio_interval(theirs, mine),
+            rspar_interval: (b / hi, b / lo),
+        }
+    } else {
+        Row {
+            measure,
+            size,
+            rspar: us,
+            reference: c_us,
+            ratio_interval: ratio_interval(mine, theirs),
+            rspar_interval: (lo, hi),
+        }
+    }
+}
+
+pub fn rows(samples: &Samples) -> Vec<Row> {
+    let mut rows = Vec::new();
+    let c: BTreeMap<u64, &[f64]> = launches(samples, "c", "pingpong").collect();
+    let mut against_c = |measure, mine: &str, bench: &str, bandwidth: bool| {
+        let reference: BTreeMap<u64, &[f64]> = if bench == "pingpong" {
+            c.clone()
+        } else {
+            launches(samples, "c", bench).collect()
+        };
+        for (size, values) in launches(samples, mine, bench) {
+            if let Some(theirs) = reference.get(&size) {
+                rows.push(timed(measure, size, values, theirs, bandwidth));
+            }
+        }
+    };
+    against_c("latency_raw", "buffer-u8", "pingpong", false);
+    against_c("latency_serde", "object-u8", "pingpong", false);
+    against_c("bandwidth_raw", "buffer-u8", "pingpong", true);
+    against_c("bandwidth_serde_f64", "object-f64", "pingpong", true);
+    against_c("bcast_raw", "rspar", "broadcast", false);
+    against_c("allreduce_raw", "rspar", "allreduce", false);
+    // The speedup of each launch pair (one rank and three, run back to back), then the
+    // median: the machine's speed drifts over a run more than within a pair.
+    let fib = |n: &str| samples.get(&("rspar".to_string(), n.to_string(), 0));
+    if let (Some(one), Some(three)) = (fib("fib_n1"), fib("fib_n3")) {
+        let speedups: Vec<f64> = one.iter().zip(three).map(|(a, b)| a / b).collect();
+        if !speedups.is_empty() {
+            let (lo, hi) = median_interval(&speedups);
+            rows.push(Row {
+                measure: "farm_speedup",
+                size: 0,
+                rspar: median(&speedups),
+                reference: 2.0,
+                ratio_interval: (lo / 2.0, hi / 2.0),
+                rspar_interval: (lo, hi),
+            });
+        }
+    }
+    let rate = |i| {
+        samples
+            .get(&(i, "tasks_per_s".to_string(), 0))
+            .filter(|v| !v.is_empty())
+    };
+    if let (Some(farm), Some(plain)) = (rate("rspar".into()), rate("loop".into())) {
+        rows.push(Row {
+            measure: "farm_tasks_per_s",
+            size: 0,
+            rspar: median(farm),
+            reference: median(plain),
+            ratio_interval: ratio_interval(farm, plain),
+            rspar_interval: median_interval(farm),
+        });
+    }
+    rows
+}
+
+/// A speed target of the issue: the worst ratio (or value) over a range of rows.
+struct Target {
+    what: &'static str,
+    measures: &'static [&'static str],
+    sizes: (u64, u64),
+    /// Higher is better (bandwidth, speedup, rate) or lower is better (time).
+    higher: bool,
+    /// Compare the absolute rspar value rather than the ratio.
+    absolute: bool,
+    must: f64,
+    aim: f64,
+}
+
+const TARGETS: &[Target] = &[
+    Target {
+        what: "raw latency vs C, <= 1 KiB",
+        measures: &["latency_raw"],
+        sizes: (0, 1024),
+        higher: false,
+        absolute: false,
+        must: 1.10,
+        aim: 1.03,
+    },
+    Target {
+        what: "raw bandwidth vs C, >= 64 KiB",
+        measures: &["bandwidth_raw"],
+        sizes: (65536, u64::MAX),
+        higher: true,
+        absolute: false,
+        must: 0.90,
+        aim: 0.98,
+    },
+    Target {
+        what: "serde latency vs C, <= 64 B",
+        measures: &["latency_serde"],
+        sizes: (0, 64),
+        higher: false,
+        absolute: false,
+        must: 1.6,
+        aim: 1.25,
+    },
+    Target {
+        what: "serde Vec<f64> bandwidth vs C, 1-4 MiB",
+        measures: &["bandwidth_serde_f64"],
+        sizes: (1 << 20, 4 << 20),
+        higher: true,
+        absolute: false,
+        must: 0.25,
+        aim: 0.5,
+    },
+    Target {
+        what: "broadcast / all-reduce vs C",
+        measures: &["bcast_raw", "allreduce_raw"],
+        sizes: (0, u64::MAX),
+        higher: false,
+        absolute: false,
+        must: 1.10,
+        aim: 1.03,
+    },
+    Target {
+        what: "farm speedup fib 38..33, n=3 vs n=1",
+        measures: &["farm_speedup"],
+        sizes: (0, 0),
+        higher: true,
+        absolute: true,
+        must: 1.8,
+        aim: 1.95,
+    },
+    Target {
+        what: "farm tiny-task rate (tasks/s)",
+        measures: &["farm_tasks_per_s"],
+        sizes: (0, 0),
+        higher: true,
+        absolute: true,
+        must: 200_000.0,
+        aim: 1_000_000.0,
+    },
+];
+
+fn targets_table(rows: &[Row]) -> String {
+    let mut md = String::from(
+        "| target | worst measured (95% interval) | must | aim | verdict |\n|---|---|---|---|---|\n",
+    );
+    for t in TARGETS {
+        // (value, its interval) of each row the target covers.
+        let values: Vec<(f64, (f64, f64))> = rows
+            .iter()
+            .filter(|r| {
+                t.measures.contains(&r.measure) && (t.sizes.0..=t.sizes.1).contains(&r.size)
+            })
+            .map(|r| {
+                if t.absolute {
+                    (r.rspar, r.rspar_interval)
+                } else {
+                    (r.ratio(), r.ratio_interval)
+                }
+            })
+            .collect();
+        let worse = |a: f64, b: f64| if t.higher { a < b } else { a > b };
+        let Some(&(worst, (lo, hi))) = values
+            .iter()
+            .reduce(|w, v| if worse(v.0, w.0) { v } else { w })
+        else {
+            let _ = writeln!(md, "| {} | not measured | | | |", t.what);
+            continue;
+        };
+        let meets = |bound: f64| !worse(worst, bound);
+        let verdict = match (meets(t.must), meets(t.aim)) {
+            (_, true) => "aim met",
+            (true, false) => "must met",
+            (false, _) => "MISSED",
+        };
+        let cmp = if t.higher { ">=" } else { "<=" };
+        let show = |x: f64| {
+            if t.absolute && x > 1000.0 {
+                format!("{x:.0}")
+            } else {
+                format!("{x:.2}")
+            }
+        };
+        let unit = if t.absolute { "" } else { "x" };
+        let _ = writeln!(
+            md,
+            "| {} | {}{unit} ({}-{}) | {cmp} {}{unit} | {cmp} {}{unit} | {verdict} |",
+            t.what,
+            show(worst),
+            show(lo),
+            show(hi),
+            show(t.must),
+            show(t.aim)
+        );
+    }
+    md
+}
+
+pub fn human(size: u64) -> String {
+    match size {
+        s if s >= 1 << 20 && s % (1 << 20) == 0 => format!("{} MiB", s >> 20),
+        s if s >= 1024 && s % 1024 == 0 => format!("{} KiB", s >> 10),
+        s => format!("{s} B"),
+    }
+}
+
+fn unit(measure: &str) -> &'static str {
+    match measure {
+        m if m.starts_with("bandwidth") => "MB/s",
+        "farm_speedup" => "x",
+        "farm_tasks_per_s" => "tasks/s",
+        _ => "us",
+    }
+}
+
+/// Write summary.csv and summary.md into `out`; returns the markdown.
+pub fn write(
+    out: &Path,
+    rows: &[Row],
+    ceiling: Option<(f64, usize)>,
+    rounds: usize,
+    launches: usize,
+) -> Result<String, String> {
+    let mut csv = String::from("measure,size_bytes,rspar,reference,ratio\n");
+    let more = if launches > rounds {
+        format!("; latency, the collectives and the farm from up to {launches} launches")
+    } else {
+        String::new()
+    };
+    let mut md = format!(
+        "Medians of {rounds} alternated rounds (rspar and reference side by side in each \
+         round{more}). The interval is the middle 95% of the ratio over {resamples} \
+         bootstrap resamples of the launches: how far the machine's noise moves it.\n\n\
+         | measure | size | rspar | reference | ratio | 95% interval |\n\
+         |---|---:|---:|---:|---:|---:|\n",
+        resamples = crate::stats::RESAMPLES
+    );
+    for r in rows {
+        let _ = writeln!(
+            csv,
+            "{},{},{:.4},{:.4},{:.4}",
+            r.measure,
+            r.size,
+            r.rspar,
+            r.reference,
+            r.ratio()
+        );
+        let size = if r.size == 0 {
+            "-".into()
+        } else {
+            human(r.size)
+        };
+        let prec = if r.rspar >= 1000.0 {
+            0
+        } else if r.rspar >= 10.0 {
+            1
+        } else {
+            3
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {size} | {:.prec$} {u} | {:.prec$} {u} | {:.2} | {:.2}-{:.2} |",
+            r.measure,
+            r.rspar,
+            r.reference,
+            r.ratio(),
+            r.ratio_interval.0,
+            r.ratio_interval.1,
+            u = unit(r.measure)
+        );
+    }
+    md.push_str("\nSpeed targets (worst case over the sizes each covers):\n\n");
+    md.push_str(&targets_table(rows));
+    if let Some((ceiling, launches)) = ceiling {
+        let farm = rows.iter().find(|r| r.measure == "farm_speedup");
+        let reached = farm.map_or(String::new(), |r| {
+            format!("; the farm reached {:.0}% of it", 100.0 * r.rspar / ceiling)
+        });
+        let _ = writeln!(
+            md,
+            "\nThe machine's own ceiling for farm_speedup: two independent one-rank fib runs \
+             side by side did {ceiling:.2}x the work of one (median of {launches} launches; \
+             2.00 on an ideal 2-core machine){reached}."
+        );
+    }
+    let write = |name: &str, text: &str| {
+        let path = out.join(name);
+        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    };
+    write("summary.csv", &csv)?;
+    write("summary.md", &md)?;
+    Ok(md)
+}
