@@ -232,23 +232,31 @@ fn main() -> rspar::Result<()> {
         iterations: args.iterations,
     };
     let struct_bytes = rspar_size_of_struct();
-    let mut rows: Vec<(String, usize, f64)> = Vec::new();
-    for &mode in &modes {
-        let mode_sizes = match mode {
-            Mode::ObjectStruct => vec![struct_bytes],
-            Mode::BufferF64 | Mode::ObjectF64 => sizes(args.max_size)
-                .into_iter()
-                .filter(|s| s % 8 == 0)
-                .collect(),
-            _ => sizes(args.max_size),
-        };
-        for bytes in mode_sizes {
+    let sizes_of = |mode: Mode| match mode {
+        Mode::ObjectStruct => vec![struct_bytes],
+        Mode::BufferF64 | Mode::ObjectF64 => sizes(args.max_size)
+            .into_iter()
+            .filter(|s| s % 8 == 0)
+            .collect(),
+        _ => sizes(args.max_size),
+    };
+    // Size by size, every mode in turn: the modes at one size run moments apart, so a
+    // machine that changes speed during the launch changes it for all of them alike.
+    let mut all: Vec<usize> = modes.iter().flat_map(|&m| sizes_of(m)).collect();
+    all.sort_unstable();
+    all.dedup();
+    let mut rows: Vec<(usize, usize, f64)> = Vec::new();
+    for bytes in all {
+        for (index, &mode) in modes.iter().enumerate() {
+            if !sizes_of(mode).contains(&bytes) {
+                continue;
+            }
             let us = measure(&world, mode, bytes, plan)?;
             if world.rank() == 0 {
                 if args.csv {
                     println!("{},pingpong,{bytes},{us:.4}", mode.name());
                 } else {
-                    rows.push((mode.name(), bytes, us));
+                    rows.push((index, bytes, us));
                 }
             }
         }
@@ -258,7 +266,9 @@ fn main() -> rspar::Result<()> {
             "{:<14} {:>10} {:>12} {:>12}",
             "mode", "bytes", "one-way us", "MB/s"
         );
-        for (mode, bytes, us) in rows {
+        rows.sort_by_key(|&(index, bytes, _)| (index, bytes));
+        for (index, bytes, us) in rows {
+            let mode = modes[index].name();
             println!(
                 "{mode:<14} {bytes:>10} {us:>12.3} {:>12.1}",
                 bytes as f64 / us

@@ -113,11 +113,13 @@ rspar_side() {
 # alternately (C first, then rspar first, and so on), and the medians take every launch.
 # Ping-pong up to 1 KiB and the collectives (cheap) get `small` launches per round; every
 # ping-pong size, in the modes the summary's measures use, gets `launches`; the farm gets
-# `farm` pairs, each launch the median of `repeat` farm runs.
+# `farm` pairs, each launch the median of `repeat` farm runs. Every rspar ping-pong launch
+# also runs raw MPI calls (`--mode rsmpi`) moments apart from rspar's, size by size: the
+# summary's same-launch table, which the noise between launches does not reach.
 more_launches() {
   local i max modes
   for i in $(seq $((small - 1))); do
-    max=1024 modes=(--mode buffer-u8 --mode object-u8)
+    max=1024 modes=(--mode rsmpi --mode buffer-u8 --mode object-u8)
     if [ "$i" -lt "$launches" ]; then max=$max_size modes+=(--mode object-f64); fi
     if [ $((($1 + i) % 2)) = 0 ]; then
       c_pingpong "$1" "$max"; c_collectives "$1"

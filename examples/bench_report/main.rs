@@ -84,7 +84,14 @@ fn run(args: &Args) -> Result<(), String> {
         ));
     }
     std::fs::create_dir_all(&args.out).map_err(|e| e.to_string())?;
-    let md = summary::write(&args.out, &rows, ceiling(&samples), rounds, launches)?;
+    let md = summary::write(
+        &args.out,
+        &samples,
+        &rows,
+        ceiling(&samples),
+        rounds,
+        launches,
+    )?;
     print!("{md}");
     chart::draw(&samples, &args.out.join("pingpong.svg"))
 }

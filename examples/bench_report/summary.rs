@@ -129,6 +129,59 @@ pub fn rows(samples: &Samples) -> Vec<Row> {
     rows
 }
 
+/// rspar's own cost measured inside each launch: `mode` against raw MPI calls (the
+/// `rsmpi` mode, the calls C makes) at the same size, moments apart. The ratio of each
+/// launch, then the median over launches and its 95% interval; `None` unless every launch
+/// that ran `mode` ran `rsmpi` too (values pair up by launch order).
+fn same_launch(samples: &Samples, mode: &str, size: u64) -> Option<(f64, (f64, f64), usize)> {
+    let get = |i: &str| samples.get(&(i.to_string(), "pingpong".to_string(), size));
+    let (mine, raw) = (get(mode)?, get("rsmpi")?);
+    if mine.len() != raw.len() || mine.is_empty() {
+        return None;
+    }
+    let ratios: Vec<f64> = mine.iter().zip(raw).map(|(a, b)| a / b).collect();
+    Some((median(&ratios), median_interval(&ratios), ratios.len()))
+}
+
+/// The same-launch table (see [`same_launch`]), or nothing when no launch ran both.
+fn same_launch_table(samples: &Samples) -> String {
+    let sizes: Vec<u64> = launches(samples, "rsmpi", "pingpong")
+        .map(|(s, _)| s)
+        .collect();
+    let mut md = String::new();
+    for size in sizes {
+        let (buffer, object) = (
+            same_launch(samples, "buffer-u8", size),
+            same_launch(samples, "object-u8", size),
+        );
+        if buffer.is_none() && object.is_none() {
+            continue;
+        }
+        let cell = |found: Option<(f64, (f64, f64), usize)>| {
+            found.map_or("-".to_string(), |(r, (lo, hi), n)| {
+                format!("{r:.3} ({lo:.3}-{hi:.3}, {n} launches)")
+            })
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} |",
+            human(size),
+            cell(buffer),
+            cell(object)
+        );
+    }
+    if md.is_empty() {
+        return md;
+    }
+    format!(
+        "\nrspar's own cost without the noise between launches: each rspar ping-pong launch \
+         also times raw MPI calls (rsmpi's `send` / `receive_into`, the calls C makes) at \
+         each size, moments before rspar's. Time over raw MPI in the same launch, median \
+         over launches (95% interval):\n\n\
+         | size | buffer path (`buffer-u8`) | object path (`object-u8`) |\n|---|---:|---:|\n{md}"
+    )
+}
+
 /// A speed target of the issue: the worst ratio (or value) over a range of rows.
 struct Target {
     what: &'static str,
@@ -284,6 +337,7 @@ fn unit(measure: &str) -> &'static str {
 /// Write summary.csv and summary.md into `out`; returns the markdown.
 pub fn write(
     out: &Path,
+    samples: &Samples,
     rows: &[Row],
     ceiling: Option<(f64, usize)>,
     rounds: usize,
@@ -339,6 +393,7 @@ pub fn write(
     }
     md.push_str("\nSpeed targets (worst case over the sizes each covers):\n\n");
     md.push_str(&targets_table(rows));
+    md.push_str(&same_launch_table(samples));
     if let Some((ceiling, launches)) = ceiling {
         let farm = rows.iter().find(|r| r.measure == "farm_speedup");
         let reached = farm.map_or(String::new(), |r| {
