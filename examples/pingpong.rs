@@ -242,13 +242,14 @@ fn main() -> rspar::Result<()> {
     };
     // Size by size, every mode in turn: the modes at one size run moments apart, so a
     // machine that changes speed during the launch changes it for all of them alike.
-    let mut all: Vec<usize> = modes.iter().flat_map(|&m| sizes_of(m)).collect();
+    let mode_sizes: Vec<Vec<usize>> = modes.iter().map(|&m| sizes_of(m)).collect();
+    let mut all: Vec<usize> = mode_sizes.concat();
     all.sort_unstable();
     all.dedup();
     let mut rows: Vec<(usize, usize, f64)> = Vec::new();
     for bytes in all {
         for (index, &mode) in modes.iter().enumerate() {
-            if !sizes_of(mode).contains(&bytes) {
+            if !mode_sizes[index].contains(&bytes) {
                 continue;
             }
             let us = measure(&world, mode, bytes, plan)?;

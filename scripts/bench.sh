@@ -65,9 +65,12 @@ rspar_collectives() {
   record "$1" "${MPIRUN[@]}" -n "$ranks" "$ex/collective_timing" --csv --samples "$samples"
 }
 
-c_side() {
-  c_pingpong "$1" "$max_size"
-  c_collectives "$1"
+# Both of one side, one after the other (arguments as for the ping-pong).
+c_launch() { c_pingpong "$1" "$2"; c_collectives "$1"; }
+rspar_launch() {
+  local round="$1" max="$2"; shift 2
+  rspar_pingpong "$round" "$max" "$@"
+  rspar_collectives "$round"
 }
 
 # Seconds of the farm (fib 38..33) launched with the mpirun arguments given.
@@ -99,8 +102,7 @@ farm_pair() {
 }
 
 rspar_side() {
-  rspar_pingpong "$1" "$max_size"
-  rspar_collectives "$1"
+  rspar_launch "$1" "$max_size"
   for pair in $(seq "$farm"); do farm_pair "$1" "$pair"; done
   "${MPIRUN[@]}" -n 2 "$ex/farm_rate" --csv --tasks "$tasks" --rounds 3 |
     sed -n "s/^farm_tasks_per_s,\([0-9.]*\),\([0-9.]*\)\$/$1,rspar,tasks_per_s,0,\1\n$1,loop,tasks_per_s,0,\2/p" >> "$raw"
@@ -122,11 +124,9 @@ more_launches() {
     max=1024 modes=(--mode rsmpi --mode buffer-u8 --mode object-u8)
     if [ "$i" -lt "$launches" ]; then max=$max_size modes+=(--mode object-f64); fi
     if [ $((($1 + i) % 2)) = 0 ]; then
-      c_pingpong "$1" "$max"; c_collectives "$1"
-      rspar_pingpong "$1" "$max" "${modes[@]}"; rspar_collectives "$1"
+      c_launch "$1" "$max"; rspar_launch "$1" "$max" "${modes[@]}"
     else
-      rspar_pingpong "$1" "$max" "${modes[@]}"; rspar_collectives "$1"
-      c_pingpong "$1" "$max"; c_collectives "$1"
+      rspar_launch "$1" "$max" "${modes[@]}"; c_launch "$1" "$max"
     fi
   done
 }
@@ -134,8 +134,8 @@ more_launches() {
 start=$(date +%s)
 for round in $(seq "$rounds"); do
   echo "bench: round $round of $rounds"
-  if [ $((round % 2)) = 1 ]; then c_side "$round"; rspar_side "$round"
-  else rspar_side "$round"; c_side "$round"; fi
+  if [ $((round % 2)) = 1 ]; then c_launch "$round" "$max_size"; rspar_side "$round"
+  else rspar_side "$round"; c_launch "$round" "$max_size"; fi
   more_launches "$round"
 done
 echo "bench: measured in $(($(date +%s) - start)) s on $(nproc) cores, $(mpirun --version 2>/dev/null | head -1)"

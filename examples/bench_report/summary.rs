@@ -75,13 +75,8 @@ fn timed(measure: &'static str, size: u64, mine: &[f64], theirs: &[f64], bandwid
 
 pub fn rows(samples: &Samples) -> Vec<Row> {
     let mut rows = Vec::new();
-    let c: BTreeMap<u64, &[f64]> = launches(samples, "c", "pingpong").collect();
     let mut against_c = |measure, mine: &str, bench: &str, bandwidth: bool| {
-        let reference: BTreeMap<u64, &[f64]> = if bench == "pingpong" {
-            c.clone()
-        } else {
-            launches(samples, "c", bench).collect()
-        };
+        let reference: BTreeMap<u64, &[f64]> = launches(samples, "c", bench).collect();
         for (size, values) in launches(samples, mine, bench) {
             if let Some(theirs) = reference.get(&size) {
                 rows.push(timed(measure, size, values, theirs, bandwidth));
