@@ -7,19 +7,22 @@
 #   summary.md   the same as a table, with the speed targets checked
 #   pingpong.svg latency and bandwidth by message size, C and each rspar mode
 #
-#   scripts/bench.sh [--quick] [--rounds N] [--ranks N]
+#   scripts/bench.sh [--quick] [--rounds N] [--ranks N] [--mpi-args ARGS]
 #     --quick    3 rounds, sizes up to 1 MiB, fewer samples and launches: under two minutes
 #     --rounds   rounds (default 5)
 #     --ranks    ranks for broadcast / all-reduce (default 2); ping-pong uses ranks 0 and 1
+#     --mpi-args more mpirun arguments for every launch, C's and rspar's alike (split at
+#                spaces), e.g. "--mca btl_vader_single_copy_mechanism none"
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rounds=5 quick=0 ranks=2
+rounds=5 quick=0 ranks=2 mpi_args=
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1; rounds=3 ;;
-    --rounds) rounds="$2"; shift ;;
-    --ranks) ranks="$2"; shift ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --rounds) rounds="${2:?--rounds needs a number}"; shift ;;
+    --ranks) ranks="${2:?--ranks needs a number}"; shift ;;
+    --mpi-args) mpi_args="${2?--mpi-args needs its arguments}"; shift ;;
+    -h|--help) sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -29,6 +32,8 @@ bash scripts/setup.sh
 command -v cargo >/dev/null 2>&1 || { [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"; }
 . scripts/mpi-env.sh
 rspar_mpirun
+# shellcheck disable=SC2206 # split at spaces, as documented
+MPIRUN+=($mpi_args)
 
 out=target/bench
 mkdir -p "$out/c"

@@ -225,3 +225,26 @@ fn bench_report_rejects_bad_rows() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("line 1"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `scripts/bench.sh ARG` (only arguments it answers before building anything).
+fn bench_sh(arg: &str) -> std::process::Output {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/bench.sh");
+    Command::new("bash").args([script, arg]).output().unwrap()
+}
+
+#[test]
+fn bench_script_documents_its_flags_and_rejects_unknown_ones() {
+    let help = bench_sh("--help");
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(help.status.success(), "{text}");
+    for flag in ["--quick", "--rounds", "--ranks", "--mpi-args"] {
+        assert!(text.contains(flag), "--help lacks {flag}:\n{text}");
+    }
+    assert!(!text.contains("set -euo"), "--help prints code:\n{text}");
+    let bad = bench_sh("--fast");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown argument --fast"));
+    let missing = bench_sh("--rounds");
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("--rounds needs a number"));
+}
