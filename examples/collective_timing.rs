@@ -2,11 +2,16 @@
 //! protocol as the C reference `benches/c/collectives.c`: for each size a warm-up, then
 //! timed samples of many calls; a sample's time is the slowest rank's average per call;
 //! rank 0 reports the median sample. Results are checked; a wrong value exits with 1.
+//! With `--raw`, each size is also timed through raw rsmpi calls (`MPI_Bcast` /
+//! `MPI_Allreduce`, the calls C makes) just before rspar's, so one launch shows rspar's
+//! own cost without the noise between launches.
 //!
 //!     mpirun -n 2 target/release/examples/collective_timing
-//!     mpirun -n 4 target/release/examples/collective_timing --csv
+//!     mpirun -n 4 target/release/examples/collective_timing --csv --raw
 
 use clap::Parser;
+use rspar::mpi::collective::SystemOperation;
+use rspar::mpi::traits::{Communicator as _, CommunicatorCollectives as _, Root as _};
 use rspar::{Communicator, Op};
 
 /// Time rspar's broadcast_buffer and all_reduce_buffer of f64 arrays (microseconds per call).
@@ -23,6 +28,9 @@ struct Args {
     /// Print `rspar,broadcast|allreduce,size_bytes,microseconds` lines instead of a table.
     #[arg(long)]
     csv: bool,
+    /// Also time raw rsmpi calls (reported as `rsmpi`) at each size, just before rspar's.
+    #[arg(long)]
+    raw: bool,
 }
 
 /// Array sizes in bytes (the C reference uses the same).
@@ -70,30 +78,55 @@ fn main() -> rspar::Result<()> {
     let world = rspar::init()?;
     let (rank, size) = (world.rank() as f64, world.size() as f64);
     let samples = args.samples.max(1);
+    let time = |bytes, call: &mut dyn FnMut() -> rspar::Result<()>| {
+        time(&world, bytes, samples, args.iterations, call)
+    };
+    // Each variant in turn: raw rsmpi calls (with --raw), then rspar's.
+    let variants: &[&str] = if args.raw {
+        &["rsmpi", "rspar"]
+    } else {
+        &["rspar"]
+    };
     let mut rows = Vec::new();
     let mut ok = true;
     for bytes in SIZES {
         let n = bytes / 8;
-        let mut data: Vec<f64> = (0..n).map(|i| rank + i as f64 * 0.5).collect();
-        let us = time(&world, bytes, samples, args.iterations, || {
-            world.broadcast_buffer(&mut data, 0)
-        })?;
-        ok &= data.iter().enumerate().all(|(i, &x)| x == i as f64 * 0.5);
-        rows.push(("broadcast", bytes, us));
+        for &who in variants {
+            let mut data: Vec<f64> = (0..n).map(|i| rank + i as f64 * 0.5).collect();
+            let root = world.raw().process_at_rank(0);
+            let us = time(bytes, &mut || {
+                if who == "rsmpi" {
+                    root.broadcast_into(&mut data[..]);
+                    Ok(())
+                } else {
+                    world.broadcast_buffer(&mut data, 0)
+                }
+            })?;
+            ok &= data.iter().enumerate().all(|(i, &x)| x == i as f64 * 0.5);
+            rows.push((who, "broadcast", bytes, us));
+        }
     }
     for bytes in SIZES {
         let n = bytes / 8;
         let send: Vec<f64> = (0..n).map(|i| rank + i as f64 * 0.5).collect();
-        let mut sum = vec![0.0; n];
-        let us = time(&world, bytes, samples, args.iterations, || {
-            world.all_reduce_buffer(&send, &mut sum, Op::Sum)
-        })?;
-        let ranks = size * (size - 1.0) / 2.0;
-        ok &= sum
-            .iter()
-            .enumerate()
-            .all(|(i, &x)| x == ranks + size * i as f64 * 0.5);
-        rows.push(("allreduce", bytes, us));
+        for &who in variants {
+            let mut sum = vec![0.0; n];
+            let us = time(bytes, &mut || {
+                if who == "rsmpi" {
+                    let raw = world.raw();
+                    raw.all_reduce_into(&send[..], &mut sum[..], SystemOperation::sum());
+                    Ok(())
+                } else {
+                    world.all_reduce_buffer(&send, &mut sum, Op::Sum)
+                }
+            })?;
+            let ranks = size * (size - 1.0) / 2.0;
+            ok &= sum
+                .iter()
+                .enumerate()
+                .all(|(i, &x)| x == ranks + size * i as f64 * 0.5);
+            rows.push((who, "allreduce", bytes, us));
+        }
     }
     if !ok {
         eprintln!("collective_timing: rank {rank}: wrong results");
@@ -101,13 +134,16 @@ fn main() -> rspar::Result<()> {
     }
     if world.rank() == 0 {
         if !args.csv {
-            println!("{:<10} {:>10} {:>12}", "collective", "bytes", "us per call");
+            println!(
+                "{:<10} {:<10} {:>10} {:>12}",
+                "calls", "collective", "bytes", "us per call"
+            );
         }
-        for (what, bytes, us) in rows {
+        for (who, what, bytes, us) in rows {
             if args.csv {
-                println!("rspar,{what},{bytes},{us:.4}");
+                println!("{who},{what},{bytes},{us:.4}");
             } else {
-                println!("{what:<10} {bytes:>10} {us:>12.3}");
+                println!("{who:<10} {what:<10} {bytes:>10} {us:>12.3}");
             }
         }
     }

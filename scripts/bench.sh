@@ -67,7 +67,7 @@ rspar_pingpong() {
 }
 c_collectives() { record "$1" "${MPIRUN[@]}" -n "$ranks" "$out/c/collectives" "$samples"; }
 rspar_collectives() {
-  record "$1" "${MPIRUN[@]}" -n "$ranks" "$ex/collective_timing" --csv --samples "$samples"
+  record "$1" "${MPIRUN[@]}" -n "$ranks" "$ex/collective_timing" --csv --raw --samples "$samples"
 }
 
 # Both of one side, one after the other (arguments as for the ping-pong).
@@ -121,8 +121,9 @@ rspar_side() {
 # Ping-pong up to 1 KiB and the collectives (cheap) get `small` launches per round; every
 # ping-pong size, in the modes the summary's measures use, gets `launches`; the farm gets
 # `farm` pairs, each launch the median of `repeat` farm runs. Every rspar ping-pong launch
-# also runs raw MPI calls (`--mode rsmpi`) moments apart from rspar's, size by size: the
-# summary's same-launch table, which the noise between launches does not reach.
+# also runs raw MPI calls (`--mode rsmpi`) moments apart from rspar's, size by size, and
+# every collectives launch likewise (`--raw`): the summary's same-launch tables, which
+# the noise between launches does not reach.
 more_launches() {
   local i max modes
   for i in $(seq $((small - 1))); do

@@ -84,7 +84,8 @@ fn collective_timing_checks_itself_at_every_size() {
     // collective waits for the scheduler (about 4 ms a call on 2 cores, where Open MPI,
     // which yields when oversubscribed, takes 0.1 ms), and the default 2000 calls per
     // sample take minutes. Under MPICH fewer calls, each still checked.
-    let mut args = vec!["--csv", "--samples", "1"];
+    // With --raw, raw rsmpi calls are timed (and checked) beside rspar's.
+    let mut args = vec!["--csv", "--raw", "--samples", "1"];
     if common::flavor() == common::Flavor::Mpich {
         common::note("MPICH: collective_timing runs 20 calls per sample, not 2000");
         args.extend(["--iterations", "20"]);
@@ -92,9 +93,14 @@ fn collective_timing_checks_itself_at_every_size() {
     for n in common::SIZES {
         let run = mpirun(*n, &example("collective_timing"), &args);
         run.assert_success();
-        for what in ["broadcast", "allreduce"] {
+        for (who, what) in [
+            ("rspar", "broadcast"),
+            ("rspar", "allreduce"),
+            ("rsmpi", "broadcast"),
+            ("rsmpi", "allreduce"),
+        ] {
             for size in [8, 1024, 65536, 1048576] {
-                let prefix = format!("rspar,{what},{size},");
+                let prefix = format!("{who},{what},{size},");
                 assert!(
                     run.stdout.lines().any(|l| l.starts_with(&prefix)),
                     "missing {prefix}\n{}",
@@ -124,6 +130,8 @@ fn bench_report_summarises_medians_and_ratios() {
         text += &format!("{round},rspar,broadcast,8,1.05\n{round},rspar,fib_n1,0,2.0\n");
         // All-reduce 1.2x C in every launch: a miss no resampling explains away.
         text += &format!("{round},c,allreduce,8,1.0\n{round},rspar,allreduce,8,1.2\n");
+        // Raw MPI collectives in the same launches: broadcast 1.05 / 1.0, all-reduce 1.2 / 1.0.
+        text += &format!("{round},rsmpi,broadcast,8,1.0\n{round},rsmpi,allreduce,8,1.0\n");
         // The farm: 2.0 s on one rank; on three, 1.0, 1.25 and 1.3 s: a speedup of 1.6
         // (must 1.8), but a resample can take the 1.0 twice (2.0x): within the noise.
         let n3 = [1.0, 1.25, 1.3][round - 1];
@@ -200,6 +208,13 @@ fn bench_report_summarises_medians_and_ratios() {
     // The same-launch table: the median of the launches' own ratios.
     assert!(md.contains("| 8 B | 1.100 ("), "{md}");
     assert!(md.contains(", 3 launches) | "), "{md}");
+    assert!(
+        md.contains(
+            "| size | broadcast | all-reduce |\n|---|---:|---:|\n\
+             | 8 B | 1.050 (1.050-1.050, 3 launches) | 1.200 (1.200-1.200, 3 launches) |"
+        ),
+        "{md}"
+    );
     // Verdicts: met, missed, and missed with the must inside the interval.
     assert!(
         md.contains("| serde latency vs C, <= 64 B | 1.50x ("),

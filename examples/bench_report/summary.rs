@@ -124,12 +124,21 @@ pub fn rows(samples: &Samples) -> Vec<Row> {
     rows
 }
 
-/// rspar's own cost measured inside each launch: `mode` against raw MPI calls (the
-/// `rsmpi` mode, the calls C makes) at the same size, moments apart. The ratio of each
-/// launch, then the median over launches and its 95% interval; `None` unless every launch
-/// that ran `mode` ran `rsmpi` too (values pair up by launch order).
-fn same_launch(samples: &Samples, mode: &str, size: u64) -> Option<(f64, (f64, f64), usize)> {
-    let get = |i: &str| samples.get(&(i.to_string(), "pingpong".to_string(), size));
+/// A same-launch result: the median ratio over launches, its 95% interval, the launches.
+type SameLaunch = (f64, (f64, f64), usize);
+
+/// rspar's own cost measured inside each launch: `mode`'s `bench` against raw MPI calls
+/// (the `rsmpi` rows of the same benchmark, the calls C makes) at the same size, moments
+/// apart. The ratio of each launch, then the median over launches and its 95% interval;
+/// `None` unless every launch that ran `mode` ran `rsmpi` too (values pair up by launch
+/// order).
+fn same_launch(
+    samples: &Samples,
+    mode: &str,
+    bench: &str,
+    size: u64,
+) -> Option<SameLaunch> {
+    let get = |i: &str| samples.get(&(i.to_string(), bench.to_string(), size));
     let (mine, raw) = (get(mode)?, get("rsmpi")?);
     if mine.len() != raw.len() || mine.is_empty() {
         return None;
@@ -138,43 +147,62 @@ fn same_launch(samples: &Samples, mode: &str, size: u64) -> Option<(f64, (f64, f
     Some((median(&ratios), median_interval(&ratios), ratios.len()))
 }
 
-/// The same-launch table (see [`same_launch`]), or nothing when no launch ran both.
-fn same_launch_table(samples: &Samples) -> String {
-    let sizes: Vec<u64> = launches(samples, "rsmpi", "pingpong")
-        .map(|(s, _)| s)
-        .collect();
+/// One same-launch table: a row per size that raw MPI calls ran at in `bench`, a column
+/// per (implementation, benchmark) compared with them; empty when no launch ran both.
+fn same_launch_rows(samples: &Samples, bench: &str, columns: &[(&str, &str)]) -> String {
+    let sizes: Vec<u64> = launches(samples, "rsmpi", bench).map(|(s, _)| s).collect();
     let mut md = String::new();
     for size in sizes {
-        let (buffer, object) = (
-            same_launch(samples, "buffer-u8", size),
-            same_launch(samples, "object-u8", size),
-        );
-        if buffer.is_none() && object.is_none() {
+        let cells: Vec<Option<SameLaunch>> = columns
+            .iter()
+            .map(|&(mode, bench)| same_launch(samples, mode, bench, size))
+            .collect();
+        if cells.iter().all(Option::is_none) {
             continue;
         }
-        let cell = |found: Option<(f64, (f64, f64), usize)>| {
-            found.map_or("-".to_string(), |(r, (lo, hi), n)| {
-                format!("{r:.3} ({lo:.3}-{hi:.3}, {n} launches)")
+        let cells: Vec<String> = cells
+            .into_iter()
+            .map(|found| {
+                found.map_or("-".to_string(), |(r, (lo, hi), n)| {
+                    format!("{r:.3} ({lo:.3}-{hi:.3}, {n} launches)")
+                })
             })
-        };
-        let _ = writeln!(
-            md,
-            "| {} | {} | {} |",
-            human(size),
-            cell(buffer),
-            cell(object)
-        );
+            .collect();
+        let _ = writeln!(md, "| {} | {} |", human(size), cells.join(" | "));
     }
-    if md.is_empty() {
-        return md;
+    md
+}
+
+/// The same-launch tables (see [`same_launch`]): ping-pong and the collectives.
+fn same_launch_table(samples: &Samples) -> String {
+    let mut md = String::new();
+    let pingpong = same_launch_rows(
+        samples,
+        "pingpong",
+        &[("buffer-u8", "pingpong"), ("object-u8", "pingpong")],
+    );
+    if !pingpong.is_empty() {
+        md += "\nrspar's own cost without the noise between launches: each rspar ping-pong \
+               launch also times raw MPI calls (rsmpi's `send` / `receive_into`, the calls \
+               C makes) at each size, moments before rspar's. Time over raw MPI in the same \
+               launch, median over launches (95% interval):\n\n\
+               | size | buffer path (`buffer-u8`) | object path (`object-u8`) |\n\
+               |---|---:|---:|\n";
+        md += &pingpong;
     }
-    format!(
-        "\nrspar's own cost without the noise between launches: each rspar ping-pong launch \
-         also times raw MPI calls (rsmpi's `send` / `receive_into`, the calls C makes) at \
-         each size, moments before rspar's. Time over raw MPI in the same launch, median \
-         over launches (95% interval):\n\n\
-         | size | buffer path (`buffer-u8`) | object path (`object-u8`) |\n|---|---:|---:|\n{md}"
-    )
+    let collectives = same_launch_rows(
+        samples,
+        "broadcast",
+        &[("rspar", "broadcast"), ("rspar", "allreduce")],
+    );
+    if !collectives.is_empty() {
+        md += "\nThe same for the collectives: each collectives launch also times raw \
+               `MPI_Bcast` / `MPI_Allreduce` calls (through rsmpi) just before rspar's \
+               `broadcast_buffer` / `all_reduce_buffer`:\n\n\
+               | size | broadcast | all-reduce |\n|---|---:|---:|\n";
+        md += &collectives;
+    }
+    md
 }
 
 /// A speed target of the issue: the worst ratio (or value) over a range of rows.
