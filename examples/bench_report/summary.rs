@@ -132,12 +132,7 @@ type SameLaunch = (f64, (f64, f64), usize);
 /// apart. The ratio of each launch, then the median over launches and its 95% interval;
 /// `None` unless every launch that ran `mode` ran `rsmpi` too (values pair up by launch
 /// order).
-fn same_launch(
-    samples: &Samples,
-    mode: &str,
-    bench: &str,
-    size: u64,
-) -> Option<SameLaunch> {
+fn same_launch(samples: &Samples, mode: &str, bench: &str, size: u64) -> Option<SameLaunch> {
     let get = |i: &str| samples.get(&(i.to_string(), bench.to_string(), size));
     let (mine, raw) = (get(mode)?, get("rsmpi")?);
     if mine.len() != raw.len() || mine.is_empty() {
