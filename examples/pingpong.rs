@@ -113,9 +113,9 @@ fn fail(what: &str) -> ! {
     rspar::abort(1)
 }
 
-/// The buffer modes' memory, allocated and touched once per launch and reused at every
-/// size, as the C reference reuses its one buffer: a fresh buffer per size would time
-/// the pages the allocator hands out that time as much as the message path.
+/// The buffer modes' memory, allocated once per launch and reused at every size, as the
+/// C reference reuses its one buffer: a fresh buffer per size would time the pages the
+/// allocator hands out that time as much as the message path.
 struct Buffers {
     u8: Vec<u8>,
     f64: Vec<f64>,
