@@ -47,7 +47,7 @@ ex=target/release/examples
 if [ "$quick" = 1 ]; then
   max_size=$((1 << 20)) samples=5 tasks=300000 launches=2 small=3 repeat=1 farm=2
 else
-  max_size=$((4 << 20)) samples=7 tasks=1000000 launches=4 small=9 repeat=3 farm=6
+  max_size=$((4 << 20)) samples=7 tasks=1000000 launches=4 small=25 repeat=3 farm=6
 fi
 raw="$out/raw.csv"
 : > "$raw"
