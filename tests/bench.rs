@@ -194,12 +194,16 @@ fn bench_report_summarises_medians_and_ratios() {
         md.contains("| bcast_raw | 8 B | 1.050 us | 1.000 us | 1.05 | 1.05-1.05 |"),
         "{md}"
     );
-    let interval = |line_start: &str| -> (f64, f64) {
+    // The last cell of the table line that starts with `line_start`.
+    let last_cell = |line_start: &str| -> &str {
         let line = md
             .lines()
             .find(|l| l.starts_with(line_start))
             .expect(line_start);
-        let cell = line.trim_end_matches(" |").rsplit("| ").next().unwrap();
+        line.trim_end_matches(" |").rsplit(" | ").next().unwrap()
+    };
+    let interval = |line_start: &str| -> (f64, f64) {
+        let cell = last_cell(line_start);
         let (lo, hi) = cell.split_once('-').expect(cell);
         (lo.parse().unwrap(), hi.parse().unwrap())
     };
@@ -220,14 +224,7 @@ fn bench_report_summarises_medians_and_ratios() {
         md.contains("| serde latency vs C, <= 64 B | 1.50x ("),
         "{md}"
     );
-    let verdict = |target: &str| {
-        let line = md.lines().find(|l| l.starts_with(target)).expect(target);
-        line.trim_end_matches(" |")
-            .rsplit(" | ")
-            .next()
-            .unwrap()
-            .to_owned()
-    };
+    let verdict = last_cell;
     assert_eq!(verdict("| serde latency vs C"), "must met", "{md}");
     assert_eq!(verdict("| broadcast / all-reduce vs C"), "MISSED", "{md}");
     assert!(
