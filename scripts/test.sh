@@ -57,6 +57,10 @@ if [ "$mpi" = openmpi ]; then
 
   step "cargo deny check (dependency policy in deny.toml)"
   command -v cargo-deny >/dev/null 2>&1 || cargo install --locked --quiet cargo-deny
+  # cargo deny reads the metadata of every platform's dependencies (the Windows-only
+  # crates too), which a Linux build never downloads: fetch them all first, so the
+  # offline check works on a fresh machine with an empty crate cache.
+  cargo fetch --locked --quiet
   cargo deny --offline check licenses bans sources
   # Advisories need the RustSec database, a git clone from GitHub. Without network (or a
   # copy from an earlier run) that step cannot run: say so, but fail on real findings.
