@@ -228,6 +228,11 @@ impl Communicator {
         self.scratch.borrow_mut()
     }
 
+    /// Hand an unfinished nonblocking send to the environment (see `Env::park`).
+    pub(crate) fn park(&self, send: crate::ffi::OwnedSend) {
+        self.env.park(send);
+    }
+
     #[inline]
     pub(crate) fn pending(&self) -> RefMut<'_, Pending> {
         self.pending.borrow_mut()

@@ -5,7 +5,7 @@
 //! is failing (a panic, or an rspar error still alive, as when `main` returns `Err`): then
 //! it aborts the whole job, so the other ranks are not left waiting for a rank that is gone.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -15,6 +15,7 @@ use mpi::traits::Communicator as _;
 
 use crate::comm::Communicator;
 use crate::error::{live_error, ErrorKind, Result};
+use crate::ffi::OwnedSend;
 
 /// Exit code of a job aborted because a rank panicked (the code Rust uses for a panic).
 pub const PANIC_EXIT_CODE: i32 = 101;
@@ -131,6 +132,7 @@ impl Init {
             size,
             threading: Threading::from_mpi(granted),
             finalize_requested: Cell::new(false),
+            parked: RefCell::default(),
         });
         Communicator::new(world, env)
     }
@@ -229,12 +231,25 @@ pub(crate) struct Env {
     size: usize,
     pub(crate) threading: Threading,
     finalize_requested: Cell<bool>,
+    // Unfinished nonblocking sends dropped while the program was failing: kept (bytes
+    // and requests) until they complete, finalize waits for them, or the job aborts.
+    parked: RefCell<Vec<OwnedSend>>,
 }
 
 impl Env {
     /// Mark that the user asked to finalize: no failure check when the last handle goes.
     pub(crate) fn request_finalize(&self) {
         self.finalize_requested.set(true);
+    }
+
+    /// Keep an unfinished send that must not be waited for now; sends parked earlier that
+    /// have completed since are freed.
+    pub(crate) fn park(&self, send: OwnedSend) {
+        let mut parked = self.parked.borrow_mut();
+        parked.retain_mut(|earlier| !matches!(earlier.test(), Ok(true) | Err(_)));
+        if !send.is_done() {
+            parked.push(send);
+        }
     }
 }
 
@@ -250,6 +265,24 @@ impl Drop for Env {
                 abort_job(ERROR_EXIT_CODE);
             }
         }
+        let mut parked = std::mem::take(self.parked.get_mut());
+        if std::thread::panicking() {
+            parked.retain_mut(|send| !matches!(send.test(), Ok(true) | Err(_)));
+            if !parked.is_empty() {
+                // Waiting could block the unwinding for good, and MPI_Finalize with
+                // sends still active is erroneous: end the job instead.
+                say(&format!(
+                    "rspar: rank {} of {} is panicking with {} nonblocking send(s) unfinished\n\
+                     rspar: aborting the MPI job (exit code {PANIC_EXIT_CODE})",
+                    self.rank,
+                    self.size,
+                    parked.len()
+                ));
+                abort_job(PANIC_EXIT_CODE);
+            }
+        }
+        // Dropping a parked send waits for it: nothing is active at MPI_Finalize.
+        drop(parked);
         // Dropping the universe calls MPI_Finalize.
         drop(self.universe.take());
     }

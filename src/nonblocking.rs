@@ -1,11 +1,12 @@
 //! Nonblocking object messages: `isend` and `ireceive`, and waiting on many of them.
 //!
 //! - [`SendRequest`] owns the encoded bytes of its value while MPI sends them
-//!   (`MPI_Isend`). `wait` finishes it; **dropping it waits too**, so an unfinished send
-//!   is never abandoned (except while the program is failing, a panic or an rspar error
-//!   alive: then the bytes are leaked and the failure ends the job). MPI reads the bytes after
-//!   `isend` returns, which Rust's borrow rules cannot express for an owned handle (the
-//!   raw calls are in `ffi`). A long message is split in two, as by `send`.
+//!   (`MPI_Isend`), through `ffi::OwnedSend`, which frees them only once MPI is done.
+//!   `wait` finishes it; **dropping it waits too**, so an unfinished send is never
+//!   abandoned. While the program is failing (a panic or an rspar error alive), a drop
+//!   hands the unfinished send to the environment instead of blocking (`Env::park`):
+//!   finalize completes it, or the failure's abort ends it with the job. A long message
+//!   is split in two, as by `send`.
 //! - [`ReceiveRequest`] holds no MPI resource until its message is there: `test` polls
 //!   with a matched probe (`MPI_Improbe`) and receives exactly the message's size once it
 //!   has matched, so no buffer size is ever guessed. Dropping it cancels nothing and loses
@@ -13,49 +14,33 @@
 
 use std::marker::PhantomData;
 
-use mpi::ffi;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::comm::Communicator;
 use crate::envelope::{Source, Status, DEFAULT_TAG};
 use crate::error::Result;
-use crate::ffi as raw;
-use crate::p2p::{parts, Tagged};
+use crate::ffi::OwnedSend;
+use crate::p2p::{split_at, Tagged};
 use crate::{pending, wire};
 
-/// An object send in flight, from [`Tagged::isend`]. Wait for it, test it, or drop it
-/// (which waits, unless a panic or a live rspar error shows the program is failing: then
-/// it leaks the buffer instead, so `?` out of `main` still ends the job).
+/// An object send in flight, from [`Tagged::isend`]. Wait for it, test it, or drop it,
+/// which waits too. While the program is failing (a panic, or an rspar error alive, as
+/// when `?` takes an `Err` out of `main`), dropping it does not block: the unfinished send
+/// is handed to MPI's environment, which completes it before `MPI_Finalize`, or ends with
+/// the job when the failure aborts it. Either way its bytes live until MPI is done with
+/// them.
 #[must_use = "a send request waits for its send when dropped; keep it to overlap work"]
 pub struct SendRequest<'c> {
-    // Active requests (two for a split message). `bytes` is the heap buffer MPI reads;
-    // its address does not change when the handle moves, and it is freed only after
-    // every request has completed (or never, if the handle is forgotten).
-    requests: Vec<ffi::MPI_Request>,
-    bytes: Vec<u8>,
-    _comm: PhantomData<&'c Communicator>,
+    // The bytes and the requests that read them, in one owner (`ffi::OwnedSend`).
+    send: OwnedSend,
+    comm: &'c Communicator,
 }
 
 impl SendRequest<'_> {
     /// `Ok(true)` once the send has completed (`MPI_Test`); the buffer is then released.
     pub fn test(&mut self) -> Result<bool> {
-        let mut failed = None;
-        self.requests
-            .retain_mut(|request| match raw::test(request) {
-                Ok(done) => !done,
-                Err(err) => {
-                    failed.get_or_insert(err);
-                    true
-                }
-            });
-        if let Some(err) = failed {
-            return Err(err);
-        }
-        if self.requests.is_empty() {
-            self.bytes = Vec::new();
-        }
-        Ok(self.requests.is_empty())
+        self.send.test()
     }
 
     /// Block until the send has completed.
@@ -65,18 +50,11 @@ impl SendRequest<'_> {
 
     /// Wait for every request; the first error, after all have been waited for.
     fn finish(&mut self) -> Result<()> {
-        if self.requests.is_empty() {
+        if self.send.is_done() {
             return Ok(());
         }
         let _wait = crate::watch::waiting("wait (for an isend)", String::new);
-        let mut outcome = Ok(());
-        for mut request in self.requests.drain(..) {
-            let waited = raw::wait(&mut request);
-            if outcome.is_ok() {
-                outcome = waited;
-            }
-        }
-        outcome
+        self.send.wait()
     }
 
     /// Wait for every send.
@@ -87,17 +65,25 @@ impl SendRequest<'_> {
 
 impl Drop for SendRequest<'_> {
     fn drop(&mut self) {
-        if self.requests.is_empty() {
+        if self.send.is_done() {
             return;
         }
         if std::thread::panicking() || crate::error::live_error().is_some() {
-            // The program is failing (a panic, or an `Err` on its way out of `main`):
-            // waiting here for a receiver that may never come would keep the failure
-            // from ending the job. MPI may still read the bytes, so they are leaked.
-            std::mem::forget(std::mem::take(&mut self.bytes));
+            // The program may be failing: waiting here for a receiver that may never
+            // come would keep the failure from ending the job. The environment keeps
+            // the send until finalize (which completes it) or the abort.
+            self.comm.park(std::mem::take(&mut self.send));
             return;
         }
         let _ = self.finish();
+    }
+}
+
+impl std::fmt::Debug for SendRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SendRequest")
+            .field("done", &self.send.is_done())
+            .finish_non_exhaustive()
     }
 }
 
@@ -108,21 +94,22 @@ pub(crate) fn post_send(
     dest: i32,
     tag: i32,
 ) -> Result<SendRequest<'_>> {
-    let mut request = SendRequest {
-        requests: Vec::with_capacity(2),
-        bytes: Vec::new(),
-        _comm: PhantomData,
+    let len = bytes.len();
+    let parts = match split_at(&mut bytes) {
+        Some(first) => [0..first, first..len],
+        None => [0..len, len..len],
     };
-    let (first, payload) = parts(&mut bytes);
-    for part in std::iter::once(first).chain(payload) {
-        // On an error, dropping `request` waits for the part already posted; `bytes`
-        // outlives it (declared first, dropped last).
-        request
-            .requests
-            .push(raw::isend(comm.p2p(), part, dest, tag)?);
+    let posts = if parts[1].is_empty() { 1 } else { 2 };
+    let mut send = OwnedSend::new(bytes);
+    for part in parts.into_iter().take(posts) {
+        if let Err(err) = send.post(comm.p2p(), part, dest, tag) {
+            // A part already posted may still be read: its owner goes to the
+            // environment, not to the allocator.
+            comm.park(send);
+            return Err(err);
+        }
     }
-    request.bytes = bytes;
-    Ok(request)
+    Ok(SendRequest { send, comm })
 }
 
 /// A receive of a `T` waiting for its message, from [`Tagged::ireceive`].
@@ -189,9 +176,8 @@ impl<'c> Tagged<'c> {
         if dest == comm.rank() {
             self.hold_for_self(tag, bytes);
             return Ok(SendRequest {
-                requests: Vec::new(),
-                bytes: Vec::new(),
-                _comm: PhantomData,
+                send: OwnedSend::default(),
+                comm,
             });
         }
         post_send(comm, bytes, dest_rank, tag)

@@ -313,12 +313,20 @@ const BUFFER_KEEP: usize = 16 << 20;
 /// than `wire::SPLIT_ABOVE`, its first part (marked split) and its payload.
 #[inline]
 pub(crate) fn parts(bytes: &mut [u8]) -> (&[u8], Option<&[u8]>) {
-    if bytes.len() <= wire::SPLIT_ABOVE {
-        return (bytes, None);
+    match split_at(bytes) {
+        None => (bytes, None),
+        Some(first) => {
+            let (first, payload) = bytes.split_at(first);
+            (first, Some(payload))
+        }
     }
-    let first = wire::mark_split(bytes);
-    let (first, payload) = bytes.split_at(first);
-    (first, Some(payload))
+}
+
+/// Where an encoded object message splits: `None` when it travels whole, else the length
+/// of its first part (marked split in its header).
+#[inline]
+pub(crate) fn split_at(bytes: &mut [u8]) -> Option<usize> {
+    (bytes.len() > wire::SPLIT_ABOVE).then(|| wire::mark_split(bytes))
 }
 
 /// Blocking send of an encoded object message to `dest`, split in two if it is long.

@@ -6,9 +6,9 @@
 //!   rsmpi's safe calls cannot return.
 //! - [`probe`] and [`Matched`]: matched probes (`MPI_Mprobe`/`MPI_Improbe`) and the
 //!   receive of what they matched (`MPI_Mrecv`), with sizes as 64-bit counts.
-//! - [`send`], [`isend`], [`test()`], [`wait`]: sends, the nonblocking ones from a buffer
-//!   owned by a handle (rsmpi ties requests to a borrow scope, which an owned handle
-//!   cannot express).
+//! - [`send`] and [`OwnedSend`]: sends, the nonblocking ones from bytes the send owns
+//!   together with its requests (rsmpi ties requests to a borrow scope, which an owned
+//!   handle cannot express).
 //! - [`broadcast`], [`reduce`], [`all_reduce`]: the buffer collectives, on the raw handle
 //!   (rsmpi's `process_at_rank` asks MPI for the size on every call).
 //! - [`errors_return`]: the error handler that makes MPI return codes instead of
@@ -19,11 +19,12 @@
 //! a message of any length is still one MPI message, received in place.
 //!
 //! One module, split by concern: handles, errors and [`Layout`] here; message sizes in
-//! `status`; point-to-point calls in `p2p`; collectives in `collective`.
+//! `status`; point-to-point calls in `p2p`; nonblocking sends in `send`; collectives in `collective`.
 #![allow(unsafe_code)]
 
 mod collective;
 mod p2p;
+mod send;
 mod status;
 
 use std::mem::MaybeUninit;
@@ -36,7 +37,8 @@ use mpi::traits::Equivalence;
 use crate::error::{ErrorKind, Result};
 
 pub(crate) use collective::{all_reduce, broadcast, reduce};
-pub(crate) use p2p::{isend, probe, receive_into, send, test, wait, Matched, Received};
+pub(crate) use p2p::{probe, receive_into, send, Matched, Received};
+pub(crate) use send::OwnedSend;
 pub(crate) use status::elements;
 
 /// The raw handle of a communicator rspar sends on, read once (rsmpi's `as_raw` picks

@@ -6,7 +6,7 @@ use mpi::ffi;
 use mpi::traits::Equivalence;
 
 use super::status::{elements, envelope, status_bytes};
-use super::{check, request_null, Comm, Layout};
+use super::{check, Comm, Layout};
 use crate::envelope::Status;
 use crate::error::{ErrorKind, Result};
 
@@ -234,44 +234,4 @@ pub(crate) fn send<T: Equivalence>(comm: Comm, buf: &[T], dest: i32, tag: i32) -
         unsafe { ffi::MPI_Send(buf.as_ptr().cast(), count, datatype, dest, tag, comm.0) }
     })?;
     check(code, "MPI_Send")
-}
-
-/// Post `MPI_Isend` of `bytes` on `comm`. The caller keeps `bytes` alive and unmoved
-/// until [`test()`] or [`wait`] has completed the request.
-pub(crate) fn isend(comm: Comm, bytes: &[u8], dest: i32, tag: i32) -> Result<ffi::MPI_Request> {
-    let mut request: ffi::MPI_Request = request_null();
-    let code = Layout::with::<u8, _>(bytes.len(), |count, datatype| {
-        // SAFETY: `bytes` is a live buffer of `bytes.len()` bytes; the caller stores it
-        // next to the request and frees it only after MPI_Wait/MPI_Test has completed the
-        // request. The handles are valid while MPI is up (MPI keeps a freed datatype
-        // alive for the operations that use it).
-        unsafe {
-            ffi::MPI_Isend(
-                bytes.as_ptr().cast(),
-                count,
-                datatype,
-                dest,
-                tag,
-                comm.0,
-                &mut request,
-            )
-        }
-    })?;
-    check(code, "MPI_Isend").map(|()| request)
-}
-
-/// `MPI_Test`: true (and the request is null) once it has completed.
-pub(crate) fn test(request: &mut ffi::MPI_Request) -> Result<bool> {
-    let mut flag = 0;
-    // SAFETY: `request` is an active request from `isend` whose buffer is still alive;
-    // MPI_Test sets it to MPI_REQUEST_NULL when it completes.
-    let code = unsafe { ffi::MPI_Test(request, &mut flag, ffi::RSMPI_STATUS_IGNORE) };
-    check(code, "MPI_Test").map(|()| flag != 0)
-}
-
-/// `MPI_Wait`: block until the request has completed; MPI no longer reads its buffer.
-pub(crate) fn wait(request: &mut ffi::MPI_Request) -> Result<()> {
-    // SAFETY: as in `test`.
-    let code = unsafe { ffi::MPI_Wait(request, ffi::RSMPI_STATUS_IGNORE) };
-    check(code, "MPI_Wait")
 }
