@@ -113,6 +113,7 @@ impl Init {
         if mpi::environment::is_finalized() {
             return Err(ErrorKind::Finalized.into());
         }
+        safe_truncation();
         let (universe, granted) = mpi::initialize_with_threading(self.threading.to_mpi())
             .ok_or(ErrorKind::AlreadyInitialized)?;
         let world = universe.world();
@@ -135,6 +136,32 @@ impl Init {
             parked: RefCell::default(),
         });
         Communicator::new(world, env)
+    }
+}
+
+/// The MCA variable that picks how Open MPI 4's shared-memory transport copies a large
+/// message.
+const SINGLE_COPY: &str = "OMPI_MCA_btl_vader_single_copy_mechanism";
+
+/// Make a receive into a buffer shorter than its message safe in Open MPI 4.
+///
+/// Its shared-memory transport copies a large message (above the 4 KiB eager size) with
+/// CMA (`process_vm_readv`) at the message's full length, also into a shorter receive
+/// buffer: measured with Open MPI 4.1.4, a 100 KB message received into 16 bytes made
+/// the read fail with `EFAULT` or overwrote the heap (`malloc(): invalid size`), and a
+/// truncated `MPI_Mrecv` (how rspar discards a message without holding it) crashed or
+/// hung. rspar promises `Err(Overflow)` for a short buffer, so before `MPI_Init` it
+/// turns single copy off (copy-in/copy-out through the shared segment, which MPI
+/// bounds by the buffer; on the machines rspar is tested on it is also the faster one,
+/// see docs/performance.md), unless the variable is set already (by the user, or
+/// `mpirun --mca`). Other MPIs, and Open MPI 5, are left alone.
+fn safe_truncation() {
+    let version = mpi::environment::library_version().unwrap_or_default();
+    if crate::launch::Library::from_version(&version) == crate::launch::Library::OpenMpi
+        && version.contains("Open MPI v4.")
+        && std::env::var_os(SINGLE_COPY).is_none()
+    {
+        std::env::set_var(SINGLE_COPY, "none");
     }
 }
 

@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{spmd, SIZES};
+use common::{peak_memory, spmd, SIZES};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
@@ -229,4 +229,101 @@ fn hostile_messages_are_errors_never_panics() {
         assert_eq!(world.receive::<String>(left)?, format!("done {left}"));
         Ok(())
     });
+}
+
+/// A split object message whose first part announces one payload length while a message
+/// of another length follows is `Err(Decode)`, and the follower is discarded without
+/// being received into memory of its size (it once took a buffer of its whole length:
+/// 2.5 GiB for a huge corrupt one).
+#[test]
+fn a_mismatched_split_payload_is_discarded_without_its_size_in_memory() {
+    spmd(
+        "a_mismatched_split_payload_is_discarded_without_its_size_in_memory",
+        SIZES,
+        |world| {
+            let (rank, size) = (world.rank(), world.size());
+            let (right, left) = ((rank + 1) % size, (rank + size - 1) % size);
+            // The first part of a split `u64` message announcing 1000 more payload bytes:
+            // "rspr", version 1, flag split, name length, payload length, name, lead.
+            let mut first = b"rspr\x01\x01".to_vec();
+            first.extend_from_slice(&3u16.to_le_bytes());
+            first.extend_from_slice(&1008u64.to_le_bytes());
+            first.extend_from_slice(b"u64");
+            first.extend_from_slice(&[0; 8]);
+            const FOLLOWER: usize = 256 << 20;
+            let follower = vec![7u8; FOLLOWER];
+            let before = peak_memory();
+            let receive = || {
+                let err = world.receive::<u64>(left).expect_err("a corrupt message");
+                assert!(
+                    matches!(err.kind(), ErrorKind::Decode { .. }),
+                    "expected Decode, got {err}"
+                );
+            };
+            if rank % 2 == 1 {
+                receive();
+            }
+            world.send_buffer(&first, right)?;
+            // On one rank both parts would be sends to self, which rspar holds as they
+            // are (a copy, not matched by MPI): only the first is sent there.
+            if size > 1 {
+                world.send_buffer(&follower, right)?;
+            }
+            if rank % 2 == 0 {
+                receive();
+            }
+            let grown = peak_memory().saturating_sub(before);
+            assert!(
+                grown < 64 << 20,
+                "discarding a {} MiB message grew peak memory by {} MiB",
+                FOLLOWER >> 20,
+                grown >> 20
+            );
+            // Still usable, and nothing of the discarded message is left behind.
+            world.send(&format!("after {rank}"), right)?;
+            assert_eq!(world.receive::<String>(left)?, format!("after {left}"));
+            Ok(())
+        },
+    );
+}
+
+/// A large message into a short slice is `Err(Overflow)` with the slice holding its
+/// start, and the communicator goes on. (Open MPI 4's single-copy transport once wrote
+/// such a message at its full length, past the slice: rspar turns it off at init.)
+#[test]
+fn a_large_message_into_a_short_slice_is_an_overflow_not_a_write_past_it() {
+    spmd(
+        "a_large_message_into_a_short_slice_is_an_overflow_not_a_write_past_it",
+        &[2, 3, 4, 5],
+        |world| {
+            let (rank, size) = (world.rank(), world.size());
+            let (right, left) = ((rank + 1) % size, (rank + size - 1) % size);
+            let message: Vec<u8> = (0..1 << 20).map(|i| (i % 251) as u8).collect();
+            let mut short = [0u8; 16];
+            let receive = |short: &mut [u8; 16]| {
+                let err = world
+                    .receive_buffer(short, left)
+                    .expect_err("a 1 MiB message into 16 bytes");
+                assert!(
+                    matches!(err.kind(), ErrorKind::Overflow { .. }),
+                    "expected Overflow, got {err}"
+                );
+            };
+            if rank % 2 == 1 {
+                receive(&mut short);
+            }
+            world.send_buffer(&message, right)?;
+            if rank % 2 == 0 {
+                receive(&mut short);
+            }
+            assert_eq!(
+                short[..],
+                message[..16],
+                "the slice holds the message's start"
+            );
+            world.send(&format!("after {rank}"), right)?;
+            assert_eq!(world.receive::<String>(left)?, format!("after {left}"));
+            Ok(())
+        },
+    );
 }

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{spmd, SIZES};
+use common::{peak_memory, spmd, SIZES};
 use rspar::{Any, ReceiveRequest, SendRequest};
 
 /// Mixed sizes, from empty to well above any eager limit.
@@ -80,17 +80,6 @@ fn wait_any_and_test_poll_until_done() {
         // Dropping the kept sends waits for them; nothing is left behind.
         Ok(())
     });
-}
-
-/// The peak resident memory of this process so far, in bytes (`VmHWM`).
-fn peak_memory() -> usize {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    let line = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .expect("VmHWM");
-    let kib: usize = line.split_whitespace().nth(1).unwrap().parse().unwrap();
-    kib * 1024
 }
 
 /// A program that keeps an unrelated `Err` alive is not failing: sends it drops meanwhile

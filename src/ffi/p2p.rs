@@ -115,15 +115,27 @@ impl Matched {
 
     /// Receive its bytes as a new `Vec` of `len` plain elements of `E`: it must be
     /// exactly `len * size_of::<E>()` bytes (callers check).
+    /// A message of any other size is `Err(Decode)`, and is consumed (discarded).
     pub(crate) fn receive_elements<E: bytemuck::Pod>(mut self, len: usize) -> Result<Vec<E>> {
-        let bytes = len * std::mem::size_of::<E>();
-        debug_assert_eq!(self.bytes, bytes);
+        let size = std::mem::size_of::<E>();
+        let bytes = match len.checked_mul(size) {
+            Some(bytes) if bytes == self.bytes => bytes,
+            _ => {
+                return Err(ErrorKind::Decode {
+                    reason: format!(
+                        "a message of {} bytes is not {len} elements of {size} bytes",
+                        self.bytes
+                    ),
+                }
+                .into())
+            }
+        };
         let mut vec = Vec::<E>::with_capacity(len);
         // SAFETY: `vec` has room for `len` elements, which are the message's `bytes`
         // bytes exactly.
         unsafe { self.receive_raw::<u8>(vec.as_mut_ptr().cast(), bytes)? };
-        // SAFETY: MPI_Mrecv succeeded, so it wrote all `len` elements, and any bytes
-        // are a valid `E` (`Pod`).
+        // SAFETY: MPI_Mrecv succeeded, so it wrote all `len` elements (the message is
+        // exactly their `bytes`, checked above), and any bytes are a valid `E` (`Pod`).
         unsafe { vec.set_len(len) };
         Ok(vec)
     }
@@ -132,8 +144,9 @@ impl Matched {
     /// received (and null) afterwards, also when MPI reports an error.
     ///
     /// # Safety
-    /// `buf` must be valid for writes of `len` elements of `T`, and `len` must be the
-    /// message's length in elements (MPI writes that many).
+    /// `buf` must be valid for writes of `len` elements of `T`. MPI writes at most that
+    /// many (a longer message fills them and is `MPI_ERR_TRUNCATE`); callers that read
+    /// `len` elements back must know the message is exactly that long.
     unsafe fn receive_raw<T: Equivalence>(&mut self, buf: *mut T, len: usize) -> Result<()> {
         // SAFETY: reading a constant exported by rsmpi's C shim.
         let null = unsafe { ffi::RSMPI_MESSAGE_NULL };
@@ -164,9 +177,12 @@ impl Drop for Matched {
     fn drop(&mut self) {
         // SAFETY: reading a constant exported by rsmpi's C shim.
         if self.message != unsafe { ffi::RSMPI_MESSAGE_NULL } {
-            let mut sink = vec![0u8; self.bytes];
-            // SAFETY: `sink` holds the message's `bytes` bytes.
-            let _ = unsafe { self.receive_raw::<u8>(sink.as_mut_ptr(), sink.len()) };
+            // Received into nothing: MPI consumes the message, reports MPI_ERR_TRUNCATE
+            // (ignored: the point is to discard it) and writes no byte, so a huge
+            // message costs no memory to throw away.
+            let mut sink = [0u8; 1];
+            // SAFETY: `sink` is valid for 0 elements, the count given; MPI writes none.
+            let _ = unsafe { self.receive_raw::<u8>(sink.as_mut_ptr(), 0) };
         }
     }
 }

@@ -418,3 +418,15 @@ pub fn note(text: &str) {
     let line = format!("NOTE: {text}\n");
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
+
+/// The peak resident memory of this process so far, in bytes (`VmHWM`): for tests that a
+/// path does not allocate what it need not.
+pub fn peak_memory() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .expect("VmHWM in /proc/self/status");
+    let kib: usize = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kib * 1024
+}
