@@ -45,8 +45,8 @@ pub enum ErrorKind {
     /// A tag outside `0..=MAX_TAG`, or the wildcard [`Any`](crate::Any) given to a send.
     #[error("invalid tag {tag}: {reason}")]
     InvalidTag {
-        /// The tag that was given (`-1` for the wildcard).
-        tag: i32,
+        /// The tag that was given, whatever its integer type (`-1` for the wildcard).
+        tag: i128,
         /// Why it is invalid.
         reason: &'static str,
     },

@@ -55,13 +55,26 @@ fn misuse(world: rspar::Communicator) -> rspar::Result<()> {
     // Tags outside 0..=MAX_TAG, and the wildcard on a send.
     for tag in [-1, rspar::MAX_TAG + 1, i32::MIN] {
         assert!(
-            matches!(kind(world.tag(tag).send(&1u8, right)), ErrorKind::InvalidTag { tag: t, .. } if t == tag)
+            matches!(kind(world.tag(tag).send(&1u8, right)), ErrorKind::InvalidTag { tag: t, .. } if t == i128::from(tag))
         );
         assert!(matches!(
             kind(world.tag(tag).receive::<u8>(left)),
             ErrorKind::InvalidTag { .. }
         ));
     }
+    // Tags of other integer types out of range: the error names the value given.
+    assert!(matches!(
+        kind(world.tag(u64::MAX).send(&1u8, right)),
+        ErrorKind::InvalidTag { tag, .. } if tag == u64::MAX as i128
+    ));
+    assert!(matches!(
+        kind(world.tag(usize::MAX).receive::<u8>(left)),
+        ErrorKind::InvalidTag { tag, .. } if tag == usize::MAX as i128
+    ));
+    assert!(matches!(
+        kind(world.tag(-1i64).send_buffer(&[1u8], right)),
+        ErrorKind::InvalidTag { tag: -1, .. }
+    ));
     assert!(matches!(
         kind(world.tag(Any).send(&1u8, right)),
         ErrorKind::InvalidTag { tag: -1, .. }
