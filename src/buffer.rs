@@ -63,7 +63,9 @@ impl Tagged<'_> {
     ///   stays queued, and a receive into `got` elements (or `receive_vec`) gets it;
     /// - longer: `Err(Overflow { capacity, got })`; as in MPI (`MPI_ERR_TRUNCATE`) the
     ///   message is received, `data` holds its first `data.len()` elements and the rest
-    ///   is lost. Use `receive_vec` when lengths vary.
+    ///   is lost. (MPI does not promise the start of a message it cut: MPICH may leave
+    ///   `data` unwritten when a receive with no timeout took the message straight from
+    ///   another rank.) Use `receive_vec` when lengths vary.
     ///
     /// After an `Err` other than `Overflow`, the contents of `data` are unspecified.
     pub fn receive_buffer<T: Plain>(
@@ -138,16 +140,20 @@ impl Tagged<'_> {
                 .put_back(Entry { status, held }, origin);
             return Err(ErrorKind::ShortMessage { capacity, got }.into());
         }
+        if got > capacity {
+            // Received whole, then cut here: an MPI_Mrecv that truncates aborts the job
+            // in MPICH 4.0 (it ignores the communicator's error handler).
+            let whole = match elements {
+                Elements::Mpi(matched, _) => matched.receive_vec::<T>()?,
+                Elements::Local(local) => local,
+            };
+            data.copy_from_slice(&whole[..capacity]);
+            let got = Some(got);
+            return Err(ErrorKind::Overflow { capacity, got }.into());
+        }
         match elements {
-            // MPI reports a longer message as Overflow.
             Elements::Mpi(matched, _) => matched.receive_into(data)?,
-            Elements::Local(local) => {
-                data.copy_from_slice(&local[..capacity]);
-                if got > capacity {
-                    let got = Some(got);
-                    return Err(ErrorKind::Overflow { capacity, got }.into());
-                }
-            }
+            Elements::Local(local) => data.copy_from_slice(&local),
         }
         Ok(status)
     }

@@ -73,15 +73,16 @@ pub enum ErrorKind {
     /// A buffer receive into a slice shorter than the message. The message was received,
     /// as MPI does (`MPI_ERR_TRUNCATE`): the slice holds its first `capacity` elements and
     /// the rest is lost; the next receive gets the next message. The same on every path:
-    /// a plain or timed receive, a message from another rank or sent to self. Receive
-    /// messages whose length varies with `receive_vec`, which sizes its vector from the
-    /// message.
-    #[error("a message {} is longer than the receive buffer of {capacity} elements: it was received, the buffer holds its first {capacity} elements and the rest is lost (use receive_vec for messages of varying length)", length_of(.got))]
+    /// a plain or timed receive, a message from another rank or sent to self. (One
+    /// exception, MPI's: it does not promise the start of a message it cut itself, `got:
+    /// None`, and MPICH may leave the slice unwritten then.) Receive messages whose length
+    /// varies with `receive_vec`, which sizes its vector from the message.
+    #[error("a message {} is longer than the receive buffer of {capacity} elements: it was received, {}, and the rest is lost (use receive_vec for messages of varying length)", length_of(.got), start_of(*.capacity, .got))]
     Overflow {
         /// Elements the receive buffer holds.
         capacity: usize,
-        /// Elements the message held, when rspar knows (`None`: MPI cut it in a plain
-        /// receive without saying how long it was).
+        /// Elements the message held, when rspar knows (`None`: MPI cut it in a receive
+        /// with no timeout, without saying how long it was).
         got: Option<usize>,
     },
     /// A reduction's receive buffer does not have the send buffer's length. The reduction
@@ -219,6 +220,16 @@ fn length_of(got: &Option<usize>) -> String {
     )
 }
 
+/// Where an overflowing message's start is: in the buffer, unless MPI cut the message
+/// (`got: None`) and did not write it.
+fn start_of(capacity: usize, got: &Option<usize>) -> String {
+    let holds = format!("the buffer holds its first {capacity} elements");
+    match got {
+        Some(_) => holds,
+        None => holds + " if MPI wrote them (Open MPI does, MPICH may not)",
+    }
+}
+
 /// An rspar error: a boxed [`ErrorKind`].
 ///
 /// ```
@@ -349,5 +360,9 @@ mod tests {
         }
         .to_string();
         assert!(unknown.contains("of unknown length is longer"), "{unknown}");
+        assert!(
+            unknown.contains("first 5 elements if MPI wrote"),
+            "{unknown}"
+        );
     }
 }

@@ -100,14 +100,17 @@ fn wrong_length_is_an_error_and_the_communicator_goes_on() {
             let mut exact = [0u32; 10];
             world.receive_buffer(&mut exact, left)?;
             assert_eq!(exact, [left as u32; 10]);
-            // A shorter slice: MPI_ERR_TRUNCATE, reported, not an abort; the slice holds
-            // the message's start. Fresh from MPI, MPI does not say how long it was.
+            // A shorter slice: MPI_ERR_TRUNCATE, reported, not an abort. Fresh from MPI,
+            // MPI does not say how long the message was, nor promise its start in the
+            // slice (Open MPI writes it there).
             world.send_buffer(&[rank as u32; 10], right)?;
             let mut short = [0u32; 9];
             let err = world.receive_buffer(&mut short, left).unwrap_err();
             let got = if size > 1 { None } else { Some(10) };
             assert_eq!(err.kind(), &ErrorKind::Overflow { capacity: 9, got });
-            assert_eq!(short, [left as u32; 9]);
+            if got.is_some() || open_mpi() {
+                assert_eq!(short, [left as u32; 9]);
+            }
             // A held message (refused by a longer slice) into a shorter one, and into none.
             for capacity in [9, 0] {
                 world.send_buffer(&[rank as u32 + 1; 10], right)?;
@@ -170,7 +173,8 @@ fn wrong_lengths_behave_the_same_on_every_path() {
                     _ => world.tag(tag),
                 };
                 let (me, peer) = (rank as u32, from as u32);
-                // Longer than the slice: received, its start in the slice, the rest lost.
+                // Longer than the slice: received, its start in the slice (where MPI
+                // cut it, if MPI wrote it), the rest lost.
                 view.send_buffer(&[me; 10], to)?;
                 view.send_buffer(&[me + 100; 3], to)?;
                 let mut short = [u32::MAX; 9];
@@ -179,7 +183,9 @@ fn wrong_lengths_behave_the_same_on_every_path() {
                 let got = (path != Path::Plain || from == rank).then_some(10);
                 let overflow = ErrorKind::Overflow { capacity: 9, got };
                 assert_eq!(err.kind(), &overflow, "{path:?}");
-                assert_eq!(short, [peer; 9], "{path:?}");
+                if got.is_some() || open_mpi() {
+                    assert_eq!(short, [peer; 9], "{path:?}");
+                }
                 let mut next = [0u32; 3];
                 view.receive_buffer(&mut next, from)?;
                 assert_eq!(next, [peer + 100; 3], "{path:?}: the long message is gone");
@@ -228,4 +234,10 @@ fn wrong_lengths_behave_the_same_on_every_path() {
             Ok(())
         },
     );
+}
+
+/// Whether the MPI is Open MPI, which writes the start of a message it cuts
+/// (`MPI_ERR_TRUNCATE`) into the buffer; MPI does not promise it, and MPICH 4.0 does not.
+fn open_mpi() -> bool {
+    rspar::mpi::environment::library_version().is_ok_and(|v| v.contains("Open MPI"))
 }

@@ -100,7 +100,8 @@ fn misuse(world: rspar::Communicator) -> rspar::Result<()> {
     ));
 
     // A slice of the wrong length: too long is ShortMessage (the message stays queued),
-    // too short is Overflow (the message is received, its start in the slice).
+    // too short is Overflow (the message is received and gone; tests/buffer.rs checks
+    // where its start is).
     world.send_buffer(&[7u32; 4], right)?;
     let mut long = [0u32; 6];
     assert_eq!(
@@ -119,7 +120,6 @@ fn misuse(world: rspar::Communicator) -> rspar::Result<()> {
         kind(world.receive_buffer(&mut short, left)),
         ErrorKind::Overflow { capacity: 2, .. }
     ));
-    assert_eq!(short, [7; 2]);
 
     // Scatter with the wrong number of items at the root: every rank's call fails.
     let items = vec![1u8; size + 1];

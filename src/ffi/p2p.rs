@@ -62,8 +62,10 @@ pub(crate) fn receive_into<T: Equivalence>(
     // SAFETY: written by MPI_Recv (also on error, as the communicator returns errors).
     let status = unsafe { status.assume_init() };
     if let Err(err) = check(code, "MPI_Recv") {
-        if is_truncate(&err) {
-            return Ok(Received::Overflow);
+        if let ErrorKind::Mpi { class, .. } = err.kind() {
+            if *class == ffi::MPI_ERR_TRUNCATE as i32 {
+                return Ok(Received::Overflow);
+            }
         }
         return Err(err);
     }
@@ -71,12 +73,6 @@ pub(crate) fn receive_into<T: Equivalence>(
     Ok(Received::Message {
         status: envelope(&status, bytes),
     })
-}
-
-/// Whether `err` is MPI's `MPI_ERR_TRUNCATE`: a message longer than the buffer, of which
-/// MPI wrote the start into the buffer and dropped the rest.
-fn is_truncate(err: &crate::Error) -> bool {
-    matches!(err.kind(), ErrorKind::Mpi { class, .. } if *class == ffi::MPI_ERR_TRUNCATE as i32)
 }
 
 /// A message MPI has matched for this process and not yet received. Dropping it
@@ -98,25 +94,12 @@ impl Matched {
         elements::<T>(self.bytes)
     }
 
-    /// Receive it into `buf`, which must hold at most its elements (callers check with
-    /// [`Matched::count`]). When it holds fewer, MPI fills `buf` with the message's start
-    /// and drops the rest (`MPI_ERR_TRUNCATE`): `Err(Overflow)`, the message received.
+    /// Receive it into `buf`, which must hold exactly its elements (callers check with
+    /// [`Matched::count`]).
     pub(crate) fn receive_into<T: Equivalence>(mut self, buf: &mut [T]) -> Result<()> {
-        let got = self.count::<T>();
-        debug_assert!(got.is_some_and(|got| got >= buf.len()));
+        debug_assert_eq!(self.count::<T>(), Some(buf.len()));
         // SAFETY: `buf` is exclusively borrowed memory of `buf.len()` elements.
-        let received = unsafe { self.receive_raw::<T>(buf.as_mut_ptr(), buf.len()) };
-        received.map_err(|err| {
-            if is_truncate(&err) {
-                ErrorKind::Overflow {
-                    capacity: buf.len(),
-                    got,
-                }
-                .into()
-            } else {
-                err
-            }
-        })
+        unsafe { self.receive_raw::<T>(buf.as_mut_ptr(), buf.len()) }
     }
 
     /// Receive it as a new `Vec` of `T` (it must be a whole number of them).
@@ -149,8 +132,8 @@ impl Matched {
     /// received (and null) afterwards, also when MPI reports an error.
     ///
     /// # Safety
-    /// `buf` must be valid for writes of `len` elements of `T` (MPI writes at most that
-    /// many; of a longer message it writes the start and reports `MPI_ERR_TRUNCATE`).
+    /// `buf` must be valid for writes of `len` elements of `T`, and `len` must be the
+    /// message's length in elements (MPI writes that many).
     unsafe fn receive_raw<T: Equivalence>(&mut self, buf: *mut T, len: usize) -> Result<()> {
         // SAFETY: reading a constant exported by rsmpi's C shim.
         let null = unsafe { ffi::RSMPI_MESSAGE_NULL };
