@@ -57,11 +57,17 @@ impl Tagged<'_> {
     }
 
     /// Receive a message of exactly `data.len()` elements into `data`, straight from MPI
-    /// (`MPI_Recv`, no copy, no probe). A shorter message is
-    /// `Err(Truncated { expected, got })` and stays queued, so a receive with the right
-    /// length (or `receive_vec`) gets it. A longer message is `Err(Overflow)`: as in MPI,
-    /// `data` holds its start and the rest is lost; use `receive_vec` when lengths vary.
-    /// After an `Err`, the contents of `data` are unspecified.
+    /// (`MPI_Recv`, no copy, no probe). A message of another length is an `Err`, the same
+    /// whether it came from another rank or from this one, with or without a timeout:
+    /// - shorter: `Err(ShortMessage { capacity, got })`; nothing is received, the message
+    ///   stays queued, and a receive into `got` elements (or `receive_vec`) gets it;
+    /// - longer: `Err(Overflow { capacity, got })`; as in MPI (`MPI_ERR_TRUNCATE`) the
+    ///   message is received, `data` holds its first `data.len()` elements and the rest
+    ///   is lost. (MPI does not promise the start of a message it cut: MPICH may leave
+    ///   `data` unwritten when a receive with no timeout took the message straight from
+    ///   another rank.) Use `receive_vec` when lengths vary.
+    ///
+    /// After an `Err` other than `Overflow`, the contents of `data` are unspecified.
     pub fn receive_buffer<T: Plain>(
         &self,
         data: &mut [T],
@@ -97,6 +103,7 @@ impl Tagged<'_> {
         match ffi::receive_into(comm.p2p(), data, source, tag)? {
             Received::Overflow => Err(ErrorKind::Overflow {
                 capacity: data.len(),
+                got: None,
             }
             .into()),
             Received::Message { status } => match ffi::elements::<T>(status.bytes) {
@@ -104,8 +111,8 @@ impl Tagged<'_> {
                 Some(got) => {
                     let held = Held::Local(Box::new(data[..got].to_vec()), type_name::<T>());
                     comm.pending().put_back(Entry { status, held }, Origin::Mpi);
-                    Err(ErrorKind::Truncated {
-                        expected: data.len(),
+                    Err(ErrorKind::ShortMessage {
+                        capacity: data.len(),
                         got,
                     }
                     .into())
@@ -115,7 +122,9 @@ impl Tagged<'_> {
         }
     }
 
-    /// Copy a held message into `data`, or refuse it (put back) if its length differs.
+    /// Receive a held or matched message into `data`, as a direct receive would: a
+    /// shorter one is refused (put back), a longer one fills `data` with its start and
+    /// is gone.
     fn fill<T: Plain>(
         &self,
         data: &mut [T],
@@ -123,17 +132,24 @@ impl Tagged<'_> {
         status: Status,
         origin: Origin,
     ) -> Result<Status> {
-        let got = elements.len();
-        if got != data.len() {
+        let (capacity, got) = (data.len(), elements.len());
+        if got < capacity {
             let held = elements.into_held();
             self.comm()
                 .pending()
                 .put_back(Entry { status, held }, origin);
-            return Err(ErrorKind::Truncated {
-                expected: data.len(),
-                got,
-            }
-            .into());
+            return Err(ErrorKind::ShortMessage { capacity, got }.into());
+        }
+        if got > capacity {
+            // Received whole, then cut here: an MPI_Mrecv that truncates aborts the job
+            // in MPICH 4.0 (it ignores the communicator's error handler).
+            let whole = match elements {
+                Elements::Mpi(matched, _) => matched.receive_vec::<T>()?,
+                Elements::Local(local) => local,
+            };
+            data.copy_from_slice(&whole[..capacity]);
+            let got = Some(got);
+            return Err(ErrorKind::Overflow { capacity, got }.into());
         }
         match elements {
             Elements::Mpi(matched, _) => matched.receive_into(data)?,

@@ -194,7 +194,9 @@ impl Communicator {
     }
 
     /// Element-wise `op` over every rank's `send`, into `recv` on the root (`MPI_Reduce`);
-    /// `recv` is not touched elsewhere (pass `&mut []`). All `send`s have one length.
+    /// `recv` is not touched elsewhere (pass `&mut []`). All `send`s have one length. A
+    /// root `recv` of another length is `Err(BufferLength)` there, not written; the other
+    /// ranks' calls complete.
     ///
     /// ```no_run
     /// use rspar::Op;
@@ -222,7 +224,9 @@ impl Communicator {
     }
 
     /// Element-wise `op` over every rank's `send`, into `recv` on every rank
-    /// (`MPI_Allreduce`). `send` and `recv` have one length on every rank.
+    /// (`MPI_Allreduce`). `send` and `recv` have one length on every rank. A `recv` of
+    /// another length is `Err(BufferLength)` on its rank, not written; the other ranks'
+    /// calls complete.
     ///
     /// ```no_run
     /// use rspar::Op;
@@ -329,9 +333,9 @@ fn with_fitting<T: Plain>(
     }
     let mut scratch = send.to_vec();
     reduce(&mut scratch)?;
-    Err(ErrorKind::Truncated {
-        expected: recv.len(),
-        got: send.len(),
+    Err(ErrorKind::BufferLength {
+        send: send.len(),
+        recv: recv.len(),
     }
     .into())
 }

@@ -143,6 +143,10 @@ impl Communicator {
     /// `0..=MAX_TAG`, or [`Any`](crate::Any) for receives). Calls on the communicator
     /// itself use [`DEFAULT_TAG`](crate::DEFAULT_TAG).
     ///
+    /// `tag` may be any integer type, such as a rank; a value outside `0..=MAX_TAG` makes
+    /// the view's sends and receives `Err(`[`InvalidTag`](crate::ErrorKind::InvalidTag)`)`,
+    /// which names the value given (see [`Tag`]).
+    ///
     /// ```no_run
     /// use rspar::Any;
     /// let world = rspar::init()?;
@@ -153,6 +157,19 @@ impl Communicator {
     ///     let text: String = world.tag(7).receive(Any)?;
     ///     assert_eq!(text, "urgent");
     /// }
+    /// // Each rank tags its message with its rank, a usize: rank 0 gathers them in order.
+    /// let rank: usize = world.rank();
+    /// world.tag(rank).send(&format!("from {rank}"), 0)?;
+    /// if rank == 0 {
+    ///     for from in 0..world.size() {
+    ///         let text: String = world.tag(from).receive(Any)?;
+    ///         assert_eq!(text, format!("from {from}"));
+    ///     }
+    /// }
+    /// // Out of range: an Err at the first send or receive, naming the value.
+    /// let err = world.tag(u64::MAX).send(&1u8, 0).unwrap_err();
+    /// assert!(matches!(err.kind(), rspar::ErrorKind::InvalidTag { tag, .. }
+    ///     if *tag == u64::MAX as i128));
     /// # Ok::<(), rspar::Error>(())
     /// ```
     pub fn tag(&self, tag: impl Into<Tag>) -> Tagged<'_> {

@@ -45,8 +45,8 @@ pub enum ErrorKind {
     /// A tag outside `0..=MAX_TAG`, or the wildcard [`Any`](crate::Any) given to a send.
     #[error("invalid tag {tag}: {reason}")]
     InvalidTag {
-        /// The tag that was given (`-1` for the wildcard).
-        tag: i32,
+        /// The tag that was given, whatever its integer type (`-1` for the wildcard).
+        tag: i128,
         /// Why it is invalid.
         reason: &'static str,
     },
@@ -59,25 +59,41 @@ pub enum ErrorKind {
         /// The type the sender sent.
         found: String,
     },
-    /// A buffer receive whose slice is longer than the message (or, for a message held by
-    /// rspar, of any other length). The message stays queued: receive it again into a
-    /// slice of `got` elements, or with `receive_vec`. (A message longer than a slice
-    /// fresh from MPI is [`ErrorKind::Overflow`].)
-    #[error("message length mismatch: the receive buffer holds {expected} elements, the message has {got}")]
-    Truncated {
+    /// A buffer receive into a slice longer than the message. Nothing was received: the
+    /// message stays queued for the next receive, where a slice of `got` elements (or
+    /// `receive_vec`) takes it. The slice's contents are unspecified. The same on every
+    /// path: a plain or timed receive, a message from another rank or sent to self.
+    #[error("a message of {got} elements is shorter than the receive buffer of {capacity} elements: nothing was received, and the message stays queued for the next receive")]
+    ShortMessage {
         /// Elements the receive buffer holds.
-        expected: usize,
-        /// Elements the message holds (rounded down if its size is not a whole number of
-        /// elements).
+        capacity: usize,
+        /// Elements the message holds.
         got: usize,
     },
-    /// A message longer than the receive buffer arrived (`MPI_ERR_TRUNCATE`): as in MPI,
-    /// the buffer holds its start and the rest is lost. Receive messages whose length
-    /// varies with `receive_vec`, which sizes the buffer from the message.
-    #[error("a message longer than the receive buffer of {capacity} elements arrived; MPI kept only its start (use receive_vec for messages of varying length)")]
+    /// A buffer receive into a slice shorter than the message. The message was received,
+    /// as MPI does (`MPI_ERR_TRUNCATE`): the slice holds its first `capacity` elements and
+    /// the rest is lost; the next receive gets the next message. The same on every path:
+    /// a plain or timed receive, a message from another rank or sent to self. (One
+    /// exception, MPI's: it does not promise the start of a message it cut itself, `got:
+    /// None`, and MPICH may leave the slice unwritten then.) Receive messages whose length
+    /// varies with `receive_vec`, which sizes its vector from the message.
+    #[error("a message {} is longer than the receive buffer of {capacity} elements: it was received, {}, and the rest is lost (use receive_vec for messages of varying length)", length_of(.got), start_of(*.capacity, .got))]
     Overflow {
         /// Elements the receive buffer holds.
         capacity: usize,
+        /// Elements the message held, when rspar knows (`None`: MPI cut it in a receive
+        /// with no timeout, without saying how long it was).
+        got: Option<usize>,
+    },
+    /// A reduction's receive buffer does not have the send buffer's length. The reduction
+    /// ran on every rank (this rank's result went to scratch memory and was dropped), so
+    /// the other ranks' calls completed; the receive buffer was not written.
+    #[error("the receive buffer of a reduction holds {recv} elements, the send buffer {send}: they must be as long; the receive buffer was not written")]
+    BufferLength {
+        /// Elements of the send buffer.
+        send: usize,
+        /// Elements of the receive buffer.
+        recv: usize,
     },
     /// Bytes that are not a valid rspar object message (corrupt, truncated, or not sent
     /// by the object path). The message has been consumed.
@@ -196,6 +212,24 @@ pub(crate) fn tag_text(tag: &Option<i32>) -> String {
     tag.map_or_else(|| "any tag".into(), |t| format!("tag {t}"))
 }
 
+/// "of 10 elements" or "of unknown length".
+fn length_of(got: &Option<usize>) -> String {
+    got.map_or_else(
+        || "of unknown length".into(),
+        |n| format!("of {n} elements"),
+    )
+}
+
+/// Where an overflowing message's start is: in the buffer, unless MPI cut the message
+/// (`got: None`) and did not write it.
+fn start_of(capacity: usize, got: &Option<usize>) -> String {
+    let holds = format!("the buffer holds its first {capacity} elements");
+    match got {
+        Some(_) => holds,
+        None => holds + " if MPI wrote them (Open MPI does, MPICH may not)",
+    }
+}
+
 /// An rspar error: a boxed [`ErrorKind`].
 ///
 /// ```
@@ -296,6 +330,39 @@ mod tests {
         assert_eq!(
             std::mem::size_of::<Result<()>>(),
             std::mem::size_of::<usize>()
+        );
+    }
+
+    #[test]
+    fn length_errors_say_what_happened_to_the_message() {
+        let short = ErrorKind::ShortMessage {
+            capacity: 10,
+            got: 5,
+        }
+        .to_string();
+        assert!(short.contains("of 5 elements is shorter than"), "{short}");
+        assert!(short.contains("buffer of 10 elements"), "{short}");
+        assert!(
+            short.contains("stays queued for the next receive"),
+            "{short}"
+        );
+        let known = ErrorKind::Overflow {
+            capacity: 5,
+            got: Some(10),
+        }
+        .to_string();
+        assert!(known.contains("of 10 elements is longer than"), "{known}");
+        assert!(known.contains("holds its first 5 elements"), "{known}");
+        assert!(known.contains("the rest is lost"), "{known}");
+        let unknown = ErrorKind::Overflow {
+            capacity: 5,
+            got: None,
+        }
+        .to_string();
+        assert!(unknown.contains("of unknown length is longer"), "{unknown}");
+        assert!(
+            unknown.contains("first 5 elements if MPI wrote"),
+            "{unknown}"
         );
     }
 }

@@ -58,8 +58,9 @@
 //!
 //! # Tags and wildcards
 //! Calls on the communicator use [`DEFAULT_TAG`]; `world.tag(t)` gives a [`Tagged`] view
-//! with the same methods for tag `t` in `0..=`[`MAX_TAG`]. [`Any`] is the wildcard for a
-//! source and for a receive's tag: `world.tag(Any).receive::<T>(Any)`.
+//! with the same methods for tag `t` in `0..=`[`MAX_TAG`], of any integer type (a value
+//! out of range is `Err(InvalidTag)` at the first send or receive). [`Any`] is the
+//! wildcard for a source and for a receive's tag: `world.tag(Any).receive::<T>(Any)`.
 //!
 //! # Failure
 //! Every fallible call returns [`Result`]; bad input (an invalid rank or tag, a wrong

@@ -7,8 +7,9 @@
 //! MPI's queue and tells its size before a byte is received.
 //!
 //! Messages are held in three cases:
-//! - a receive refused the message (wrong type, or a slice of the wrong length): it is put
-//!   back where it was, so a later receive with the right type or size gets it;
+//! - a receive refused the message (wrong type, or a slice longer than the message): it is
+//!   put back where it was, so a later receive with the right type or size gets it (a
+//!   slice shorter than the message receives it, as MPI would: see `ErrorKind::Overflow`);
 //! - a send to one's own rank: the encoded bytes (or the copied elements) wait here, so a
 //!   send to self never blocks, whatever its size;
 //! - (matched MPI messages are held as MPI handles, not received, until a receive fits).

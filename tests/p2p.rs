@@ -72,7 +72,7 @@ fn any_source_and_any_tag() {
     spmd("any_source_and_any_tag", SIZES, |world| {
         let (rank, size) = (world.rank(), world.size());
         if rank != 0 {
-            world.tag(rank as i32).send(&(rank * 100), 0)?;
+            world.tag(rank).send(&(rank * 100), 0)?; // a usize tag
             return Ok(());
         }
         let mut seen = vec![false; size];

@@ -105,9 +105,9 @@ fn same_length<T>(send: &[T], recv: &[T]) -> Result<()> {
     if recv.len() == send.len() {
         Ok(())
     } else {
-        Err(ErrorKind::Truncated {
-            expected: recv.len(),
-            got: send.len(),
+        Err(ErrorKind::BufferLength {
+            send: send.len(),
+            recv: recv.len(),
         }
         .into())
     }
