@@ -3,11 +3,9 @@
 mod common;
 
 use common::{spmd, SIZES};
-use rspar::mpi::traits::Equivalence;
 use rspar::{Any, ErrorKind};
 
-#[derive(Equivalence, Clone, Copy, Debug, PartialEq, Default)]
-#[mpi(crate = "::rspar::mpi")]
+#[derive(rspar::Plain, Clone, Copy, Debug, PartialEq, Default)]
 struct Particle {
     position: [f64; 3],
     charge: i32,
