@@ -177,8 +177,8 @@ fn measure(
 }
 
 /// Ping-pong `buf`, filled with `fill(i)`, with `send_buffer` / `receive_buffer` (or raw
-/// rsmpi calls); it must come back unchanged.
-fn buffer<T: rspar::Plain + PartialEq>(
+/// rsmpi calls, hence rsmpi's `Equivalence`); it must come back unchanged.
+fn buffer<T: rspar::Plain + rspar::mpi::traits::Equivalence + PartialEq>(
     world: &Communicator,
     bytes: usize,
     plan: Plan,

@@ -11,13 +11,14 @@
 #                                one-node cluster (scripts/slurm/check.sh; SKIPPED with
 #                                the reason where Slurm cannot run)
 #
-# Steps: scripts/setup.sh; cargo fmt --check; cargo clippy --all-targets -D warnings;
-# cargo deny (licenses, bans, sources, advisories; installed if missing); a 2-rank job
-# must be one world of 2 (the launcher matches the library); cargo test (unit, doc and
-# multi-rank tests under the launcher); the downstream crate in tests/crate built against
-# rspar as a dependency and run on 3 ranks; the examples across a simulated cluster of 3
-# hosts (scripts/test-cluster.sh, Open MPI; SKIPPED, with the reason, where network
-# namespaces are not permitted or the MPI is MPICH).
+# Steps: scripts/setup.sh; cargo fmt --check; cargo clippy --workspace --all-targets -D
+# warnings (rspar and rspar-macros); cargo deny (licenses, bans, sources, advisories;
+# installed if missing); a 2-rank job must be one world of 2 (the launcher matches the
+# library); cargo test (unit, doc and multi-rank tests under the launcher); the
+# downstream crate in tests/crate built against rspar as a dependency and run on 3
+# ranks; the examples across a simulated cluster of 3 hosts (scripts/test-cluster.sh,
+# Open MPI; SKIPPED, with the reason, where network namespaces are not permitted or the
+# MPI is MPICH).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cd "$here/.."
@@ -52,8 +53,8 @@ if [ "$mpi" = openmpi ]; then
   step "cargo fmt --check"
   cargo fmt --all -- --check
 
-  step "cargo clippy --all-targets -- -D warnings"
-  cargo clippy --all-targets --quiet -- -D warnings
+  step "cargo clippy --workspace --all-targets -- -D warnings (rspar and rspar-macros)"
+  cargo clippy --workspace --all-targets --quiet -- -D warnings
 
   step "cargo deny check (dependency policy in deny.toml)"
   command -v cargo-deny >/dev/null 2>&1 || cargo install --locked --quiet cargo-deny

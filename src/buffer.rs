@@ -2,38 +2,18 @@
 //! by MPI directly, with no serialization (PyPar's "bypass", mpi4py's upper-case methods).
 //!
 //! The buffer path does not check types: like MPI itself, it checks only that the sizes
-//! fit. Receive with the element type that was sent.
+//! fit. Receive with the element type that was sent. [`Plain`] (the trait and its derive)
+//! lives in `ffi`: MPI sees `T`s flattened to their elements (an array as its numbers).
 
 use std::any::{type_name, TypeId};
-
-use mpi::traits::Equivalence;
 
 use crate::comm::Communicator;
 use crate::envelope::{Source, Status};
 use crate::error::{ErrorKind, Result};
-use crate::ffi::{self, Matched, Received};
+use crate::ffi::{self, Matched, Plain, Received};
 use crate::p2p::Tagged;
 use crate::pending::{self, Entry, Held, Origin};
 use crate::wire;
-
-/// Plain data the buffer path can carry: any `Copy` type with an MPI datatype: the
-/// numbers, `bool`, arrays of them, and your own structs through
-/// `#[derive(Equivalence)]`.
-///
-/// ```
-/// use rspar::mpi::traits::Equivalence;
-///
-/// #[derive(Equivalence, Clone, Copy, Debug, PartialEq)]
-/// #[mpi(crate = "::rspar::mpi")]
-/// struct Particle { position: [f64; 3], charge: i32 }
-///
-/// fn needs_plain<T: rspar::Plain>() {}
-/// needs_plain::<Particle>();
-/// needs_plain::<f64>();
-/// ```
-pub trait Plain: Equivalence + Copy + 'static {}
-
-impl<T: Equivalence + Copy + 'static> Plain for T {}
 
 impl Tagged<'_> {
     /// Send the elements of `data` to `dest` as one MPI message, with no serialization.

@@ -1,5 +1,7 @@
 //! Collectives on the buffer path: slices of `Plain` data moved and reduced by MPI's own
-//! collectives, with no serialization.
+//! collectives, with no serialization. MPI sees the values' elements (`ffi::as_elements`:
+//! an array as its numbers), so counts and displacements given to MPI are in elements,
+//! and lengths a caller sees are in values.
 //!
 //! The calls that return a new `Vec` (scatter, gather, all-gather) need `T: Default` to
 //! fill it before MPI writes it: derive `Default` on your structs.
@@ -14,10 +16,10 @@ use mpi::datatype::PartitionMut;
 use mpi::raw::AsRaw;
 use mpi::traits::{Communicator as _, CommunicatorCollectives, Root};
 
-use crate::buffer::Plain;
-use crate::collective::{layout, total};
+use crate::collective::{check_count, layout};
 use crate::comm::Communicator;
 use crate::error::{ErrorKind, Result};
+use crate::ffi::{as_elements, as_elements_mut, element_count, Plain};
 
 /// MPI's predefined reduction operations for [`Communicator::reduce_buffer`] and friends.
 ///
@@ -118,7 +120,7 @@ impl Communicator {
         let is_root = self.rank() == root;
         let mut block = if !is_root {
             0
-        } else if data.len() % size == 0 && crate::collective::check_count(data.len()).is_ok() {
+        } else if data.len() % size == 0 && mpi_count::<T>(data.len()).is_ok() {
             (data.len() / size) as u64
         } else {
             u64::MAX
@@ -138,9 +140,9 @@ impl Communicator {
         }
         let mut mine = vec![T::default(); block as usize];
         if is_root {
-            root_process.scatter_into_root(data, &mut mine[..]);
+            root_process.scatter_into_root(as_elements(data), as_elements_mut(&mut mine));
         } else {
-            root_process.scatter_into(&mut mine[..]);
+            root_process.scatter_into(as_elements_mut(&mut mine));
         }
         Ok(mine)
     }
@@ -163,16 +165,16 @@ impl Communicator {
     ) -> Result<Option<Vec<T>>> {
         let _wait = crate::watch::collective("gather_buffer", Some(root));
         let root_rank = self.check_rank(root)?;
-        let counts = self.element_counts(data.len())?;
+        let counts = self.element_counts::<T>(data.len())?;
         let root_process = self.lib().process_at_rank(root_rank);
         if self.rank() != root {
-            root_process.gather_varcount_into(data);
+            root_process.gather_varcount_into(as_elements(data));
             return Ok(None);
         }
         let (counts, displs, total) = counts;
         let mut all = vec![T::default(); total];
-        let mut partition = PartitionMut::new(&mut all[..], &counts[..], &displs[..]);
-        root_process.gather_varcount_into_root(data, &mut partition);
+        let mut partition = PartitionMut::new(as_elements_mut(&mut all), &counts[..], &displs[..]);
+        root_process.gather_varcount_into_root(as_elements(data), &mut partition);
         Ok(Some(all))
     }
 
@@ -186,10 +188,11 @@ impl Communicator {
     /// ```
     pub fn all_gather_buffer<T: Plain + Default>(&self, data: &[T]) -> Result<Vec<T>> {
         let _wait = crate::watch::collective("all_gather_buffer", None);
-        let (counts, displs, total) = self.element_counts(data.len())?;
+        let (counts, displs, total) = self.element_counts::<T>(data.len())?;
         let mut all = vec![T::default(); total];
-        let mut partition = PartitionMut::new(&mut all[..], &counts[..], &displs[..]);
-        self.lib().all_gather_varcount_into(data, &mut partition);
+        let mut partition = PartitionMut::new(as_elements_mut(&mut all), &counts[..], &displs[..]);
+        self.lib()
+            .all_gather_varcount_into(as_elements(data), &mut partition);
         Ok(all)
     }
 
@@ -247,9 +250,10 @@ impl Communicator {
     /// Inclusive prefix (`MPI_Scan`): rank `r`'s `recv` gets `op` over ranks `0..=r`.
     pub fn scan_buffer<T: Plain>(&self, send: &[T], recv: &mut [T], op: Op) -> Result<()> {
         let _wait = crate::watch::collective("scan_buffer", None);
-        crate::collective::check_count(send.len())?;
+        mpi_count::<T>(send.len())?;
         with_fitting(recv, send, |out| {
-            self.lib().scan_into(send, out, op.to_mpi());
+            self.lib()
+                .scan_into(as_elements(send), as_elements_mut(out), op.to_mpi());
             Ok(())
         })
     }
@@ -258,9 +262,10 @@ impl Communicator {
     /// rank 0's `recv` is left as it was.
     pub fn exscan_buffer<T: Plain>(&self, send: &[T], recv: &mut [T], op: Op) -> Result<()> {
         let _wait = crate::watch::collective("exscan_buffer", None);
-        crate::collective::check_count(send.len())?;
+        mpi_count::<T>(send.len())?;
         with_fitting(recv, send, |out| {
-            self.lib().exclusive_scan_into(send, out, op.to_mpi());
+            self.lib()
+                .exclusive_scan_into(as_elements(send), as_elements_mut(out), op.to_mpi());
             Ok(())
         })
     }
@@ -310,14 +315,24 @@ impl Communicator {
             .collect()
     }
 
-    /// Element counts of every rank, as MPI counts, displacements and their total.
-    fn element_counts(&self, mine: usize) -> Result<(Vec<i32>, Vec<i32>, usize)> {
+    /// Every rank's `mine` values of `T` as MPI counts and displacements (in elements),
+    /// and the total in values. Every rank computes the same, so all fail or none.
+    fn element_counts<T: Plain>(&self, mine: usize) -> Result<(Vec<i32>, Vec<i32>, usize)> {
         let mut counts = vec![0u64; self.size()];
         self.lib().all_gather_into(&(mine as u64), &mut counts[..]);
-        let (counts, displs) = layout(&counts)?;
-        let total = total(&counts);
-        Ok((counts, displs, total))
+        let total = counts.iter().fold(0u64, |sum, &c| sum.saturating_add(c));
+        let elements: Vec<u64> = counts
+            .iter()
+            .map(|&c| c.saturating_mul(T::PER_VALUE as u64))
+            .collect();
+        let (counts, displs) = layout(&elements)?;
+        Ok((counts, displs, total as usize))
     }
+}
+
+/// `len` values of `T` as an MPI count (in elements), or `TooLarge`.
+fn mpi_count<T: Plain>(len: usize) -> Result<()> {
+    check_count(element_count::<T>(len)?)
 }
 
 /// Run `reduce` into `recv` if it has `send`'s length; else into a scratch buffer (so

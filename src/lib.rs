@@ -32,8 +32,8 @@
 //! - **Buffers**: [`send_buffer`](Communicator::send_buffer),
 //!   [`receive_buffer`](Communicator::receive_buffer),
 //!   [`receive_vec`](Communicator::receive_vec) move slices of [`Plain`] data (numbers,
-//!   and structs with `#[derive(Equivalence)]`) with no serialization; `receive_buffer`
-//!   is an `MPI_Recv` straight into your slice.
+//!   arrays of them, and structs with `#[derive(Plain)]`) with no serialization;
+//!   `receive_buffer` is an `MPI_Recv` straight into your slice.
 //!
 //! # Collectives
 //! Called by every rank: [`broadcast`](Communicator::broadcast),
@@ -71,6 +71,9 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)] // allowed in ffi only, each use with a SAFETY comment
 
+// `#[derive(Plain)]` names `::rspar`, which must resolve in rspar's own tests too.
+extern crate self as rspar;
+
 mod balance;
 mod buffer;
 mod buffer_collective;
@@ -91,22 +94,48 @@ mod watch;
 mod wire;
 
 pub use balance::balance;
-pub use buffer::Plain;
 pub use buffer_collective::{Loc, Op};
 pub use comm::Communicator;
 pub use env::{abort, init, initialized, wtime, Init, Threading, ERROR_EXIT_CODE, PANIC_EXIT_CODE};
 pub use envelope::{Any, Source, Status, Tag, DEFAULT_TAG, MAX_TAG};
 pub use error::{Error, ErrorKind, Result};
+pub use ffi::Plain;
 pub use nonblocking::{ReceiveRequest, SendRequest};
 pub use p2p::Tagged;
 pub use watch::TIMEOUT_EXIT_CODE;
 
-/// The MPI bindings rspar is built on (rsmpi), for `#[derive(Equivalence)]` with
-/// `#[mpi(crate = "::rspar::mpi")]` and for anything rspar does not wrap.
+/// Derive [`Plain`](trait@Plain) for a struct whose fields are all `Plain`, so slices of
+/// it travel on the buffer path. The struct must be `Copy`, not generic, and have fields.
+///
+/// It implements [`Plain`](trait@Plain) and rsmpi's
+/// [`Equivalence`](mpi::traits::Equivalence): an MPI struct datatype of the fields at
+/// their offsets (padding is never sent), sized to the struct so slices of it have the
+/// right stride, made on first use. Do not also derive rsmpi's `Equivalence`.
+///
+/// ```
+/// #[derive(rspar::Plain, Clone, Copy, Debug, Default, PartialEq)]
+/// struct Particle {
+///     kind: u8,
+///     position: [f64; 3],
+///     charge: i32,
+/// }
+///
+/// #[derive(rspar::Plain, Clone, Copy)]
+/// struct Pair(Particle, [u16; 2]);
+/// ```
+pub use rspar_macros::Plain;
+
+/// The MPI bindings rspar is built on (rsmpi), for anything rspar does not wrap.
 pub use mpi;
 
-/// The names most programs need: `use rspar::prelude::*;`.
+/// What `#[derive(Plain)]` expands to calls; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::ffi::{Derived, Field};
+}
+
+/// The names most programs need: `use rspar::prelude::*;` (`Plain` is the trait and its
+/// derive).
 pub mod prelude {
-    pub use crate::mpi::traits::Equivalence;
     pub use crate::{Any, Communicator, Plain, Result, Source, Status, Tag};
 }

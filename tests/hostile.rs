@@ -294,7 +294,7 @@ fn a_mismatched_split_payload_is_discarded_without_its_size_in_memory() {
 fn a_large_message_into_a_short_slice_is_an_overflow_not_a_write_past_it() {
     spmd(
         "a_large_message_into_a_short_slice_is_an_overflow_not_a_write_past_it",
-        &[2, 3, 4, 5],
+        SIZES,
         |world| {
             let (rank, size) = (world.rank(), world.size());
             let (right, left) = ((rank + 1) % size, (rank + size - 1) % size);
@@ -316,11 +316,13 @@ fn a_large_message_into_a_short_slice_is_an_overflow_not_a_write_past_it() {
             if rank % 2 == 0 {
                 receive(&mut short);
             }
-            assert_eq!(
-                short[..],
-                message[..16],
-                "the slice holds the message's start"
-            );
+            // MPI does not promise the start of a message it cut itself (MPICH 4.0 leaves
+            // the slice unwritten); Open MPI writes it, and rspar does for a send to self.
+            let open_mpi =
+                rspar::mpi::environment::library_version().is_ok_and(|v| v.contains("Open MPI"));
+            if open_mpi || size == 1 {
+                assert_eq!(short[..], message[..16], "the slice holds its start");
+            }
             world.send(&format!("after {rank}"), right)?;
             assert_eq!(world.receive::<String>(left)?, format!("after {left}"));
             Ok(())

@@ -4,16 +4,16 @@ use mpi::ffi;
 use mpi::raw::AsRaw;
 use mpi::traits::Equivalence;
 
-use super::{check, Comm, Layout};
+use super::{check, element_count, Comm, Layout, Plain};
 use crate::error::{ErrorKind, Result};
 
 /// `MPI_Bcast` of `buf` from `root` (a valid rank: callers check) on `comm`. Any length:
 /// beyond `i32::MAX` elements it travels as one element of a derived datatype.
 #[inline]
-pub(crate) fn broadcast<T: Equivalence>(comm: Comm, buf: &mut [T], root: i32) -> Result<()> {
+pub(crate) fn broadcast<T: Plain>(comm: Comm, buf: &mut [T], root: i32) -> Result<()> {
     let code = Layout::with::<T, _>(buf.len(), |count, datatype| {
-        // SAFETY: `buf` is exclusively borrowed memory of `buf.len()` elements of `T`,
-        // which `count` and `datatype` describe; MPI reads it on the root and writes it
+        // SAFETY: `buf` is exclusively borrowed memory of `buf.len()` values of `T`,
+        // which `count` and `datatype` describe (`Layout::with`); MPI reads it on the root and writes it
         // elsewhere, and is done with it when MPI_Bcast returns.
         unsafe { ffi::MPI_Bcast(buf.as_mut_ptr().cast(), count, datatype, root, comm.0) }
     })?;
@@ -23,7 +23,7 @@ pub(crate) fn broadcast<T: Equivalence>(comm: Comm, buf: &mut [T], root: i32) ->
 /// `MPI_Reduce` of `send` with `op` into `recv` on `root` (a valid rank). `recv` must be
 /// as long as `send` on the root and is not touched elsewhere.
 #[inline]
-pub(crate) fn reduce<T: Equivalence>(
+pub(crate) fn reduce<T: Plain>(
     comm: Comm,
     send: &[T],
     recv: &mut [T],
@@ -40,16 +40,16 @@ pub(crate) fn reduce<T: Equivalence>(
     } else {
         std::ptr::null_mut()
     };
-    // SAFETY: `send` is borrowed memory of `count` elements that MPI only reads; on the
-    // root `recv` is exclusively borrowed memory of as many (elsewhere MPI ignores the
-    // receive buffer); the datatype is `T`'s predefined one, as MPI's reduction
-    // operations require; MPI is done with both when MPI_Reduce returns.
+    // SAFETY: `send` is borrowed memory of `count` elements of `T::Element` (`Plain`'s
+    // layout) that MPI only reads; on the root `recv` is exclusively borrowed memory of as
+    // many (elsewhere MPI ignores the receive buffer); the datatype is the element's
+    // (predefined for numbers, as MPI's reduction operations require); MPI is done with both when MPI_Reduce returns.
     let code = unsafe {
         ffi::MPI_Reduce(
             send.as_ptr().cast(),
             out,
             count,
-            T::equivalent_datatype().as_raw(),
+            T::Element::equivalent_datatype().as_raw(),
             op,
             root,
             comm.0,
@@ -60,7 +60,7 @@ pub(crate) fn reduce<T: Equivalence>(
 
 /// `MPI_Allreduce` of `send` with `op` into `recv`, which must be as long.
 #[inline]
-pub(crate) fn all_reduce<T: Equivalence>(
+pub(crate) fn all_reduce<T: Plain>(
     comm: Comm,
     send: &[T],
     recv: &mut [T],
@@ -68,15 +68,15 @@ pub(crate) fn all_reduce<T: Equivalence>(
 ) -> Result<()> {
     same_length(send, recv)?;
     let count = count::<T>(send.len())?;
-    // SAFETY: `send` and `recv` are borrowed memory of `count` elements each (`recv`
-    // exclusively, so they do not overlap); the datatype is `T`'s predefined one, as
-    // MPI's reduction operations require; MPI is done with both when it returns.
+    // SAFETY: `send` and `recv` are borrowed memory of `count` elements of `T::Element`
+    // each (`Plain`'s layout; `recv` exclusively, so they do not overlap); the datatype
+    // is the element's (predefined for numbers, as MPI's reduction operations require); MPI is done with both when it returns.
     let code = unsafe {
         ffi::MPI_Allreduce(
             send.as_ptr().cast(),
             recv.as_mut_ptr().cast(),
             count,
-            T::equivalent_datatype().as_raw(),
+            T::Element::equivalent_datatype().as_raw(),
             op,
             comm.0,
         )
@@ -84,14 +84,16 @@ pub(crate) fn all_reduce<T: Equivalence>(
     check(code, "MPI_Allreduce")
 }
 
-/// A reduction's element count as MPI's `int`: a derived datatype cannot carry more, as
-/// MPI's predefined operations work only on predefined datatypes.
+/// A reduction's element count (`len` values of `T` flattened to their elements, so an
+/// `Op` on arrays works element by element) as MPI's `int`: a derived datatype cannot
+/// carry more, as MPI's predefined operations work only on predefined datatypes.
 #[inline]
-fn count<T>(len: usize) -> Result<i32> {
-    i32::try_from(len).map_err(|_| {
-        let size = std::mem::size_of::<T>() as u64;
+fn count<T: Plain>(len: usize) -> Result<i32> {
+    let elements = element_count::<T>(len)?;
+    i32::try_from(elements).map_err(|_| {
+        let size = std::mem::size_of::<T::Element>() as u64;
         ErrorKind::TooLarge {
-            bytes: (len as u64).saturating_mul(size),
+            bytes: (elements as u64).saturating_mul(size),
             max: i32::MAX as u64 * size,
         }
         .into()

@@ -13,17 +13,25 @@
 //!   (rsmpi's `process_at_rank` asks MPI for the size on every call).
 //! - [`errors_return`]: the error handler that makes MPI return codes instead of
 //!   aborting, set only on rspar's private communicators.
+//! - [`Plain`]: the buffer path's layout contract. User data crosses into MPI flattened:
+//!   `len` values of `T` are `len * T::PER_VALUE` elements of `T::Element`'s datatype
+//!   (an array of numbers is its numbers), and [`as_elements`] views a slice that way
+//!   for the collectives rspar runs through rsmpi. `derived`: the datatype of a struct
+//!   with `#[derive(Plain)]`.
 //!
 //! Counts above `i32::MAX` elements (MPI's C `int`) travel as one element of a derived
 //! datatype made for the message ([`Layout`]: blocks of 2^20 elements plus the rest), so
 //! a message of any length is still one MPI message, received in place.
 //!
 //! One module, split by concern: handles, errors and [`Layout`] here; message sizes in
-//! `status`; point-to-point calls in `p2p`; nonblocking sends in `send`; collectives in `collective`.
+//! `status`; point-to-point calls in `p2p`; nonblocking sends in `send`; collectives in
+//! `collective`; `Plain` in `plain`, derived datatypes in `derived`.
 #![allow(unsafe_code)]
 
 mod collective;
+mod derived;
 mod p2p;
+mod plain;
 mod send;
 mod status;
 
@@ -37,7 +45,10 @@ use mpi::traits::Equivalence;
 use crate::error::{ErrorKind, Result};
 
 pub(crate) use collective::{all_reduce, broadcast, reduce};
+pub use derived::{Derived, Field};
 pub(crate) use p2p::{probe, receive_into, send, Matched, Received};
+pub use plain::Plain;
+pub(crate) use plain::{as_elements, as_elements_mut, element_count};
 pub(crate) use send::OwnedSend;
 pub(crate) use status::elements;
 
@@ -93,8 +104,9 @@ fn mpi_error(code: i32, call: &'static str) -> crate::Error {
     .into()
 }
 
-/// How `len` elements of `T` travel in one MPI call: [`Layout::with`] hands the call a
-/// count and a datatype. Up to `i32::MAX` elements that is the count and `T`'s own
+/// How `len` values of `T` travel in one MPI call: [`Layout::with`] hands the call a
+/// count and a datatype. The values are `len * T::PER_VALUE` elements of `T::Element`
+/// ([`Plain`]); up to `i32::MAX` elements that is the count and the element's own
 /// datatype, with nothing to clean up (the hot path compiles to a compare); beyond, one
 /// element of a datatype made for the message ([`Layout::blocks`]), freed after the call.
 struct Layout {
@@ -105,17 +117,15 @@ struct Layout {
 const BLOCK: usize = 1 << 20;
 
 impl Layout {
-    /// Run `call` with the count and datatype of `len` elements of `T`.
+    /// Run `call` with the count and datatype of `len` values of `T`.
     #[inline(always)]
-    fn with<T: Equivalence, R>(
-        len: usize,
-        call: impl FnOnce(i32, ffi::MPI_Datatype) -> R,
-    ) -> Result<R> {
-        let base = T::equivalent_datatype().as_raw();
+    fn with<T: Plain, R>(len: usize, call: impl FnOnce(i32, ffi::MPI_Datatype) -> R) -> Result<R> {
+        let len = element_count::<T>(len)?;
+        let base = T::Element::equivalent_datatype().as_raw();
         match i32::try_from(len) {
             Ok(count) => Ok(call(count, base)),
             Err(_) => {
-                let layout = Layout::blocks::<T>(base, len)?;
+                let layout = Layout::blocks::<T::Element>(base, len)?;
                 Ok(call(1, layout.datatype))
             }
         }

@@ -3,10 +3,9 @@
 use std::mem::MaybeUninit;
 
 use mpi::ffi;
-use mpi::traits::Equivalence;
 
 use super::status::{elements, envelope, status_bytes};
-use super::{check, Comm, Layout};
+use super::{check, Comm, Layout, Plain};
 use crate::envelope::Status;
 use crate::error::{ErrorKind, Result};
 
@@ -34,7 +33,7 @@ pub(crate) enum Received {
 /// `MPI_Recv` into `buf` from `source` with `tag` (`None` = any) on `comm`, whose
 /// error handler must be [`errors_return`](super::errors_return).
 #[inline]
-pub(crate) fn receive_into<T: Equivalence>(
+pub(crate) fn receive_into<T: Plain>(
     comm: Comm,
     buf: &mut [T],
     source: Option<usize>,
@@ -43,8 +42,8 @@ pub(crate) fn receive_into<T: Equivalence>(
     let mut status = MaybeUninit::<ffi::MPI_Status>::uninit();
     let len = buf.len();
     let recv = |count, datatype| {
-        // SAFETY: `buf` is exclusively borrowed memory of `buf.len()` elements of `T`,
-        // which `count` and `datatype` describe, so MPI writes at most that many; the
+        // SAFETY: `buf` is exclusively borrowed memory of `buf.len()` values of `T`,
+        // which `count` and `datatype` describe (`Layout::with`), so MPI writes at most that many; the
         // handles are valid while borrowed; MPI_Recv writes `status` before it returns.
         unsafe {
             ffi::MPI_Recv(
@@ -90,20 +89,20 @@ impl Matched {
     }
 
     /// Its length in elements of `T`, `None` when not a whole number of them.
-    pub(crate) fn count<T: Equivalence>(&self) -> Option<usize> {
+    pub(crate) fn count<T: Plain>(&self) -> Option<usize> {
         elements::<T>(self.bytes)
     }
 
     /// Receive it into `buf`, which must hold exactly its elements (callers check with
     /// [`Matched::count`]).
-    pub(crate) fn receive_into<T: Equivalence>(mut self, buf: &mut [T]) -> Result<()> {
+    pub(crate) fn receive_into<T: Plain>(mut self, buf: &mut [T]) -> Result<()> {
         debug_assert_eq!(self.count::<T>(), Some(buf.len()));
         // SAFETY: `buf` is exclusively borrowed memory of `buf.len()` elements.
         unsafe { self.receive_raw::<T>(buf.as_mut_ptr(), buf.len()) }
     }
 
     /// Receive it as a new `Vec` of `T` (it must be a whole number of them).
-    pub(crate) fn receive_vec<T: Equivalence>(mut self) -> Result<Vec<T>> {
+    pub(crate) fn receive_vec<T: Plain>(mut self) -> Result<Vec<T>> {
         let len = self.count::<T>().unwrap_or(0);
         let mut vec = Vec::<T>::with_capacity(len);
         // SAFETY: `vec` has room for `len` elements, the message's exact length.
@@ -147,7 +146,7 @@ impl Matched {
     /// `buf` must be valid for writes of `len` elements of `T`. MPI writes at most that
     /// many (a longer message fills them and is `MPI_ERR_TRUNCATE`); callers that read
     /// `len` elements back must know the message is exactly that long.
-    unsafe fn receive_raw<T: Equivalence>(&mut self, buf: *mut T, len: usize) -> Result<()> {
+    unsafe fn receive_raw<T: Plain>(&mut self, buf: *mut T, len: usize) -> Result<()> {
         // SAFETY: reading a constant exported by rsmpi's C shim.
         let null = unsafe { ffi::RSMPI_MESSAGE_NULL };
         let message = &mut self.message;
@@ -242,10 +241,10 @@ pub(crate) fn probe(
 
 /// `MPI_Send` of `buf` to `dest` (a valid rank: callers check) with `tag` on `comm`.
 #[inline]
-pub(crate) fn send<T: Equivalence>(comm: Comm, buf: &[T], dest: i32, tag: i32) -> Result<()> {
+pub(crate) fn send<T: Plain>(comm: Comm, buf: &[T], dest: i32, tag: i32) -> Result<()> {
     let code = Layout::with::<T, _>(buf.len(), |count, datatype| {
-        // SAFETY: `buf` is borrowed memory of `buf.len()` elements of `T`, which `count`
-        // and `datatype` describe; MPI only reads it, and is done with it when MPI_Send
+        // SAFETY: `buf` is borrowed memory of `buf.len()` values of `T`, which `count`
+        // and `datatype` describe (`Layout::with`); MPI only reads it, and is done with it when MPI_Send
         // returns.
         unsafe { ffi::MPI_Send(buf.as_ptr().cast(), count, datatype, dest, tag, comm.0) }
     })?;

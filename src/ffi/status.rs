@@ -4,6 +4,7 @@ use mpi::ffi;
 use mpi::raw::AsRaw;
 use mpi::traits::Equivalence;
 
+use super::plain::Plain;
 use crate::envelope::Status;
 
 /// Bytes in the message a status describes (64-bit, any size). Read from the status
@@ -66,20 +67,23 @@ fn counted_bytes(status: &ffi::MPI_Status) -> usize {
     bytes.max(0) as usize
 }
 
-/// Elements of `T` in `bytes` bytes, `None` when not a whole number of them.
+/// Values of `T` in `bytes` bytes, `None` when not a whole number of them.
 #[inline]
-pub(crate) fn elements<T: Equivalence>(bytes: usize) -> Option<usize> {
-    // A number type's MPI size is its Rust size (known at compile time); other types
-    // (derived ones may leave out padding) ask MPI.
-    if let Some(size) = crate::wire::bulk::number_size::<T>() {
-        return (bytes % size == 0).then_some(bytes / size);
-    }
-    let mut size: ffi::MPI_Count = 0;
-    // SAFETY: the datatype handle is valid; the call writes one MPI_Count.
-    unsafe {
-        ffi::MPI_Type_size_x(T::equivalent_datatype().as_raw(), &mut size);
-    }
-    match size.max(0) as usize {
+pub(crate) fn elements<T: Plain>(bytes: usize) -> Option<usize> {
+    // A value is `PER_VALUE` elements. A number type's MPI size is its Rust size (known
+    // at compile time); other elements (derived ones leave out padding) ask MPI.
+    let element = match crate::wire::bulk::number_size::<T::Element>() {
+        Some(size) => size,
+        None => {
+            let mut size: ffi::MPI_Count = 0;
+            // SAFETY: the datatype handle is valid; the call writes one MPI_Count.
+            unsafe {
+                ffi::MPI_Type_size_x(T::Element::equivalent_datatype().as_raw(), &mut size);
+            }
+            size.max(0) as usize
+        }
+    };
+    match element.checked_mul(T::PER_VALUE)? {
         0 => (bytes == 0).then_some(0),
         size => (bytes % size == 0).then_some(bytes / size),
     }

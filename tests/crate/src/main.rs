@@ -2,8 +2,7 @@
 
 use rspar::prelude::*;
 
-#[derive(Equivalence, Clone, Copy, Debug, PartialEq)]
-#[mpi(crate = "::rspar::mpi")]
+#[derive(Plain, Clone, Copy, Debug, PartialEq)]
 struct Point {
     x: f64,
     y: f64,
