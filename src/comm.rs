@@ -125,10 +125,12 @@ impl Communicator {
         self.env.threading
     }
 
-    /// Wait until every rank of the communicator has called `barrier`.
+    /// Wait until every rank of the communicator has called `barrier`. Like every rspar
+    /// collective it runs on rspar's private copy of the communicator, so it never
+    /// matches a collective of your own on [`raw`](Self::raw).
     pub fn barrier(&self) -> Result<()> {
         let _wait = crate::watch::collective("barrier", None);
-        mpi::traits::CommunicatorCollectives::barrier(&self.raw);
+        mpi::traits::CommunicatorCollectives::barrier(&self.lib);
         Ok(())
     }
 

@@ -359,3 +359,42 @@ fn balance_covers_the_work_on_every_rank() {
         Ok(())
     });
 }
+
+/// `barrier` runs where rspar's other collectives run, never on the user's communicator:
+/// a nonblocking barrier of the user's own on `raw()`, posted by rank 0 before rspar's
+/// barrier, is still incomplete after it, until the other ranks post theirs (after a
+/// message from rank 0). When rspar's barrier ran on `raw()`, it completed rank 0's.
+#[test]
+fn barrier_never_matches_a_barrier_on_the_users_communicator() {
+    spmd(
+        "barrier_never_matches_a_barrier_on_the_users_communicator",
+        SIZES,
+        |world| {
+            use rspar::mpi::traits::CommunicatorCollectives as _;
+            let size = world.size();
+            if world.rank() == 0 {
+                let mut own = world.raw().immediate_barrier();
+                world.barrier()?;
+                for _ in 0..20 {
+                    match own.test() {
+                        Ok(_) => {
+                            assert_eq!(size, 1, "rspar's barrier completed the user's own");
+                            return Ok(());
+                        }
+                        Err(again) => own = again,
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                for rank in 1..size {
+                    world.send(&"go", rank)?;
+                }
+                own.wait();
+            } else {
+                world.barrier()?;
+                assert_eq!(world.receive::<String>(0)?, "go");
+                world.raw().immediate_barrier().wait();
+            }
+            Ok(())
+        },
+    );
+}
