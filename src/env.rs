@@ -207,8 +207,10 @@ pub fn wtime() -> f64 {
     }
 }
 
-/// End the whole MPI job now with exit code `code` (`MPI_Abort` on the world). Without
-/// MPI up, exits this process with `code`.
+/// End the whole MPI job now with exit code `code` (`MPI_Abort` on the world), after
+/// printing `rspar: rank <r> of <n> called abort(<code>)` to stderr (Open MPI 4's own
+/// `MPI_ABORT was invoked` banner, which says the same, is left out). Without MPI up,
+/// exits this process with `code`.
 ///
 /// ```no_run
 /// let world = rspar::init()?;
@@ -245,6 +247,9 @@ pub(crate) fn abort_job(code: i32) -> ! {
         // it before MPI_Abort has the job torn down (MPICH's hydra once dropped the
         // aborting rank's stderr in a full test run). A failing job ends 50 ms later.
         std::thread::sleep(std::time::Duration::from_millis(50));
+        // That line says what Open MPI's MPI_ABORT banner would, and Open MPI 4.1's mpirun
+        // sometimes mangles the banner into ORTE_ERROR_LOG lines: leave it out.
+        crate::ffi::quiet_abort_banner();
         SimpleCommunicator::world().abort(code)
     } else {
         std::process::exit(code)
