@@ -22,6 +22,12 @@
 //! }
 //! ```
 //!
+//! # Use it from your crate
+//! Add `rspar = { path = "../rspar" }` (or a git dependency on its repository) to your
+//! `[dependencies]`, write `main` as above, then `cargo build` and
+//! `mpirun -n 4 target/debug/yourprog`. Without `mpirun` a program is a world of one rank.
+//! rsmpi is re-exported as [`mpi`] for the MPI calls rspar does not wrap.
+//!
 //! # Two paths
 //! - **Objects**: [`send`](Communicator::send), [`receive`](Communicator::receive),
 //!   [`receive_with_status`](Communicator::receive_with_status),
@@ -33,7 +39,10 @@
 //!   [`receive_buffer`](Communicator::receive_buffer),
 //!   [`receive_vec`](Communicator::receive_vec) move slices of [`Plain`] data (numbers,
 //!   arrays of them, and structs with `#[derive(Plain)]`) with no serialization;
-//!   `receive_buffer` is an `MPI_Recv` straight into your slice.
+//!   `receive_buffer` is an `MPI_Recv` straight into your slice. A message shorter than
+//!   the slice is [`ErrorKind::ShortMessage`] (nothing received, the message stays
+//!   queued); a longer one is [`ErrorKind::Overflow`] (received, the slice holds its
+//!   start, the rest is lost, as MPI does).
 //!
 //! # Collectives
 //! Called by every rank: [`broadcast`](Communicator::broadcast),
@@ -68,6 +77,12 @@
 //! [`ErrorKind`], never a panic. A panic on any rank prints the rank and aborts the whole
 //! job (opt out with [`Init::abort_on_panic`]); so does ending the program with an rspar
 //! error still alive (as when `main` returns `Err`), so no rank waits forever.
+//!
+//! # More
+//! The repository's `README.md` is this page's short path with the commands;
+//! `docs/failures.md`, `docs/performance.md`, `docs/cluster.md`, `docs/slurm.md`,
+//! `docs/mpi.md`, `docs/security.md` and `docs/testing.md` go deeper, and
+//! `ARCHITECTURE.md` shows how rspar works inside.
 #![deny(missing_docs)]
 #![deny(unsafe_code)] // allowed in ffi only, each use with a SAFETY comment
 
