@@ -23,8 +23,9 @@ use crate::ffi::{as_elements, as_elements_mut, element_count, Plain};
 
 /// MPI's predefined reduction operations for [`Communicator::reduce_buffer`] and friends.
 ///
-/// `Sum`, `Product`, `Max`, `Min` work on numbers; the logical operations on `bool` and
-/// integers; the bitwise ones on integers. For the rank that holds the maximum or minimum
+/// `Sum`, `Product`, `Max`, `Min` work on numbers; the logical operations on integers as
+/// truth values (0 is false; the results are 0 or 1: `bool` is not [`Plain`](crate::Plain));
+/// the bitwise ones on integers. For the rank that holds the maximum or minimum
 /// (MPI's MAXLOC/MINLOC) see [`Communicator::all_reduce_loc`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Op {

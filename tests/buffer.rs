@@ -11,7 +11,7 @@ use rspar::{Any, ErrorKind, Op};
 struct Particle {
     position: [f64; 3],
     charge: i32,
-    alive: bool,
+    alive: u8,
 }
 
 /// A field before and after an array, with padding: Rust lays it out as `pos`, `q`, `a`
@@ -48,7 +48,7 @@ fn particle(rank: usize, i: usize) -> Particle {
     Particle {
         position: [rank as f64, i as f64, -1.0],
         charge: (rank * 1000 + i) as i32,
-        alive: i % 2 == 0,
+        alive: (i % 2) as u8,
     }
 }
 

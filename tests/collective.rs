@@ -248,13 +248,17 @@ fn buffer_collectives_with_every_op() {
         );
         assert_eq!(all_of(&[r], Op::Max)?[0], (size - 1) as f64);
         assert_eq!(all_of(&[r], Op::Min)?[0], 0.0);
-        let mut b = [false; 3];
-        world.all_reduce_buffer(&[true, rank == 0, rank % 2 == 1], &mut b, Op::LogicalAnd)?;
-        assert_eq!(b, [true, size == 1, false]);
-        world.all_reduce_buffer(&[false, rank == 0, rank % 2 == 1], &mut b, Op::LogicalOr)?;
-        assert_eq!(b, [false, true, size > 1]);
-        world.all_reduce_buffer(&[true, false, true], &mut b, Op::LogicalXor)?;
-        assert_eq!(b, [size % 2 == 1, false, size % 2 == 1]);
+        // Truth values as integers (0 false, anything else true; results 0 or 1):
+        // `bool` is not `Plain`, since not every byte is a valid `bool`.
+        let truth = |values: [bool; 3]| values.map(u8::from);
+        let mut b = [0u8; 3];
+        let (first, odd) = (rank == 0, rank % 2 == 1);
+        world.all_reduce_buffer(&truth([true, first, odd]), &mut b, Op::LogicalAnd)?;
+        assert_eq!(b, truth([true, size == 1, false]));
+        world.all_reduce_buffer(&truth([false, first, odd]), &mut b, Op::LogicalOr)?;
+        assert_eq!(b, truth([false, true, size > 1]));
+        world.all_reduce_buffer(&truth([true, false, true]), &mut b, Op::LogicalXor)?;
+        assert_eq!(b, truth([size % 2 == 1, false, size % 2 == 1]));
         let bit = 1u32 << rank;
         let mut u = [0u32];
         world.all_reduce_buffer(&[bit], &mut u, Op::BitOr)?;

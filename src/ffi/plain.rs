@@ -1,4 +1,4 @@
-//! `Plain`: the layout contract of the buffer path, its implementations (numbers, `bool`,
+//! `Plain`: the layout contract of the buffer path, its implementations (numbers,
 //! arrays), and the views of `Plain` slices as slices of their MPI elements.
 //!
 //! MPI sees a slice of `T` as `len * T::PER_VALUE` elements of `T::Element`'s datatype:
@@ -12,8 +12,17 @@ use mpi::traits::Equivalence;
 
 use crate::error::{ErrorKind, Result};
 
-/// Plain data the buffer path can carry: the numbers, `bool`, arrays of them (of any
-/// depth), and your own structs through `#[derive(Plain)]`.
+/// Plain data the buffer path can carry: the numbers, arrays of them (of any depth), and
+/// your own structs through `#[derive(Plain)]`.
+///
+/// Every bit pattern must be a valid value, since the buffer path (like MPI) checks sizes,
+/// not types: `bool` is not `Plain` (a `u8` buffer of 2s received as `bool`s would be
+/// undefined behaviour); send flags as `u8`, or with `send`/`receive`.
+///
+/// ```compile_fail,E0277
+/// fn needs_plain<T: rspar::Plain>() {}
+/// needs_plain::<bool>();
+/// ```
 ///
 /// ```
 /// #[derive(rspar::Plain, Clone, Copy, Debug, PartialEq)]
@@ -58,7 +67,7 @@ use crate::error::{ErrorKind, Result};
 /// extent `size_of::<Element>()`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not `Plain` data for the buffer path",
-    note = "numbers, `bool`, arrays of them and structs with `#[derive(rspar::Plain)]` are \
+    note = "numbers, arrays of them and structs with `#[derive(rspar::Plain)]` are \
             `Plain`; send other values with `send`/`receive` (the object path)"
 )]
 pub unsafe trait Plain: Copy + 'static {
@@ -73,8 +82,8 @@ pub unsafe trait Plain: Copy + 'static {
 macro_rules! primitive {
     ($($t:ty),*) => {$(
         // SAFETY: one value is one element of itself, whose rsmpi datatype is MPI's
-        // predefined type of that size; every bit pattern MPI can deliver for it is one
-        // the sender had, a valid value.
+        // predefined type of that size, and every bit pattern is a valid value (so
+        // whatever bytes arrive, the slice holds valid values; hence no `bool`).
         unsafe impl Plain for $t {
             type Element = $t;
             const PER_VALUE: usize = 1;
@@ -82,7 +91,7 @@ macro_rules! primitive {
     )*};
 }
 
-primitive!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize, f32, f64, bool);
+primitive!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize, f32, f64);
 
 // SAFETY: `[T; N]` is `N` values of `T` back to back with `T`'s alignment (the array
 // layout Rust guarantees), and each `T` is `T::PER_VALUE` elements by `T`'s own contract,
