@@ -84,6 +84,7 @@
 //! `docs/mpi.md`, `docs/security.md` and `docs/testing.md` go deeper, and
 //! `ARCHITECTURE.md` shows how rspar works inside.
 #![deny(missing_docs)]
+#![deny(missing_debug_implementations)]
 #![deny(unsafe_code)] // allowed in ffi only, each use with a SAFETY comment
 
 // `#[derive(Plain)]` names `::rspar`, which must resolve in rspar's own tests too.

@@ -30,6 +30,16 @@ use crate::{pending, wire};
 /// is handed to MPI's environment, which completes it before `MPI_Finalize`, or ends with
 /// the job when the failure aborts it. Either way its bytes live until MPI is done with
 /// them.
+///
+/// A request borrows its communicator, so it cannot outlive it:
+///
+/// ```compile_fail,E0505
+/// let world = rspar::init()?;
+/// let send = world.isend(&[1u8; 8], 0)?;
+/// drop(world); // the world is still borrowed by `send`
+/// send.wait()?;
+/// # Ok::<(), rspar::Error>(())
+/// ```
 #[must_use = "a send request waits for its send when dropped; keep it to overlap work"]
 pub struct SendRequest<'c> {
     // The bytes and the requests that read them, in one owner (`ffi::OwnedSend`).
@@ -114,6 +124,7 @@ pub(crate) fn post_send(
 
 /// A receive of a `T` waiting for its message, from [`Tagged::ireceive`].
 #[must_use = "a receive request does nothing until it is tested or waited"]
+#[derive(Debug)]
 pub struct ReceiveRequest<'c, T> {
     view: Tagged<'c>,
     source: Source,

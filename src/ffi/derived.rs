@@ -15,7 +15,7 @@ use super::plain::Plain;
 
 /// One field of a derived struct: `count` elements of an MPI datatype at `offset`.
 #[doc(hidden)]
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub struct Field {
     offset: usize,
     count: i32,
@@ -44,9 +44,11 @@ impl Field {
 /// The committed datatype of one derived struct, made on first use. The generated
 /// `Equivalence` impl keeps one in a `static`.
 #[doc(hidden)]
+#[derive(Debug)]
 pub struct Derived(OnceLock<Handle>);
 
 /// A committed datatype handle that is never freed.
+#[derive(Debug)]
 struct Handle(ffi::MPI_Datatype);
 
 // SAFETY: the handle is an immutable value once committed (MPI datatypes may be used
