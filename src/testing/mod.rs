@@ -95,6 +95,11 @@ pub fn run(
         if let Err(report) = report::verdict(&test, n, timeout, &job) {
             panic!("{report}");
         }
+        // Captured by libtest like any test output; shown with --nocapture.
+        println!(
+            "rspar::test: {test} passed on {n} ranks ({:.1} s)",
+            job.elapsed.as_secs_f64()
+        );
     }
 }
 
