@@ -179,6 +179,24 @@ pub use mpi;
 ///   the driver is an ordinary `#[test]`. Jobs of one test binary run one at a time.
 /// - It needs nothing in your crate but the dependency on rspar: the test binary
 ///   launches itself (filtered to the one test, with `RSPAR_TEST` set for its ranks).
+///
+/// Mistakes are compile errors: no or empty `ranks`, a rank count of 0, an unknown key,
+/// a function that does not take the world.
+///
+/// ```compile_fail
+/// #[rspar::test(ranks = [0, 2])] // a job needs at least 1 rank, not 0
+/// fn t(world: &rspar::Communicator) {}
+/// ```
+///
+/// ```compile_fail
+/// #[rspar::test(ranks = [2], timout = 5)] // unknown key `timout`
+/// fn t(world: &rspar::Communicator) {}
+/// ```
+///
+/// ```compile_fail
+/// #[rspar::test(ranks = [2])] // takes the world communicator
+/// fn t() {}
+/// ```
 pub use rspar_macros::test;
 
 /// What rspar's macros expand to calls; not part of the API.
