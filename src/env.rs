@@ -342,7 +342,7 @@ pub(crate) fn catch_task_panic<R>(task: impl FnOnce() -> R) -> std::result::Resu
     })
 }
 
-fn payload_text(payload: &(dyn std::any::Any + Send)) -> String {
+pub(crate) fn payload_text(payload: &(dyn std::any::Any + Send)) -> String {
     payload
         .downcast_ref::<&str>()
         .map(|s| s.to_string())

@@ -106,6 +106,7 @@ mod nonblocking;
 mod p2p;
 mod pending;
 mod reduce;
+mod testing;
 mod watch;
 mod wire;
 
@@ -144,10 +145,70 @@ pub use rspar_macros::Plain;
 /// The MPI bindings rspar is built on (rsmpi), for anything rspar does not wrap.
 pub use mpi;
 
-/// What `#[derive(Plain)]` expands to calls; not part of the API.
+/// Run a test on several ranks: plain `cargo test` launches the test binary under the
+/// MPI launcher once per rank count in `ranks` (`mpirun -n N`, with the flags rspar's
+/// scripts use: oversubscription, Open MPI's run-as-root variables; `RSPAR_MPIRUN`
+/// names another launcher), and every rank runs the function with the world.
+///
+/// ```no_run
+/// #[rspar::test(ranks = [1, 2, 3])]
+/// fn ring_goes_round(world: &rspar::Communicator) -> rspar::Result<()> {
+///     let (rank, size) = (world.rank(), world.size());
+///     world.send(&rank, (rank + 1) % size)?;
+///     let got: usize = world.receive((rank + size - 1) % size)?;
+///     assert_eq!(got, (rank + size - 1) % size);
+///     Ok(())
+/// }
+///
+/// #[rspar::test(ranks = [2], timeout = 5)]
+/// #[should_panic(expected = "rank 1")]
+/// fn fails_on_rank_1(world: &rspar::Communicator) {
+///     assert_ne!(world.rank(), 1, "rank 1 fails");
+/// }
+/// ```
+///
+/// - The function takes `&rspar::Communicator` and returns `()` or `Result<(), E>` with
+///   `E: Debug`. Each rank count is one job, with a time limit of `timeout` seconds
+///   (default 60); rspar's watchdog (`RSPAR_TIMEOUT`) is set a little below it, so a
+///   rank stuck in an rspar call is named with what it waited for.
+/// - A panic, a failed assertion or an `Err` on any rank ends the job and fails the
+///   test, with a message that starts `rspar::test: <name> failed on N ranks: rank R of
+///   N panicked at <file:line>: <message>` and then every rank's output, each line
+///   prefixed `[rank r/n]`. A job that runs out of time fails with `rspar::test: <name>
+///   on N ranks timed out after S s`.
+/// - `#[should_panic]`, `#[ignore]`, doc comments and name filters work as on `#[test]`:
+///   the driver is an ordinary `#[test]`. Jobs of one test binary run one at a time.
+/// - It needs nothing in your crate but the dependency on rspar: the test binary
+///   launches itself (filtered to the one test, with `RSPAR_TEST` set for its ranks).
+///
+/// Mistakes are compile errors: no or empty `ranks`, a rank count of 0, an unknown key,
+/// a function that does not take the world.
+///
+/// ```compile_fail
+/// #[rspar::test(ranks = [0, 2])] // a job needs at least 1 rank, not 0
+/// fn t(world: &rspar::Communicator) {}
+/// ```
+///
+/// ```compile_fail
+/// #[rspar::test(ranks = [2], timout = 5)] // unknown key `timout`
+/// fn t(world: &rspar::Communicator) {}
+/// ```
+///
+/// ```compile_fail
+/// #[rspar::test(ranks = [2])] // takes the world communicator
+/// fn t() {}
+/// ```
+pub use rspar_macros::test;
+
+/// What rspar's macros expand to calls; not part of the API.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::ffi::{Derived, Field};
+
+    /// The runtime of `#[rspar::test]`, and the launcher rspar's own test harness uses.
+    pub mod test {
+        pub use crate::testing::*;
+    }
 }
 
 /// The names most programs need: `use rspar::prelude::*;` (`Plain` is the trait and its

@@ -35,6 +35,7 @@ mod collective;
 mod derived;
 mod p2p;
 mod plain;
+mod process;
 mod send;
 mod status;
 
@@ -52,6 +53,7 @@ pub use derived::{Derived, Field};
 pub(crate) use p2p::{probe, receive_into, send, Matched, Received};
 pub use plain::Plain;
 pub(crate) use plain::{as_elements, as_elements_mut, element_count};
+pub(crate) use process::signal_group;
 pub(crate) use send::OwnedSend;
 pub(crate) use status::elements;
 

@@ -17,7 +17,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Rank counts every multi-rank test runs at, at least.
@@ -75,88 +75,24 @@ impl Run {
 }
 
 /// Which MPI's launcher runs the jobs (and so which one the tests were built against).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flavor {
-    /// Open MPI's `mpirun`.
-    OpenMpi,
-    /// MPICH's `mpiexec` (hydra).
-    Mpich,
-    /// Another launcher: only what every MPI does is expected.
-    Other,
-}
+pub use rspar::__private::test::Flavor;
+use rspar::__private::test::Launcher;
 
-impl Flavor {
-    /// The MPI's name, for messages.
-    pub fn name(self) -> &'static str {
-        match self {
-            Flavor::OpenMpi => "Open MPI",
-            Flavor::Mpich => "MPICH",
-            Flavor::Other => "another MPI",
-        }
-    }
-}
-
-/// The launcher: `RSPAR_MPIRUN` or `mpirun`, and whose it is. Panics when it belongs to
-/// another MPI than the one this test binary was built against: its ranks would each be
-/// a world of one rank, and tests that count markers could pass without any messages.
-fn launcher() -> &'static (String, Flavor) {
-    static LAUNCHER: OnceLock<(String, Flavor)> = OnceLock::new();
-    LAUNCHER.get_or_init(|| {
-        let program = std::env::var("RSPAR_MPIRUN").unwrap_or_else(|_| "mpirun".into());
-        let version = Command::new(&program)
-            .arg("--version")
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run '{program}': {e}; run scripts/setup.sh"));
-        let text = String::from_utf8_lossy(&version.stdout).to_lowercase()
-            + &String::from_utf8_lossy(&version.stderr).to_lowercase();
-        let launcher = if text.contains("open mpi") || text.contains("open-mpi") {
-            Flavor::OpenMpi
-        } else if text.contains("hydra") {
-            Flavor::Mpich
-        } else {
-            Flavor::Other
-        };
-        // MPI_Get_library_version may be called before MPI_Init.
-        let library = rspar::mpi::environment::library_version().unwrap_or_default();
-        let built = if library.contains("Open MPI") {
-            Flavor::OpenMpi
-        } else if library.contains("MPICH") {
-            Flavor::Mpich
-        } else {
-            Flavor::Other
-        };
-        if launcher != Flavor::Other && built != Flavor::Other && launcher != built {
-            let option = if built == Flavor::Mpich {
-                "mpich"
-            } else {
-                "openmpi"
-            };
-            panic!(
-                "these tests were built against {} but the launcher '{program}' is {}'s: \
-                 every rank would run alone in a world of one. Use `scripts/test.sh --mpi \
-                 {option}` (or set RSPAR_MPIRUN to the matching launcher).\nlibrary: {}",
-                built.name(),
-                launcher.name(),
-                library.lines().next().unwrap_or("")
-            );
-        }
-        (program, launcher)
+/// The launcher: rspar's own choice for `#[rspar::test]` (`RSPAR_MPIRUN`, else the
+/// linked MPI's launcher; `src/testing/launcher.rs`), so the harness and the macro agree.
+/// Panics when it belongs to another MPI than the one this test binary was built
+/// against: its ranks would each be a world of one rank, and tests that count markers
+/// could pass without any messages.
+fn launcher() -> &'static Launcher {
+    Launcher::get().unwrap_or_else(|why| {
+        panic!("{why}\n(scripts/test.sh --mpi openmpi|mpich picks the MPI for build and launcher)")
     })
 }
 
 /// The MPI whose launcher runs the jobs, for the few expectations that differ (how the
 /// launcher reports a rank that died by a signal, and how it handles SIGINT).
 pub fn flavor() -> Flavor {
-    launcher().1
-}
-
-/// The launcher's environment: Open MPI needs the run-as-root variables and
-/// oversubscription (more ranks than cores); MPICH's hydra runs as root and oversubscribes
-/// as it is. The variables of one MPI mean nothing to the other.
-fn launcher_env(cmd: &mut Command) {
-    cmd.env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
-        .env("OMPI_MCA_rmaps_base_oversubscribe", "1");
+    launcher().flavor
 }
 
 /// What rspar's `init` prints when the launcher does not match the library (see
@@ -177,15 +113,19 @@ pub fn mpirun_with(
     timeout: Duration,
 ) -> Run {
     let _one = ONE_JOB.lock().unwrap_or_else(|p| p.into_inner());
-    let (launcher, mpi) = launcher();
+    let launcher = &launcher().program;
+    // The launcher's command (flags and variables from rspar), under coreutils timeout.
+    let inner = self::launcher().command(n, false, program);
     let mut cmd = Command::new("timeout");
     cmd.arg("-k").arg("5").arg(format!("{}", timeout.as_secs()));
-    cmd.arg(launcher);
-    if *mpi == Flavor::OpenMpi {
-        cmd.arg("--oversubscribe");
+    cmd.arg(inner.get_program())
+        .args(inner.get_args())
+        .args(args);
+    for (k, v) in inner.get_envs() {
+        if let Some(v) = v {
+            cmd.env(k, v);
+        }
     }
-    cmd.arg("-n").arg(n.to_string()).arg(program).args(args);
-    launcher_env(&mut cmd);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -383,15 +323,10 @@ pub struct Job {
 /// time limit: it must wait for or kill the child.
 pub fn spawn_self(name: &str, n: usize, env: &[(&str, &str)]) -> Job {
     let one = ONE_JOB.lock().unwrap_or_else(|p| p.into_inner());
-    let (launcher, mpi) = launcher();
+    let launcher = &launcher().program;
     let exe = std::env::current_exe().expect("current_exe");
-    let mut cmd = Command::new(launcher);
-    if *mpi == Flavor::OpenMpi {
-        cmd.arg("--oversubscribe");
-    }
-    cmd.arg("-n").arg(n.to_string()).arg(&exe);
+    let mut cmd = self::launcher().command(n, false, &exe);
     cmd.args([name, "--exact", "--nocapture", "--test-threads=1"]);
-    launcher_env(&mut cmd);
     cmd.env(SPMD_VAR, name).env(SIZE_VAR, n.to_string());
     for (k, v) in env {
         cmd.env(k, v);

@@ -1,0 +1,19 @@
+//! Signals to a process group, for the test driver's time limit (`testing::driver`): a
+//! launcher and the ranks it started share the group the driver made for them.
+
+/// Send `signal` (`libc::SIGTERM`, `libc::SIGKILL`) to every process of the group
+/// `group` (the launcher's pid: the driver started it as the leader of a new group).
+/// Errors (the group is gone) are ignored.
+pub(crate) fn signal_group(group: u32, signal: i32) {
+    let Ok(group) = libc::pid_t::try_from(group) else {
+        return;
+    };
+    if group <= 1 {
+        return; // never the caller's own group (0) nor every process (-1)
+    }
+    // SAFETY: kill(2) takes plain integers and touches no memory of this process; a
+    // negative pid addresses the process group, which is the launcher's own (above 1).
+    unsafe {
+        libc::kill(-group, signal);
+    }
+}
