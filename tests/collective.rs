@@ -402,3 +402,32 @@ fn barrier_never_matches_a_barrier_on_the_users_communicator() {
         },
     );
 }
+
+/// Collectives on empty byte buffers: an empty `Vec<u8>`'s pointer is 1, Open MPI's
+/// `MPI_IN_PLACE`, and MPI once read it so (an invalid argument that ended the job).
+#[test]
+fn empty_byte_buffers_in_every_buffer_collective() {
+    spmd(
+        "empty_byte_buffers_in_every_buffer_collective",
+        SIZES,
+        |world| {
+            let (rank, size) = (world.rank(), world.size());
+            let none: Vec<u8> = Vec::new();
+            let mut nothing: Vec<u8> = Vec::new();
+            world.broadcast_buffer(&mut nothing, 0)?;
+            world.all_reduce_buffer(&none, &mut nothing, Op::Sum)?;
+            world.reduce_buffer(&none, &mut nothing, Op::Max, 0)?;
+            let gathered = world.gather_buffer(&none, 0)?;
+            assert_eq!(gathered.map(|g| g.len()), (rank == 0).then_some(0));
+            assert!(world.all_gather_buffer(&none)?.is_empty());
+            let mine = world.scatter_buffer(if rank == 0 { &none[..] } else { &[] }, 0)?;
+            assert!(mine.is_empty());
+            // Only the root's bytes: everyone else gives none.
+            let mine = vec![7u8; if rank == 0 { 3 } else { 0 }];
+            let all = world.all_gather_buffer(&mine)?;
+            assert_eq!(all, [7, 7, 7]);
+            assert_eq!(world.all_gather(&mine.len())?.len(), size);
+            Ok(())
+        },
+    );
+}

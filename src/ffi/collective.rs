@@ -4,7 +4,7 @@ use mpi::ffi;
 use mpi::raw::AsRaw;
 use mpi::traits::Equivalence;
 
-use super::{check, element_count, Comm, Layout, Plain};
+use super::{check, element_count, mpi_address, mpi_address_mut, Comm, Layout, Plain};
 use crate::error::{ErrorKind, Result};
 
 /// `MPI_Bcast` of `buf` from `root` (a valid rank: callers check) on `comm`. Any length:
@@ -15,7 +15,15 @@ pub(crate) fn broadcast<T: Plain>(comm: Comm, buf: &mut [T], root: i32) -> Resul
         // SAFETY: `buf` is exclusively borrowed memory of `buf.len()` values of `T`,
         // which `count` and `datatype` describe (`Layout::with`); MPI reads it on the root and writes it
         // elsewhere, and is done with it when MPI_Bcast returns.
-        unsafe { ffi::MPI_Bcast(buf.as_mut_ptr().cast(), count, datatype, root, comm.0) }
+        unsafe {
+            ffi::MPI_Bcast(
+                mpi_address_mut(buf.as_mut_ptr(), buf.len()),
+                count,
+                datatype,
+                root,
+                comm.0,
+            )
+        }
     })?;
     check(code, "MPI_Bcast")
 }
@@ -36,7 +44,7 @@ pub(crate) fn reduce<T: Plain>(
     }
     let count = count::<T>(send.len())?;
     let out = if is_root {
-        recv.as_mut_ptr().cast()
+        mpi_address_mut(recv.as_mut_ptr(), recv.len())
     } else {
         std::ptr::null_mut()
     };
@@ -46,7 +54,7 @@ pub(crate) fn reduce<T: Plain>(
     // (predefined for numbers, as MPI's reduction operations require); MPI is done with both when MPI_Reduce returns.
     let code = unsafe {
         ffi::MPI_Reduce(
-            send.as_ptr().cast(),
+            mpi_address(send.as_ptr(), send.len()),
             out,
             count,
             T::Element::equivalent_datatype().as_raw(),
@@ -73,8 +81,8 @@ pub(crate) fn all_reduce<T: Plain>(
     // is the element's (predefined for numbers, as MPI's reduction operations require); MPI is done with both when it returns.
     let code = unsafe {
         ffi::MPI_Allreduce(
-            send.as_ptr().cast(),
-            recv.as_mut_ptr().cast(),
+            mpi_address(send.as_ptr(), send.len()),
+            mpi_address_mut(recv.as_mut_ptr(), recv.len()),
             count,
             T::Element::equivalent_datatype().as_raw(),
             op,

@@ -230,6 +230,38 @@ impl Drop for Layout {
     }
 }
 
+/// The address MPI gets for the memory of `len` values of `T` at `ptr`: `ptr`, or, for no
+/// values, an aligned address that is no MPI sentinel. An empty `Vec`'s or slice's
+/// pointer is `align_of::<T>()`, which for bytes is `1`: Open MPI's `MPI_IN_PLACE`, so a
+/// collective on empty byte buffers read as "in place" (an invalid argument, which ended
+/// the job). MPI touches no memory for zero elements, so any such address serves.
+#[inline(always)]
+fn mpi_address<T>(ptr: *const T, len: usize) -> *const std::ffi::c_void {
+    if len == 0 {
+        no_values::<T>()
+    } else {
+        ptr.cast()
+    }
+}
+
+/// [`mpi_address`] for memory MPI writes (the pointer keeps its exclusive provenance).
+#[inline(always)]
+fn mpi_address_mut<T>(ptr: *mut T, len: usize) -> *mut std::ffi::c_void {
+    if len == 0 {
+        no_values::<T>().cast_mut()
+    } else {
+        ptr.cast()
+    }
+}
+
+/// An address aligned for `T` (alignments are powers of two, so a multiple of 16 is
+/// aligned for any of 16 or less) that is neither `MPI_BOTTOM` (0) nor `MPI_IN_PLACE`
+/// (1 in Open MPI, -1 in MPICH).
+#[inline(always)]
+fn no_values<T>() -> *const std::ffi::c_void {
+    std::mem::align_of::<T>().max(16) as *const std::ffi::c_void
+}
+
 fn request_null() -> ffi::MPI_Request {
     // SAFETY: reading an MPI constant exported by rsmpi's C shim.
     unsafe { ffi::RSMPI_REQUEST_NULL }

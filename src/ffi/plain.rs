@@ -142,10 +142,12 @@ pub(crate) fn as_elements<T: Plain>(data: &[T]) -> &[T::Element] {
     check_layout::<T>();
     // Cannot overflow: the elements are not zero-sized and fill `data`'s memory.
     let len = data.len() * T::PER_VALUE;
+    let ptr = super::mpi_address(data.as_ptr(), len).cast::<T::Element>();
     // SAFETY: by `Plain`'s contract (sizes and alignment checked above) `data`'s memory
     // is exactly `len` initialized, aligned values of `T::Element`, borrowed as long as
-    // the result.
-    unsafe { std::slice::from_raw_parts(data.as_ptr().cast(), len) }
+    // the result; for none, `ptr` is a non-null address aligned for `T` and so for the
+    // element (no MPI sentinel: these slices go to rsmpi's collectives).
+    unsafe { std::slice::from_raw_parts(ptr, len) }
 }
 
 /// `data` as the MPI elements its values are made of, for MPI to write.
@@ -153,9 +155,10 @@ pub(crate) fn as_elements<T: Plain>(data: &[T]) -> &[T::Element] {
 pub(crate) fn as_elements_mut<T: Plain>(data: &mut [T]) -> &mut [T::Element] {
     check_layout::<T>();
     let len = data.len() * T::PER_VALUE;
+    let ptr = super::mpi_address_mut(data.as_mut_ptr(), len).cast::<T::Element>();
     // SAFETY: as in `as_elements`, borrowed exclusively; any elements written leave
     // valid values of `T` (`Plain`'s contract).
-    unsafe { std::slice::from_raw_parts_mut(data.as_mut_ptr().cast(), len) }
+    unsafe { std::slice::from_raw_parts_mut(ptr, len) }
 }
 
 #[cfg(test)]
