@@ -213,6 +213,7 @@ pub fn wtime() -> f64 {
 /// exits this process with `code`.
 ///
 /// ```no_run
+/// # // rspar-doc: ranks 2..
 /// let world = rspar::init()?;
 /// if world.size() < 2 {
 ///     eprintln!("this program needs two ranks");
