@@ -430,3 +430,39 @@ pub fn peak_memory() -> usize {
     let kib: usize = line.split_whitespace().nth(1).unwrap().parse().unwrap();
     kib * 1024
 }
+
+/// Run one MPMD job, `launcher -n n1 prog1 args1 : -n n2 prog2 args2 ...` (the same syntax
+/// for Open MPI's mpirun and MPICH's hydra), killed after `timeout`.
+pub fn mpirun_apps(apps: &[(usize, &Path, &[&str])], timeout: Duration) -> Run {
+    let _one = ONE_JOB.lock().unwrap_or_else(|p| p.into_inner());
+    let (launcher, mpi) = launcher();
+    let mut cmd = Command::new("timeout");
+    cmd.arg("-k").arg("5").arg(format!("{}", timeout.as_secs()));
+    cmd.arg(launcher);
+    if *mpi == Flavor::OpenMpi {
+        cmd.arg("--oversubscribe");
+    }
+    let mut command = launcher.clone();
+    for (i, (n, program, args)) in apps.iter().enumerate() {
+        if i > 0 {
+            cmd.arg(":");
+            command.push_str(" :");
+        }
+        cmd.arg("-n").arg(n.to_string()).arg(program).args(*args);
+        command.push_str(&format!(" -n {n} {} {}", program.display(), args.join(" ")));
+    }
+    launcher_env(&mut cmd);
+    let start = Instant::now();
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot start '{command}': {e}"));
+    let code = out.status.code();
+    Run {
+        code,
+        timed_out: matches!(code, Some(124) | Some(137)),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: start.elapsed(),
+        command,
+    }
+}
