@@ -197,6 +197,83 @@ impl Communicator {
         Ok(all)
     }
 
+    /// Every rank's `data` (one length on every rank) into `recv` on the root, in rank
+    /// order: one `MPI_Gather`, so on an [`interop`](Communicator::interop) communicator a
+    /// foreign rank takes part with `MPI_Gather` of as many elements. `recv` is ignored
+    /// elsewhere (pass `&mut []`); on the root it holds `size() * data.len()` values, else
+    /// the root gathers into scratch memory and returns `Err(Count)`.
+    ///
+    /// ```no_run
+    /// let world = rspar::init()?;
+    /// let mut all = vec![0u32; if world.rank() == 0 { 2 * world.size() } else { 0 }];
+    /// world.gather_buffer_into(&[world.rank() as u32; 2], &mut all, 0)?;
+    /// # Ok::<(), rspar::Error>(())
+    /// ```
+    pub fn gather_buffer_into<T: Plain>(
+        &self,
+        data: &[T],
+        recv: &mut [T],
+        root: usize,
+    ) -> Result<()> {
+        let _wait = crate::watch::collective("gather_buffer_into", Some(root));
+        let root_process = self.lib().process_at_rank(self.check_rank(root)?);
+        mpi_count::<T>(data.len())?;
+        if self.rank() != root {
+            root_process.gather_into(as_elements(data));
+            return Ok(());
+        }
+        let expected = data.len() * self.size();
+        mpi_count::<T>(expected)?;
+        if recv.len() == expected {
+            root_process.gather_into_root(as_elements(data), as_elements_mut(recv));
+            return Ok(());
+        }
+        let mut scratch = data.repeat(self.size());
+        root_process.gather_into_root(as_elements(data), as_elements_mut(&mut scratch));
+        let got = recv.len();
+        Err(ErrorKind::Count { expected, got }.into())
+    }
+
+    /// The root's `data` cut into `size()` blocks of `recv.len()` values (one length on
+    /// every rank), block `i` into rank `i`'s `recv`: one `MPI_Scatter`, so on an
+    /// [`interop`](Communicator::interop) communicator a foreign rank takes part with
+    /// `MPI_Scatter` of as many elements. `data` is ignored elsewhere (pass `&[]`); on the
+    /// root it holds `size() * recv.len()` values, else the root scatters a copy of its
+    /// `recv` and returns `Err(Count)`.
+    ///
+    /// ```no_run
+    /// let world = rspar::init()?;
+    /// let all: Vec<f64> = (0..3 * world.size()).map(|i| i as f64).collect();
+    /// let mut mine = [0.0f64; 3];
+    /// world.scatter_buffer_into(if world.rank() == 0 { &all } else { &[] }, &mut mine, 0)?;
+    /// assert_eq!(mine[0], 3.0 * world.rank() as f64);
+    /// # Ok::<(), rspar::Error>(())
+    /// ```
+    pub fn scatter_buffer_into<T: Plain>(
+        &self,
+        data: &[T],
+        recv: &mut [T],
+        root: usize,
+    ) -> Result<()> {
+        let _wait = crate::watch::collective("scatter_buffer_into", Some(root));
+        let root_process = self.lib().process_at_rank(self.check_rank(root)?);
+        mpi_count::<T>(recv.len())?;
+        if self.rank() != root {
+            root_process.scatter_into(as_elements_mut(recv));
+            return Ok(());
+        }
+        let expected = recv.len() * self.size();
+        mpi_count::<T>(expected)?;
+        if data.len() == expected {
+            root_process.scatter_into_root(as_elements(data), as_elements_mut(recv));
+            return Ok(());
+        }
+        let scratch = recv.repeat(self.size());
+        root_process.scatter_into_root(as_elements(&scratch), as_elements_mut(recv));
+        let got = data.len();
+        Err(ErrorKind::Count { expected, got }.into())
+    }
+
     /// Element-wise `op` over every rank's `send`, into `recv` on the root (`MPI_Reduce`);
     /// `recv` is not touched elsewhere (pass `&mut []`). All `send`s have one length. A
     /// root `recv` of another length is `Err(BufferLength)` there, not written; the other

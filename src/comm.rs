@@ -1,6 +1,6 @@
 //! [`Communicator`]: a group of ranks that talk to each other; the world is one.
 
-use std::cell::{RefCell, RefMut};
+use std::cell::{OnceCell, RefCell, RefMut};
 use std::rc::Rc;
 
 use mpi::topology::{Color, SimpleCommunicator};
@@ -9,6 +9,7 @@ use mpi::traits::Communicator as _;
 use crate::env::{Env, Threading};
 use crate::envelope::Tag;
 use crate::error::{ErrorKind, Result};
+use crate::ffi::Handle;
 use crate::p2p::Tagged;
 use crate::pending::Pending;
 
@@ -26,17 +27,24 @@ pub struct Communicator {
     // Field order is drop order: held messages are received before the communicator is
     // freed, and MPI is finalized (when this holds the last `Env`) last of all.
     pending: RefCell<Pending>,
-    // The communicator the user sees (`raw()`); rspar sends nothing on it.
-    raw: SimpleCommunicator,
+    // The view of `raw` itself for foreign ranks (`interop()`), made on first use; it
+    // shares `raw` and drops first.
+    interop: OnceCell<Box<Communicator>>,
+    // True when rspar's calls run on `raw` itself (an interop view or an interop world).
+    on_raw: bool,
+    // The communicator the user sees (`raw()`); rspar sends nothing on it, unless
+    // `on_raw`.
+    raw: Rc<Handle>,
     // A private copy (`copy_of`) for rspar's point-to-point messages, whose MPI error
     // handler returns error codes (a message longer than a receive buffer is an `Err`,
     // not an abort of the job). Used through `p2p_handle`, its raw handle; held here so
-    // it lives as long.
-    _p2p: SimpleCommunicator,
+    // it lives as long. `raw` itself when `on_raw`.
+    _p2p: Rc<Handle>,
     p2p_handle: crate::ffi::Comm,
     // A private copy for rspar's collectives, so their traffic can never match or be
-    // matched by a point-to-point message; `lib_handle` is its raw handle.
-    lib: SimpleCommunicator,
+    // matched by a point-to-point message; `lib_handle` is its raw handle (`raw` itself
+    // when `on_raw`).
+    lib: Rc<Handle>,
     lib_handle: crate::ffi::Comm,
     // Where object messages land: received straight into it, decoded from it.
     landing: RefCell<Vec<u8>>,
@@ -48,12 +56,30 @@ pub struct Communicator {
 }
 
 impl Communicator {
-    pub(crate) fn new(raw: SimpleCommunicator, env: Rc<Env>) -> Result<Communicator> {
+    pub(crate) fn new(raw: Handle, env: Rc<Env>) -> Result<Communicator> {
         let p2p = copy_of(&raw, 0)?;
         crate::ffi::errors_return(&p2p);
         let lib = copy_of(&raw, 1)?;
-        Ok(Communicator {
+        Ok(Communicator::with(
+            Rc::new(raw),
+            Rc::new(p2p),
+            Rc::new(lib),
+            false,
+            env,
+        ))
+    }
+
+    /// rspar's calls on `raw` itself, with no private copies (`Init::interop`). No MPI
+    /// call: nothing collective, so ranks that do not run rspar need not take part.
+    pub(crate) fn interop_on(raw: Rc<Handle>, env: Rc<Env>) -> Communicator {
+        Communicator::with(Rc::clone(&raw), Rc::clone(&raw), raw, true, env)
+    }
+
+    fn with(raw: Rc<Handle>, p2p: Rc<Handle>, lib: Rc<Handle>, on_raw: bool, env: Rc<Env>) -> Self {
+        Communicator {
             pending: RefCell::default(),
+            interop: OnceCell::new(),
+            on_raw,
             rank: raw.rank() as usize,
             size: raw.size() as usize,
             p2p_handle: crate::ffi::Comm::of(&p2p),
@@ -64,11 +90,59 @@ impl Communicator {
             landing: RefCell::default(),
             scratch: RefCell::default(),
             env,
+        }
+    }
+
+    /// The same ranks with rspar's calls on the host-visible communicator itself
+    /// ([`raw`](Self::raw)), not on rspar's private copies, so ranks that do not run
+    /// rspar (C, Fortran, mpi4py) take part with the obvious MPI call on the same
+    /// communicator (`MPI_COMM_WORLD` for the world). Every method works on it:
+    ///
+    /// - `send_buffer`/`receive_buffer`/`receive_vec` (with [`tag`](Self::tag),
+    ///   [`Any`](crate::Any), `isend`/`ireceive`) are `MPI_Send`/`MPI_Recv` (a probe first
+    ///   for an unknown length) of the slice's elements with their MPI datatype;
+    /// - `barrier`, `broadcast_buffer`, `reduce_buffer`, `all_reduce_buffer`,
+    ///   `gather_buffer_into`, `scatter_buffer_into` are one `MPI_Barrier`, `MPI_Bcast`,
+    ///   `MPI_Reduce`, `MPI_Allreduce`, `MPI_Gather`, `MPI_Scatter` each;
+    /// - an object (`send`) is one `MPI_BYTE` message of the codec's bytes (two above
+    ///   64 KiB), which a foreign rank can receive and pass on as bytes.
+    ///
+    /// No private copy means no isolation: a receive with [`Any`](crate::Any) matches
+    /// any message on the communicator, and MPI's error handler is the communicator's
+    /// own (fatal by default: a message longer than the receive buffer ends the job, as
+    /// in C). The view is made on first use and lives as long as `self`. See
+    /// `docs/interop.md`.
+    ///
+    /// ```no_run
+    /// # // rspar-doc: skip (its peer is a C rank; examples/mpmd.rs runs with one)
+    /// // Rank 0 of `mpirun -n 1 rust_prog : -n 1 c_prog`; the C rank calls
+    /// // MPI_Recv(b, 8, MPI_DOUBLE, 0, 7, MPI_COMM_WORLD, &status).
+    /// let world = rspar::Init::new().interop(true).init()?;
+    /// world.interop().tag(7).send_buffer(&[1.0f64; 8], 1)?;
+    /// # Ok::<(), rspar::Error>(())
+    /// ```
+    pub fn interop(&self) -> &Communicator {
+        if self.on_raw {
+            return self;
+        }
+        self.interop.get_or_init(|| {
+            Box::new(Communicator::interop_on(
+                Rc::clone(&self.raw),
+                Rc::clone(&self.env),
+            ))
         })
     }
 
+    /// True when rspar's calls run on [`raw`](Self::raw) itself (an
+    /// [`interop`](Self::interop) view, or a world from `Init::new().interop(true)`).
+    pub fn is_interop(&self) -> bool {
+        self.on_raw
+    }
+
     /// A new communicator with the same ranks and a separate message space: messages on
-    /// one never match receives on the other. Every rank must call it.
+    /// one never match receives on the other. Every rank must call it. On an
+    /// [`interop`](Self::interop) communicator it is one `MPI_Comm_dup`, which foreign
+    /// ranks call too, and the copy is an interop communicator.
     ///
     /// ```no_run
     /// let world = rspar::init()?;
@@ -77,12 +151,21 @@ impl Communicator {
     /// # Ok::<(), rspar::Error>(())
     /// ```
     pub fn duplicate(&self) -> Result<Communicator> {
+        if self.on_raw {
+            let copy = Handle::owned(self.raw.duplicate());
+            return Ok(Communicator::interop_on(
+                Rc::new(copy),
+                Rc::clone(&self.env),
+            ));
+        }
         Communicator::new(copy_of(&self.raw, 2)?, Rc::clone(&self.env))
     }
 
     /// Split into sub-communicators: ranks that give the same `color` form one, ordered
     /// by `key` (ties by rank). A rank that gives `None` joins none and gets `None`.
-    /// Every rank must call it.
+    /// Every rank must call it. On an [`interop`](Self::interop) communicator it is one
+    /// `MPI_Comm_split` (`None` is `MPI_UNDEFINED`), which foreign ranks call too, and the
+    /// parts are interop communicators.
     ///
     /// ```no_run
     /// // Rows of a process grid with 2 columns.
@@ -100,7 +183,14 @@ impl Communicator {
         };
         self.raw
             .split_by_color_with_key(color, key)
-            .map(|raw| Communicator::new(raw, Rc::clone(&self.env)))
+            .map(|raw| {
+                let raw = Handle::owned(raw);
+                if self.on_raw {
+                    Ok(Communicator::interop_on(Rc::new(raw), Rc::clone(&self.env)))
+                } else {
+                    Communicator::new(raw, Rc::clone(&self.env))
+                }
+            })
             .transpose()
     }
 
@@ -130,7 +220,7 @@ impl Communicator {
     /// matches a collective of your own on [`raw`](Self::raw).
     pub fn barrier(&self) -> Result<()> {
         let _wait = crate::watch::collective("barrier", None);
-        mpi::traits::CommunicatorCollectives::barrier(&self.lib);
+        mpi::traits::CommunicatorCollectives::barrier(self.lib());
         Ok(())
     }
 
@@ -182,7 +272,9 @@ impl Communicator {
     /// same; `finalize` also reports when other communicators still hold MPI open.
     pub fn finalize(self) -> Result<()> {
         self.env.request_finalize();
-        let others = Rc::strong_count(&self.env) - 1;
+        // This communicator and its interop view, if made, are one.
+        let own = 1 + usize::from(self.interop.get().is_some());
+        let others = Rc::strong_count(&self.env) - own;
         drop(self);
         if others > 0 {
             return Err(ErrorKind::InUse { others }.into());
@@ -268,6 +360,7 @@ impl std::fmt::Debug for Communicator {
         f.debug_struct("Communicator")
             .field("rank", &self.rank)
             .field("size", &self.size)
+            .field("interop", &self.on_raw)
             .finish_non_exhaustive()
     }
 }
@@ -280,8 +373,9 @@ impl std::fmt::Debug for Communicator {
 /// request callback) in every later wait of the process, and each poll of every receive
 /// pays for them: a few percent of small-message latency. `MPI_Comm_create_group`
 /// agrees by point-to-point messages and leaves nothing behind.
-fn copy_of(comm: &SimpleCommunicator, tag: i32) -> Result<SimpleCommunicator> {
+fn copy_of(comm: &SimpleCommunicator, tag: i32) -> Result<Handle> {
     comm.split_by_subgroup_with_tag(&comm.group(), tag)
+        .map(Handle::owned)
         .ok_or_else(|| {
             ErrorKind::Mpi {
                 call: "MPI_Comm_create_group",

@@ -6,7 +6,7 @@
 //! it aborts the whole job, so the other ranks are not left waiting for a rank that is gone.
 
 use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use mpi::environment::Universe;
@@ -15,7 +15,7 @@ use mpi::traits::Communicator as _;
 
 use crate::comm::Communicator;
 use crate::error::{live_error, ErrorKind, Result};
-use crate::ffi::OwnedSend;
+use crate::ffi::{Handle, OwnedSend};
 
 /// Exit code of a job aborted because a rank panicked (the code Rust uses for a panic).
 pub const PANIC_EXIT_CODE: i32 = 101;
@@ -72,6 +72,7 @@ impl Threading {
 pub struct Init {
     threading: Threading,
     abort_on_panic: bool,
+    interop: bool,
 }
 
 impl Default for Init {
@@ -79,6 +80,7 @@ impl Default for Init {
         Init {
             threading: Threading::Single,
             abort_on_panic: true,
+            interop: false,
         }
     }
 }
@@ -102,8 +104,27 @@ impl Init {
         self
     }
 
+    /// Run rspar on the communicator itself, with no private copies: every call is one
+    /// plain MPI call on it that a C, Fortran or mpi4py rank matches with the obvious
+    /// call (see [`Communicator::interop`] and `docs/interop.md`). Needed when not every
+    /// rank of the communicator runs rspar (an MPMD job, `mpirun -n 1 rust : -n 2 c`):
+    /// making the private copies is a collective over all ranks, which a foreign rank
+    /// never joins. Default `false`.
+    pub fn interop(mut self, yes: bool) -> Self {
+        self.interop = yes;
+        self
+    }
+
     /// Start MPI and return the world communicator. MPI finalizes when the world and
     /// every communicator made from it have been dropped, or at [`Communicator::finalize`].
+    ///
+    /// When MPI is already up, initialised by someone else (a C or Fortran host, mpi4py,
+    /// rsmpi's `mpi::initialize`), rspar adopts it: `Ok` with the world, the thread level
+    /// the host provided ([`Communicator::threading`]; `Err(Threading)` when below the
+    /// level asked for with [`Init::threading`]), and finalization left to the host. A
+    /// second `init` while a communicator from the first lives is
+    /// `Err(AlreadyInitialized)`. Unless [`Init::interop`] is set, every rank of the
+    /// world must call it (it makes rspar's private copies of the world).
     ///
     /// Run without `mpirun`, the program is a world of one rank. Started by the launcher
     /// of another MPI than the one it was built against (Open MPI's `mpirun` for a
@@ -113,30 +134,111 @@ impl Init {
         if mpi::environment::is_finalized() {
             return Err(ErrorKind::Finalized.into());
         }
+        if ENV_LIVE.load(Ordering::SeqCst) {
+            return Err(ErrorKind::AlreadyInitialized.into());
+        }
+        if mpi::environment::is_initialized() {
+            return self.adopt(Handle::world());
+        }
         safe_truncation();
         let (universe, granted) = mpi::initialize_with_threading(self.threading.to_mpi())
             .ok_or(ErrorKind::AlreadyInitialized)?;
-        let world = universe.world();
+        let env = self.start(Some(universe), Threading::from_mpi(granted))?;
+        self.communicator(Handle::world(), env)
+    }
+
+    /// rspar on an rsmpi communicator, which rspar owns from now on (and frees when its
+    /// last user drops, unless MPI was finalized first). For a communicator made by
+    /// another crate through rsmpi, or `world.raw().split_by_color(..)` of an
+    /// [`interop`](Init::interop) world to give the ranks that run rspar their private
+    /// copies. MPI must be up; if no rspar communicator lives, rspar adopts MPI as
+    /// [`init`](Init::init) does (these options apply then). Every rank of `comm` must
+    /// call it, unless [`Init::interop`] is set.
+    ///
+    /// ```no_run
+    /// use rspar::mpi::traits::Communicator as _;
+    /// let universe = rspar::mpi::initialize().unwrap(); // a host that uses rsmpi
+    /// let comm = rspar::Init::new().wrap(universe.world().duplicate())?;
+    /// comm.barrier()?;
+    /// drop(comm);
+    /// drop(universe); // MPI_Finalize, by its owner
+    /// # Ok::<(), rspar::Error>(())
+    /// ```
+    pub fn wrap(self, comm: SimpleCommunicator) -> Result<Communicator> {
+        if !initialized() {
+            return Err(ErrorKind::InvalidCommunicator {
+                reason: "MPI is not initialized (or already finalized)".into(),
+            }
+            .into());
+        }
+        self.adopt(Handle::owned(comm))
+    }
+
+    /// A communicator on `comm` under the live environment, or under a new one that
+    /// adopts the host's MPI.
+    pub(crate) fn adopt(self, comm: Handle) -> Result<Communicator> {
+        let live = CURRENT.with(|current| current.borrow().upgrade());
+        let env = match live {
+            Some(env) => env,
+            None if ENV_LIVE.load(Ordering::SeqCst) => {
+                return Err(ErrorKind::AlreadyInitialized.into());
+            }
+            None => {
+                let provided = Threading::from_mpi(mpi::environment::threading_support());
+                if provided < self.threading {
+                    return Err(ErrorKind::Threading {
+                        requested: self.threading,
+                        provided,
+                    }
+                    .into());
+                }
+                self.start(None, provided)?
+            }
+        };
+        self.communicator(comm, env)
+    }
+
+    fn communicator(&self, comm: Handle, env: Rc<Env>) -> Result<Communicator> {
+        if self.interop {
+            Ok(Communicator::interop_on(Rc::new(comm), env))
+        } else {
+            Communicator::new(comm, env)
+        }
+    }
+
+    /// The environment: the launcher check, the panic hook, logging, the watchdog.
+    fn start(&self, universe: Option<Universe>, threading: Threading) -> Result<Rc<Env>> {
+        let world = SimpleCommunicator::world();
         let rank = world.rank() as usize;
         let size = world.size() as usize;
         if let Some(warning) = crate::launch::check(size) {
             say(&warning);
         }
         if self.abort_on_panic {
-            install_panic_hook(rank, size);
+            install_panic_hook();
         }
         crate::log::start(rank, size)?;
         crate::watch::start(rank, size)?;
         let env = Rc::new(Env {
-            universe: Some(universe),
+            universe,
             rank,
             size,
-            threading: Threading::from_mpi(granted),
+            threading,
             finalize_requested: Cell::new(false),
             parked: RefCell::default(),
         });
-        Communicator::new(world, env)
+        ENV_LIVE.store(true, Ordering::SeqCst);
+        CURRENT.with(|current| *current.borrow_mut() = Rc::downgrade(&env));
+        Ok(env)
     }
+}
+
+/// True while an [`Env`] exists in this process.
+static ENV_LIVE: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    /// The environment of this thread's communicators, for `Init::wrap` to join.
+    static CURRENT: RefCell<Weak<Env>> = const { RefCell::new(Weak::new()) };
 }
 
 /// The MCA variable that picks how Open MPI 4's shared-memory transport copies a large
@@ -316,8 +418,9 @@ impl Drop for Env {
         }
         // Dropping a parked send waits for it: nothing is active at MPI_Finalize.
         drop(parked);
-        // Dropping the universe calls MPI_Finalize.
+        // Dropping the universe calls MPI_Finalize; a host's MPI is left to the host.
         drop(self.universe.take());
+        ENV_LIVE.store(false, Ordering::SeqCst);
     }
 }
 
@@ -351,7 +454,7 @@ pub(crate) fn payload_text(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "(non-string panic payload)".into())
 }
 
-fn install_panic_hook(rank: usize, size: usize) {
+fn install_panic_hook() {
     if HOOK_INSTALLED.swap(true, Ordering::SeqCst) {
         return;
     }
@@ -368,6 +471,8 @@ fn install_panic_hook(rank: usize, size: usize) {
         }
         previous(info);
         if initialized() {
+            let world = SimpleCommunicator::world();
+            let (rank, size) = (world.rank(), world.size());
             say(&format!(
                 "rspar: rank {rank} of {size} panicked{place}: {message}\n\
                  rspar: aborting the MPI job (exit code {PANIC_EXIT_CODE})"

@@ -28,8 +28,8 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ErrorKind {
-    /// `init` was called while MPI was already initialized.
-    #[error("MPI is already initialized: rspar::init may be called only once per process")]
+    /// `init` was called while a communicator from an earlier `init` is still alive.
+    #[error("MPI is already initialized by rspar::init: it may be called again only after every communicator from the first call has been dropped")]
     AlreadyInitialized,
     /// `init` was called after MPI had been finalized; MPI cannot be started twice.
     #[error("MPI has been finalized and cannot be initialized again")]
@@ -199,6 +199,22 @@ pub enum ErrorKind {
     InUse {
         /// How many other communicators hold MPI open.
         others: usize,
+    },
+    /// A communicator handed to [`Init::wrap_raw`](crate::Init::wrap_raw) or
+    /// [`Init::wrap`](crate::Init::wrap) that rspar cannot use.
+    #[error("cannot use this communicator: {reason}")]
+    InvalidCommunicator {
+        /// Why.
+        reason: String,
+    },
+    /// MPI was initialised by a host (C, mpi4py, rsmpi) with a lower thread level than
+    /// [`Init::threading`](crate::Init::threading) asked for; rspar cannot raise it.
+    #[error("MPI was initialized by the host with thread level {provided:?}, below the {requested:?} asked for: initialize MPI with MPI_Init_thread at that level, or ask rspar for less")]
+    Threading {
+        /// The level asked for.
+        requested: crate::Threading,
+        /// The level the host's MPI provides.
+        provided: crate::Threading,
     },
 }
 

@@ -5,8 +5,8 @@
 //! Every such example in `src/` becomes a function of one program, built in a scratch
 //! crate that depends on rspar by path (in `<target>/downstream`, beside `tests/crate`,
 //! whose lock file it shares), and the program runs each by number. An example that needs
-//! more ranks says so on a hidden line, `# // rspar-doc: ranks N..`; one that fails on
-//! purpose is not a `no_run` program of this kind.
+//! more ranks says so on a hidden line, `# // rspar-doc: ranks N..`; one that cannot run
+//! on rspar ranks alone (it needs a C peer) says `# // rspar-doc: skip (why)`.
 
 mod common;
 
@@ -25,8 +25,7 @@ struct Example {
     min_ranks: usize,
 }
 
-/// The `no_run` examples of `text` (a source file) that call `rspar::init` or
-/// `Init::new()`.
+/// The `no_run` examples of `text` (a source file) that start MPI.
 fn examples_in(path: &Path, text: &str) -> Vec<Example> {
     let mut found = Vec::new();
     let mut block: Option<(usize, Vec<String>)> = None;
@@ -50,7 +49,10 @@ fn examples_in(path: &Path, text: &str) -> Vec<Example> {
             None => {}
             Some((start, lines)) if doc.starts_with("```") => {
                 let code = lines.join("\n");
-                if code.contains("rspar::init()") || code.contains("Init::new()") {
+                // A whole program starts MPI (`rspar::init()`, `Init::new()...init()`); one
+                // that wraps a host's communicator is a library function, not a program.
+                let skip = code.contains("// rspar-doc: skip");
+                if !skip && (code.contains("rspar::init()") || code.contains(".init()")) {
                     let min_ranks = code
                         .lines()
                         .find_map(|l| l.trim().strip_prefix("// rspar-doc: ranks "))

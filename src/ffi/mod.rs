@@ -18,6 +18,8 @@
 //!   (an array of numbers is its numbers), and [`as_elements`] views a slice that way
 //!   for the collectives rspar runs through rsmpi. `derived`: the datatype of a struct
 //!   with `#[derive(Plain)]`.
+//! - [`Handle`] and `Init::wrap_raw`: the communicators rspar holds (its own, freed
+//!   unless MPI was finalized first; a host's, never freed) and a host's raw `MPI_Comm`.
 //! - [`quiet_abort_banner`]: Open MPI 4's `MPI_ABORT` help text left out of an abort
 //!   rspar has already explained (mpirun 4.1 sometimes misreads it and prints
 //!   `ORTE_ERROR_LOG` lines instead).
@@ -33,6 +35,7 @@
 
 mod collective;
 mod derived;
+mod host;
 mod p2p;
 mod plain;
 mod process;
@@ -50,6 +53,7 @@ use crate::error::{ErrorKind, Result};
 
 pub(crate) use collective::{all_reduce, broadcast, reduce};
 pub use derived::{Derived, Field};
+pub(crate) use host::Handle;
 pub(crate) use p2p::{probe, receive_into, send, Matched, Received};
 pub use plain::Plain;
 pub(crate) use plain::{as_elements, as_elements_mut, element_count};

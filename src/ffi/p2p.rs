@@ -177,7 +177,8 @@ impl Matched {
 impl Drop for Matched {
     fn drop(&mut self) {
         // SAFETY: reading a constant exported by rsmpi's C shim.
-        if self.message != unsafe { ffi::RSMPI_MESSAGE_NULL } {
+        // (After a host finalized MPI, a matched message cannot be received any more.)
+        if self.message != unsafe { ffi::RSMPI_MESSAGE_NULL } && !mpi::environment::is_finalized() {
             self.discard();
         }
     }

@@ -365,3 +365,54 @@ pub fn peak_memory() -> usize {
     let kib: usize = line.split_whitespace().nth(1).unwrap().parse().unwrap();
     kib * 1024
 }
+
+/// Run one MPMD job, `launcher -n n1 prog1 args1 : -n n2 prog2 args2 ...` (the same syntax
+/// for Open MPI's mpirun and MPICH's hydra), killed after `timeout`.
+pub fn mpirun_apps(apps: &[(usize, &Path, &[&str])], timeout: Duration) -> Run {
+    let _one = ONE_JOB.lock().unwrap_or_else(|p| p.into_inner());
+    let ((n, program, args), rest) = apps.split_first().expect("at least one app");
+    // The launcher's command for the first app (flags and variables from rspar), the
+    // others after `:`, all under coreutils timeout.
+    let inner = launcher().command(*n, false, program);
+    let mut cmd = Command::new("timeout");
+    cmd.arg("-k").arg("5").arg(format!("{}", timeout.as_secs()));
+    cmd.arg(inner.get_program())
+        .args(inner.get_args())
+        .args(*args);
+    for (k, v) in inner.get_envs() {
+        if let Some(v) = v {
+            cmd.env(k, v);
+        }
+    }
+    let mut command = format!(
+        "{} -n {n} {} {}",
+        launcher().program,
+        program.display(),
+        args.join(" ")
+    );
+    for (n, program, args) in rest {
+        cmd.arg(":")
+            .arg("-n")
+            .arg(n.to_string())
+            .arg(program)
+            .args(*args);
+        command.push_str(&format!(
+            " : -n {n} {} {}",
+            program.display(),
+            args.join(" ")
+        ));
+    }
+    let start = Instant::now();
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot start '{command}': {e}"));
+    let code = out.status.code();
+    Run {
+        code,
+        timed_out: matches!(code, Some(124) | Some(137)),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: start.elapsed(),
+        command,
+    }
+}
