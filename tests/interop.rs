@@ -77,7 +77,7 @@ fn mpmd_peer() -> &'static Path {
 /// `mpirun -n 1 mpmd ARGS : -n peers mpmd_peer`.
 fn mpmd(peers: usize, args: &[&str]) -> common::Run {
     let rust = common::example("mpmd");
-    common::mpirun_apps(&[(1, &rust, args), (peers, mpmd_peer(), &[])], TIMEOUT)
+    common::mpirun_apps(&[(1, &rust, args), (peers, mpmd_peer(), &[])], &[], TIMEOUT)
 }
 
 #[test]
@@ -195,4 +195,93 @@ fn the_host_may_finalize_before_rspar_drops() {
         drop(copy);
         drop(world);
     });
+}
+
+/// mpi4py (its binary wheel, which loads the system's MPI) in a virtual environment under
+/// the target directory, and the environment that points it at this build's MPI; `Err`
+/// with the reason where it cannot be had (no venv module, no registry).
+type Python = Result<(PathBuf, Vec<(String, String)>), String>;
+
+fn mpi4py() -> &'static Python {
+    static MPI4PY: OnceLock<Python> = OnceLock::new();
+    MPI4PY.get_or_init(|| {
+        let venv = target_dir().join("mpi4py");
+        let python = venv.join("bin/python3");
+        let run = |mut cmd: Command, what: &str| -> Result<(), String> {
+            cmd.stdin(std::process::Stdio::null());
+            let job = rspar::__private::test::driver::run(cmd, std::time::Duration::from_secs(300));
+            if job.success() {
+                Ok(())
+            } else {
+                Err(format!("{what} failed: {}{}", job.stdout, job.stderr))
+            }
+        };
+        if !python.exists() {
+            let mut venv_cmd = Command::new("python3");
+            venv_cmd.args(["-m", "venv"]).arg(&venv);
+            run(venv_cmd, "python3 -m venv")?;
+        }
+        let mut pip = Command::new(&python);
+        pip.args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
+        .args(["--only-binary", ":all:", "mpi4py"]);
+        run(pip, "pip install mpi4py")?;
+        let mut env = Vec::new();
+        if common::flavor() == Flavor::Mpich {
+            // The wheel loads MPICH's ABI as libmpi.so.12; Debian names it libmpich.so.12.
+            let libdir = Command::new("pkg-config")
+                .args(["--variable=libdir", "mpich"])
+                .output()
+                .ok()
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+                .filter(|d| !d.is_empty())
+                .ok_or("pkg-config knows no mpich")?;
+            let shim = target_dir().join("mpi4py-lib");
+            std::fs::create_dir_all(&shim).map_err(|e| e.to_string())?;
+            let link = shim.join("libmpi.so.12");
+            let _ = std::fs::remove_file(&link);
+            std::os::unix::fs::symlink(Path::new(&libdir).join("libmpich.so.12"), &link)
+                .map_err(|e| e.to_string())?;
+            env.push(("MPI4PY_MPIABI".into(), "mpich".into()));
+            env.push(("LD_LIBRARY_PATH".into(), shim.display().to_string()));
+        }
+        Ok((python, env))
+    })
+}
+
+/// The MPMD example with Python ranks (mpi4py) for peers: the same calls as the C peer,
+/// `mpmd ok` at 1+1 and 1+2. Skipped, with a line saying why, where mpi4py cannot be
+/// installed.
+#[test]
+fn mpmd_example_talks_to_python_ranks_with_mpi4py() {
+    let (python, env) = match mpi4py() {
+        Ok(found) => found,
+        Err(why) => {
+            common::note(&format!("SKIPPED: the mpi4py peer: {why}"));
+            return;
+        }
+    };
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let rust = common::example("mpmd");
+    let script = source("examples/python/mpmd_peer.py");
+    let script = script.to_str().expect("a UTF-8 path");
+    for peers in [1, 2] {
+        let run = common::mpirun_apps(
+            &[(1, &rust, &[]), (peers, python, &[script])],
+            &env,
+            TIMEOUT,
+        );
+        run.assert_success();
+        assert_eq!(
+            run.stdout.lines().filter(|l| *l == "mpmd ok").count(),
+            1,
+            "rank 0 must print 'mpmd ok' once\n{}",
+            run.report()
+        );
+    }
 }

@@ -367,8 +367,13 @@ pub fn peak_memory() -> usize {
 }
 
 /// Run one MPMD job, `launcher -n n1 prog1 args1 : -n n2 prog2 args2 ...` (the same syntax
-/// for Open MPI's mpirun and MPICH's hydra), killed after `timeout`.
-pub fn mpirun_apps(apps: &[(usize, &Path, &[&str])], timeout: Duration) -> Run {
+/// for Open MPI's mpirun and MPICH's hydra), with extra environment `env`, killed after
+/// `timeout`.
+pub fn mpirun_apps(
+    apps: &[(usize, &Path, &[&str])],
+    env: &[(&str, &str)],
+    timeout: Duration,
+) -> Run {
     let _one = ONE_JOB.lock().unwrap_or_else(|p| p.into_inner());
     let ((n, program, args), rest) = apps.split_first().expect("at least one app");
     // The launcher's command for the first app (flags and variables from rspar), the
@@ -390,6 +395,9 @@ pub fn mpirun_apps(apps: &[(usize, &Path, &[&str])], timeout: Duration) -> Run {
         program.display(),
         args.join(" ")
     );
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
     for (n, program, args) in rest {
         cmd.arg(":")
             .arg("-n")
