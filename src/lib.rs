@@ -105,6 +105,7 @@ mod log;
 mod nonblocking;
 mod p2p;
 mod pending;
+pub mod pool;
 mod reduce;
 mod watch;
 mod wire;
@@ -118,6 +119,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use ffi::Plain;
 pub use nonblocking::{ReceiveRequest, SendRequest};
 pub use p2p::Tagged;
+pub use pool::Pool;
 pub use watch::TIMEOUT_EXIT_CODE;
 
 /// Derive [`Plain`](trait@Plain) for a struct whose fields are all `Plain`, so slices of

@@ -1,0 +1,349 @@
+//! The pool: `multiprocessing.Pool` over the ranks of a communicator. Every rank
+//! computes, the root included; tasks are submitted one by one (futures) or as streams
+//! (`map`, `imap`, `imap_unordered`), with dynamic load balancing, batching of tiny
+//! tasks, retries, task failures that name the task and its rank, and a progress bar.
+//!
+//! **One program, every rank.** Every rank runs `main` and calls [`Pool::new`] with the
+//! same function. On the root (rank 0) it returns `Some(pool)`; on every other rank it
+//! serves tasks until the root closes or drops its pool, then returns `None`. So the
+//! same code runs under `mpirun -n N` and run directly (a world of one rank: the root
+//! runs every task itself).
+//!
+//! ```no_run
+//! fn fib(n: u64) -> u64 {
+//!     if n <= 2 { 1 } else { fib(n - 1) + fib(n - 2) }
+//! }
+//! let world = rspar::init()?;
+//! if let Some(pool) = rspar::Pool::new(&world, fib)? {
+//!     println!("{:?}", pool.map([38, 37, 36, 35, 34, 33])?);
+//!     let task = pool.submit(30);            // a handle, at once
+//!     for result in pool.imap(20..25) {       // in input order, as they come
+//!         println!("{}", result?);
+//!     }
+//!     println!("fib(30) = {}", task.wait()?);
+//! }
+//! # Ok::<(), rspar::Error>(())
+//! ```
+//!
+//! **The root computes.** MPI runs on the root's one thread (rspar initialises MPI with
+//! `Threading::Single`), so the root's dispatcher and its share of the tasks take turns:
+//! whenever the root is inside a pool call (`wait`, `map`, an iterator's `next`, ...)
+//! it collects reports, hands the next batch to each idle worker, and, while tasks are
+//! queued and every worker is busy, runs a batch itself; with nothing left to run it
+//! waits for a report by polling with a sleeping back-off (`pending::poll_until`), so
+//! a waiting root leaves its core to the workers. This was chosen over a compute
+//! thread beside the dispatcher: it needs no `Send`/`'static` bounds on the function,
+//! its inputs and outputs (closures that borrow, as `|y| row(y, &args)`, work), and on
+//! the seed's benchmark it reached the machine's ceiling (docs/performance.md): a
+//! worker that finishes while the root is inside a task waits at most for that task,
+//! and batches shrink with the queue, so the root's last tasks are short ones. Between
+//! pool calls nothing moves: workers finish the batch they hold and wait.
+//!
+//! **Scheduling.** Tasks run in submission order, one batch in flight per worker.
+//! Batches shrink as the queue does (guided self-scheduling: an eighth of an equal
+//! share per rank, at least one task), so a million tiny tasks travel in large batches
+//! and a few large ones one at a time; give the most expensive tasks first.
+//! [`Builder::chunk`] fixes the size.
+//!
+//! **Streams.** `map`, `imap` and `imap_unordered` take any `IntoIterator` and pull it
+//! lazily, at most [`Builder::in_flight`] tasks ahead of the caller (default
+//! [`IN_FLIGHT`]), so an endless input runs in bounded memory. `map_timeout` bounds a
+//! whole map.
+//!
+//! **Failures.** A task that panics or returns `Err` ([`Pool::try_new`]) does not kill
+//! its rank. It is retried up to [`Builder::retries`] times (on whichever rank is free
+//! next); then waiting for it gives `Err(TaskFailed { index, rank, message })`, and a
+//! stream yields that error and ends (its queued tasks are cancelled). The pool stays
+//! usable.
+//!
+//! **Several functions.** A pool serves one function; the workers are inside its
+//! constructor until the root's pool is gone, so on the root one pool must be closed
+//! (or dropped) before the next is made, and every rank makes them in the same order.
+//! For several kinds of task at the same time, use one pool over an enum of task kinds
+//! (and an enum of results). One function per pool keeps the types checked end to end
+//! and needs no registry of names that every rank would have to build alike.
+//!
+//! Pool messages travel on a private duplicate of the communicator, so they never meet
+//! the program's own messages; any communicator works, split ones included.
+
+mod core;
+mod progress;
+mod stream;
+mod task;
+mod worker;
+
+use std::cell::{Cell, RefCell};
+use std::fmt::Display;
+use std::time::{Duration, Instant};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+pub use progress::Progress;
+pub use stream::{Imap, ImapUnordered};
+pub use task::Task;
+
+use self::core::Core;
+use crate::comm::Communicator;
+use crate::error::Result;
+
+/// The default bound on a stream's tasks between its input and its caller.
+pub const IN_FLIGHT: usize = 65_536;
+
+/// A pool on the root; see the [module docs](self).
+pub struct Pool<'f, I, O> {
+    core: RefCell<Core<'f, I, O>>,
+    progress: Progress,
+    in_flight: usize,
+    next_stream: Cell<u32>,
+    closed: bool,
+}
+
+impl<I, O> std::fmt::Debug for Pool<'_, I, O> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool")
+            .field("in_flight", &self.in_flight)
+            .field("progress", &self.progress)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A pool's options: `Pool::builder(&comm).chunk(..).retries(..).build(f)`.
+#[derive(Debug, Clone)]
+pub struct Builder<'c> {
+    comm: &'c Communicator,
+    chunk: Option<usize>,
+    retries: usize,
+    progress: Progress,
+    in_flight: usize,
+    ranks: Option<usize>,
+}
+
+impl Pool<'static, (), ()> {
+    /// A pool with options; [`Pool::new`] uses the defaults.
+    pub fn builder(comm: &Communicator) -> Builder<'_> {
+        Builder {
+            comm,
+            chunk: None,
+            retries: 0,
+            progress: Progress::Auto,
+            in_flight: IN_FLIGHT,
+            ranks: None,
+        }
+    }
+}
+
+impl<'c> Builder<'c> {
+    /// Tasks per batch (at least 1). Default: shrinking with the queue.
+    pub fn chunk(mut self, tasks: usize) -> Self {
+        self.chunk = Some(tasks.max(1));
+        self
+    }
+
+    /// How many times a failed task is tried again before it fails (default 0).
+    pub fn retries(mut self, times: usize) -> Self {
+        self.retries = times;
+        self
+    }
+
+    /// When the root shows a progress bar for a stream (default [`Progress::Auto`]).
+    pub fn progress(mut self, when: Progress) -> Self {
+        self.progress = when;
+        self
+    }
+
+    /// The most tasks a stream keeps between its input and its caller (at least 1;
+    /// default [`IN_FLIGHT`]).
+    pub fn in_flight(mut self, tasks: usize) -> Self {
+        self.in_flight = tasks.max(1);
+        self
+    }
+
+    /// Use only the first `ranks` ranks of the communicator (at least 1); the others
+    /// return `None` at once.
+    pub fn ranks(mut self, ranks: usize) -> Self {
+        self.ranks = Some(ranks.max(1));
+        self
+    }
+
+    /// Make the pool for `f`: `Some(pool)` on the root; on the other ranks, serve
+    /// tasks until the root's pool is gone, then `None`. Every rank must call it.
+    pub fn build<'f, I, O, F>(self, f: F) -> Result<Option<Pool<'f, I, O>>>
+    where
+        I: Serialize + DeserializeOwned,
+        O: Serialize + DeserializeOwned,
+        F: Fn(I) -> O + 'f,
+    {
+        self.try_build(move |x| Ok::<O, std::convert::Infallible>(f(x)))
+    }
+
+    /// Like [`build`](Self::build) for a function that can fail: its `Err` fails the
+    /// task.
+    pub fn try_build<'f, I, O, E, F>(self, f: F) -> Result<Option<Pool<'f, I, O>>>
+    where
+        I: Serialize + DeserializeOwned,
+        O: Serialize + DeserializeOwned,
+        E: Display,
+        F: Fn(I) -> std::result::Result<O, E> + 'f,
+    {
+        let comm = match self.ranks {
+            Some(n) if n < self.comm.size() => {
+                let rank = self.comm.rank();
+                match self.comm.split((rank < n).then_some(0), rank as i32)? {
+                    Some(comm) => comm,
+                    None => return Ok(None),
+                }
+            }
+            _ => self.comm.duplicate()?,
+        };
+        let f = worker::boxed(f);
+        if comm.rank() != worker::ROOT {
+            worker::serve(&comm, &*f)?;
+            return Ok(None);
+        }
+        Ok(Some(Pool {
+            core: RefCell::new(Core::new(comm, f, self.chunk, self.retries)),
+            progress: self.progress,
+            in_flight: self.in_flight,
+            next_stream: Cell::new(0),
+            closed: false,
+        }))
+    }
+}
+
+impl<'f, I, O> Pool<'f, I, O>
+where
+    I: Serialize + DeserializeOwned,
+    O: Serialize + DeserializeOwned,
+{
+    /// A pool for `f` with the default options; see the [module docs](self).
+    pub fn new<F>(comm: &Communicator, f: F) -> Result<Option<Pool<'f, I, O>>>
+    where
+        F: Fn(I) -> O + 'f,
+    {
+        Pool::builder(comm).build(f)
+    }
+
+    /// A pool for a fallible `f`: its `Err` fails the task.
+    pub fn try_new<E, F>(comm: &Communicator, f: F) -> Result<Option<Pool<'f, I, O>>>
+    where
+        E: Display,
+        F: Fn(I) -> std::result::Result<O, E> + 'f,
+    {
+        Pool::builder(comm).try_build(f)
+    }
+
+    /// The ranks that run tasks, the root included.
+    pub fn ranks(&self) -> usize {
+        self.core.borrow().ranks()
+    }
+
+    /// How many tasks each rank has run so far (retries count again), by rank.
+    pub fn tasks_per_rank(&self) -> Vec<usize> {
+        self.core.borrow().ran().to_vec()
+    }
+
+    /// Queue one task and return its handle at once (an idle worker gets it now).
+    pub fn submit(&self, input: I) -> Task<'_, O> {
+        let mut core = self.core.borrow_mut();
+        let id = core.submit(input, None, None);
+        let index = core.index_of(id);
+        // A failed hand-out shows again at the next wait, which repeats it.
+        let _ = core.dispatch();
+        Task {
+            core: &self.core,
+            id,
+            index,
+            spent: false,
+        }
+    }
+
+    /// Every input's result, in input order. The first failure (in input order) is
+    /// the error; the map's other tasks are then cancelled or dropped.
+    pub fn map<It: IntoIterator<Item = I>>(&self, inputs: It) -> Result<Vec<O>> {
+        Imap::new(self, inputs.into_iter(), None).collect()
+    }
+
+    /// Like [`map`](Self::map), failing with `Err(PoolTimeout)` when the whole map
+    /// takes longer than `limit` (its unfinished tasks are then cancelled or dropped).
+    pub fn map_timeout<It: IntoIterator<Item = I>>(
+        &self,
+        inputs: It,
+        limit: Duration,
+    ) -> Result<Vec<O>> {
+        Imap::new(self, inputs.into_iter(), Some(limit)).collect()
+    }
+
+    /// The results in input order, each as soon as it and all before it are done.
+    pub fn imap<It: IntoIterator<Item = I>>(&self, inputs: It) -> Imap<'_, 'f, I, O, It::IntoIter> {
+        Imap::new(self, inputs.into_iter(), None)
+    }
+
+    /// The results in finishing order, each with its input's index.
+    pub fn imap_unordered<It: IntoIterator<Item = I>>(
+        &self,
+        inputs: It,
+    ) -> ImapUnordered<'_, 'f, I, O, It::IntoIter> {
+        ImapUnordered::new(self, inputs.into_iter(), None)
+    }
+
+    /// Let the tasks in flight finish and release the workers (their constructors
+    /// return `None`). Dropping the pool does the same, ignoring errors.
+    pub fn close(mut self) -> Result<()> {
+        self.closed = true;
+        self.core.get_mut().close()
+    }
+}
+
+impl<I, O> Drop for Pool<'_, I, O> {
+    fn drop(&mut self) {
+        if !self.closed {
+            self.closed = true;
+            let _ = self.core.get_mut().close_untyped();
+        }
+    }
+}
+
+/// What a [`Task`] needs of its pool, whatever the pool's input type.
+pub(crate) trait Drive<O> {
+    /// Work until the task is done (true) or the deadline passes (false).
+    fn progress_until(&self, id: u64, deadline: Option<Instant>) -> Result<bool>;
+    /// One step without waiting (one batch may run on the root); true if done.
+    fn step(&self, id: u64) -> Result<bool>;
+    fn take(&self, id: u64) -> Option<(usize, Result<O>)>;
+    fn cancel(&self, id: u64) -> bool;
+    fn detach(&self, id: u64);
+}
+
+impl<I, O> Drive<O> for RefCell<Core<'_, I, O>>
+where
+    I: Serialize + DeserializeOwned,
+    O: Serialize + DeserializeOwned,
+{
+    fn progress_until(&self, id: u64, deadline: Option<Instant>) -> Result<bool> {
+        self.borrow_mut().progress(deadline, |c| c.ready(id))
+    }
+
+    fn step(&self, id: u64) -> Result<bool> {
+        let mut core = self.borrow_mut();
+        core.step()?;
+        if !core.ready(id) {
+            core.run_one_batch()?;
+        }
+        Ok(core.ready(id))
+    }
+
+    fn take(&self, id: u64) -> Option<(usize, Result<O>)> {
+        self.borrow_mut().take(id)
+    }
+
+    fn cancel(&self, id: u64) -> bool {
+        self.borrow_mut().cancel(id)
+    }
+
+    fn detach(&self, id: u64) {
+        if let Ok(mut core) = self.try_borrow_mut() {
+            core.detach(id);
+        }
+    }
+}
