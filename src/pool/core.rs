@@ -153,8 +153,10 @@ where
     pub(crate) fn submit(&mut self, input: I, index: Option<usize>, notify: Option<u32>) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
-        let index = index.unwrap_or(self.submitted);
-        self.submitted += 1;
+        let index = index.unwrap_or_else(|| {
+            self.submitted += 1;
+            self.submitted - 1
+        });
         self.slots.push_back(Slot {
             state: State::Queued,
             index,
@@ -265,12 +267,10 @@ where
             let Some((id, input)) = self.queue.pop_front() else {
                 break;
             };
-            let index = (id - self.base) as usize;
-            let slot = &mut self.slots[index];
-            if !matches!(slot.state, State::Queued) {
-                continue; // cancelled
+            match self.slot_mut(id) {
+                Some(slot) if matches!(slot.state, State::Queued) => slot.state = State::Running,
+                _ => continue, // cancelled
             }
-            slot.state = State::Running;
             if self.retries > 0 && !self.keep.contains_key(&id) {
                 self.keep.insert(id, wire::encode(&input)?);
             }
