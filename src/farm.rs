@@ -33,9 +33,9 @@ use crate::pool::Pool;
 /// Run `f` on every input across the ranks of `comm`; see the [module docs](self).
 pub fn map<I, O, F>(comm: &Communicator, inputs: Vec<I>, f: F) -> Result<Option<Vec<O>>>
 where
-    I: Serialize + DeserializeOwned,
-    O: Serialize + DeserializeOwned,
-    F: Fn(I) -> O,
+    I: Serialize + DeserializeOwned + Send,
+    O: Serialize + DeserializeOwned + Send,
+    F: Fn(I) -> O + Sync,
 {
     Farm::new().map(comm, inputs, f)
 }
@@ -43,10 +43,10 @@ where
 /// Like [`map`] for tasks that can fail: an `Err` from `f` is a failed task.
 pub fn try_map<I, O, E, F>(comm: &Communicator, inputs: Vec<I>, f: F) -> Result<Option<Vec<O>>>
 where
-    I: Serialize + DeserializeOwned,
-    O: Serialize + DeserializeOwned,
+    I: Serialize + DeserializeOwned + Send,
+    O: Serialize + DeserializeOwned + Send,
     E: Display,
-    F: Fn(I) -> std::result::Result<O, E>,
+    F: Fn(I) -> std::result::Result<O, E> + Sync,
 {
     Farm::new().try_map(comm, inputs, f)
 }
@@ -99,9 +99,9 @@ impl Farm {
     /// Run `f` on every input; see [`map`].
     pub fn map<I, O, F>(&self, comm: &Communicator, inputs: Vec<I>, f: F) -> Result<Option<Vec<O>>>
     where
-        I: Serialize + DeserializeOwned,
-        O: Serialize + DeserializeOwned,
-        F: Fn(I) -> O,
+        I: Serialize + DeserializeOwned + Send,
+        O: Serialize + DeserializeOwned + Send,
+        F: Fn(I) -> O + Sync,
     {
         self.try_map(comm, inputs, |x| Ok::<O, std::convert::Infallible>(f(x)))
     }
@@ -114,10 +114,10 @@ impl Farm {
         f: F,
     ) -> Result<Option<Vec<O>>>
     where
-        I: Serialize + DeserializeOwned,
-        O: Serialize + DeserializeOwned,
+        I: Serialize + DeserializeOwned + Send,
+        O: Serialize + DeserializeOwned + Send,
         E: Display,
-        F: Fn(I) -> std::result::Result<O, E>,
+        F: Fn(I) -> std::result::Result<O, E> + Sync,
     {
         let mut builder = Pool::builder(comm)
             .retries(self.retries)

@@ -170,9 +170,9 @@ impl<'c> Builder<'c> {
     /// tasks until the root's pool is gone, then `None`. Every rank must call it.
     pub fn build<'f, I, O, F>(self, f: F) -> Result<Option<Pool<'f, I, O>>>
     where
-        I: Serialize + DeserializeOwned,
-        O: Serialize + DeserializeOwned,
-        F: Fn(I) -> O + 'f,
+        I: Serialize + DeserializeOwned + Send,
+        O: Serialize + DeserializeOwned + Send,
+        F: Fn(I) -> O + Sync + 'f,
     {
         self.try_build(move |x| Ok::<O, std::convert::Infallible>(f(x)))
     }
@@ -181,10 +181,10 @@ impl<'c> Builder<'c> {
     /// task.
     pub fn try_build<'f, I, O, E, F>(self, f: F) -> Result<Option<Pool<'f, I, O>>>
     where
-        I: Serialize + DeserializeOwned,
-        O: Serialize + DeserializeOwned,
+        I: Serialize + DeserializeOwned + Send,
+        O: Serialize + DeserializeOwned + Send,
         E: Display,
-        F: Fn(I) -> std::result::Result<O, E> + 'f,
+        F: Fn(I) -> std::result::Result<O, E> + Sync + 'f,
     {
         let comm = match self.ranks {
             Some(n) if n < self.comm.size() => {
@@ -213,13 +213,13 @@ impl<'c> Builder<'c> {
 
 impl<'f, I, O> Pool<'f, I, O>
 where
-    I: Serialize + DeserializeOwned,
-    O: Serialize + DeserializeOwned,
+    I: Serialize + DeserializeOwned + Send,
+    O: Serialize + DeserializeOwned + Send,
 {
     /// A pool for `f` with the default options; see the [module docs](self).
     pub fn new<F>(comm: &Communicator, f: F) -> Result<Option<Pool<'f, I, O>>>
     where
-        F: Fn(I) -> O + 'f,
+        F: Fn(I) -> O + Sync + 'f,
     {
         Pool::builder(comm).build(f)
     }
@@ -228,7 +228,7 @@ where
     pub fn try_new<E, F>(comm: &Communicator, f: F) -> Result<Option<Pool<'f, I, O>>>
     where
         E: Display,
-        F: Fn(I) -> std::result::Result<O, E> + 'f,
+        F: Fn(I) -> std::result::Result<O, E> + Sync + 'f,
     {
         Pool::builder(comm).try_build(f)
     }
@@ -317,8 +317,8 @@ pub(crate) trait Drive<O> {
 
 impl<I, O> Drive<O> for RefCell<Core<'_, I, O>>
 where
-    I: Serialize + DeserializeOwned,
-    O: Serialize + DeserializeOwned,
+    I: Serialize + DeserializeOwned + Send,
+    O: Serialize + DeserializeOwned + Send,
 {
     fn progress_until(&self, id: u64, deadline: Option<Instant>) -> Result<bool> {
         self.borrow_mut().progress(deadline, |c| c.ready(id))

@@ -28,8 +28,8 @@ struct Feed<'p, 'f, I, O, It> {
 
 impl<'p, 'f, I, O, It> Feed<'p, 'f, I, O, It>
 where
-    I: Serialize + DeserializeOwned,
-    O: Serialize + DeserializeOwned,
+    I: Serialize + DeserializeOwned + Send,
+    O: Serialize + DeserializeOwned + Send,
     It: Iterator<Item = I>,
 {
     fn new(pool: &'p Pool<'f, I, O>, inputs: It, limit: Option<Duration>) -> Self {
@@ -109,8 +109,8 @@ impl<I, O, It> std::fmt::Debug for Imap<'_, '_, I, O, It> {
 
 impl<'p, 'f, I, O, It> Imap<'p, 'f, I, O, It>
 where
-    I: Serialize + DeserializeOwned,
-    O: Serialize + DeserializeOwned,
+    I: Serialize + DeserializeOwned + Send,
+    O: Serialize + DeserializeOwned + Send,
     It: Iterator<Item = I>,
 {
     pub(crate) fn new(pool: &'p Pool<'f, I, O>, inputs: It, limit: Option<Duration>) -> Self {
@@ -130,8 +130,8 @@ where
 
 impl<I, O, It> Iterator for Imap<'_, '_, I, O, It>
 where
-    I: Serialize + DeserializeOwned,
-    O: Serialize + DeserializeOwned,
+    I: Serialize + DeserializeOwned + Send,
+    O: Serialize + DeserializeOwned + Send,
     It: Iterator<Item = I>,
 {
     type Item = Result<O>;
@@ -212,8 +212,8 @@ impl<I, O, It> std::fmt::Debug for ImapUnordered<'_, '_, I, O, It> {
 
 impl<'p, 'f, I, O, It> ImapUnordered<'p, 'f, I, O, It>
 where
-    I: Serialize + DeserializeOwned,
-    O: Serialize + DeserializeOwned,
+    I: Serialize + DeserializeOwned + Send,
+    O: Serialize + DeserializeOwned + Send,
     It: Iterator<Item = I>,
 {
     pub(crate) fn new(pool: &'p Pool<'f, I, O>, inputs: It, limit: Option<Duration>) -> Self {
@@ -238,8 +238,8 @@ where
 
 impl<I, O, It> Iterator for ImapUnordered<'_, '_, I, O, It>
 where
-    I: Serialize + DeserializeOwned,
-    O: Serialize + DeserializeOwned,
+    I: Serialize + DeserializeOwned + Send,
+    O: Serialize + DeserializeOwned + Send,
     It: Iterator<Item = I>,
 {
     type Item = Result<(usize, O)>;

@@ -82,10 +82,12 @@ pub(crate) fn run_task<I, O>(
 }
 
 /// The user's fallible function as the pool stores it: its `Err` as text.
-pub(crate) fn boxed<'f, I, O, E, F>(f: F) -> Box<dyn Fn(I) -> std::result::Result<O, String> + 'f>
+pub(crate) fn boxed<'f, I, O, E, F>(
+    f: F,
+) -> Box<dyn Fn(I) -> std::result::Result<O, String> + Sync + 'f>
 where
     E: Display,
-    F: Fn(I) -> std::result::Result<O, E> + 'f,
+    F: Fn(I) -> std::result::Result<O, E> + Sync + 'f,
 {
     Box::new(move |input| f(input).map_err(|err| err.to_string()))
 }
