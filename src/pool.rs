@@ -25,19 +25,26 @@
 //! # Ok::<(), rspar::Error>(())
 //! ```
 //!
-//! **The root computes.** MPI runs on the root's one thread (rspar initialises MPI with
-//! `Threading::Single`), so the root's dispatcher and its share of the tasks take turns:
-//! whenever the root is inside a pool call (`wait`, `map`, an iterator's `next`, ...)
-//! it collects reports, hands the next batch to each idle worker, and, while tasks are
-//! queued and every worker is busy, runs a batch itself; with nothing left to run it
-//! waits for a report by polling with a sleeping back-off (`pending::poll_until`), so
-//! a waiting root leaves its core to the workers. This was chosen over a compute
-//! thread beside the dispatcher: it needs no `Send`/`'static` bounds on the function,
-//! its inputs and outputs (closures that borrow, as `|y| row(y, &args)`, work), and on
-//! the seed's benchmark it reached the machine's ceiling (docs/performance.md): a
-//! worker that finishes while the root is inside a task waits at most for that task,
-//! and batches shrink with the queue, so the root's last tasks are short ones. Between
-//! pool calls nothing moves: workers finish the batch they hold and wait.
+//! **The root computes.** Only the root's main thread calls MPI (rspar initialises it
+//! with `Threading::Single`), and work moves only while the root is inside a pool call
+//! (`wait`, `map`, an iterator's `next`, ...): it then collects reports, hands the next
+//! batch to each idle worker, and runs the root's own share of the tasks. How it runs
+//! them depends on their length, measured on the root's last batch:
+//! - batches of 1 ms or more (and the first one) run on a compute thread beside the
+//!   dispatcher, started for the length of the call (a scoped thread, so the function
+//!   may borrow: it must be `Sync`, inputs and outputs `Send`, nothing `'static`). The
+//!   dispatcher waits for reports with the sleeping back-off of `pending::poll_until`,
+//!   so a worker that finishes gets its next batch within about 0.1 ms while the root
+//!   computes; the call returns once the root's batch is done too;
+//! - shorter batches run on the main thread between hand-outs: a worker then waits at
+//!   most one such batch, less than starting a thread would cost.
+//!
+//! Computing only between hand-outs was measured first: a worker that finished while
+//! the root was inside a long task waited for the rest of it (fib 44..39 on 2 ranks: up
+//! to a fifth of the run). A compute thread that outlives the call would need
+//! `'static` bounds on the function; this one does not. With one rank every task runs
+//! on the main thread. Between pool calls nothing moves: workers finish the batch they
+//! hold and wait.
 //!
 //! **Scheduling.** Tasks run in submission order, one batch in flight per worker.
 //! Batches shrink as the queue does (guided self-scheduling: an eighth of an equal
@@ -49,6 +56,9 @@
 //! lazily, at most [`Builder::in_flight`] tasks ahead of the caller (default
 //! [`IN_FLIGHT`]), so an endless input runs in bounded memory. `map_timeout` bounds a
 //! whole map.
+//!
+//! **Time limits** (`wait_timeout`, `map_timeout`) are checked between batches: a call
+//! returns late by at most the root's batch in progress.
 //!
 //! **Failures.** A task that panics or returns `Err` ([`Pool::try_new`]) does not kill
 //! its rank. It is retried up to [`Builder::retries`] times (on whichever rank is free
