@@ -127,6 +127,7 @@ pub struct Builder<'c> {
     progress: Progress,
     in_flight: usize,
     ranks: Option<usize>,
+    root_computes: Option<bool>,
 }
 
 impl Pool<'static, (), ()> {
@@ -139,6 +140,7 @@ impl Pool<'static, (), ()> {
             progress: Progress::Auto,
             in_flight: IN_FLIGHT,
             ranks: None,
+            root_computes: None,
         }
     }
 }
@@ -176,6 +178,15 @@ impl<'c> Builder<'c> {
         self
     }
 
+    /// Whether the root runs tasks beside dispatching them. Default: when its node has
+    /// no more of the pool's ranks than processors online (so `mpirun -n 2` on 2 cores uses both,
+    /// and with `-n 3` the root leaves the cores to the two workers, as an
+    /// oversubscribed root would only slow them). A pool of one rank always computes.
+    pub fn root_computes(mut self, yes: bool) -> Self {
+        self.root_computes = Some(yes);
+        self
+    }
+
     /// Make the pool for `f`: `Some(pool)` on the root; on the other ranks, serve
     /// tasks until the root's pool is gone, then `None`. Every rank must call it.
     pub fn build<'f, I, O, F>(self, f: F) -> Result<Option<Pool<'f, I, O>>>
@@ -207,12 +218,19 @@ impl<'c> Builder<'c> {
             _ => self.comm.duplicate()?,
         };
         let f = worker::boxed(f);
+        // How many of the pool's ranks share the root's node (every rank takes part).
+        let names = comm.gather(&comm.processor_name(), worker::ROOT)?;
         if comm.rank() != worker::ROOT {
             worker::serve(&comm, &*f)?;
             return Ok(None);
         }
+        let root_computes = self.root_computes.unwrap_or_else(|| {
+            let here = comm.processor_name();
+            let neighbours = names.iter().flatten().filter(|n| **n == here).count();
+            neighbours <= crate::ffi::cpus_online()
+        });
         Ok(Some(Pool {
-            core: RefCell::new(Core::new(comm, f, self.chunk, self.retries)),
+            core: RefCell::new(Core::new(comm, f, self.chunk, self.retries, root_computes)),
             progress: self.progress,
             in_flight: self.in_flight,
             next_stream: Cell::new(0),
@@ -246,6 +264,11 @@ where
     /// The ranks that run tasks, the root included.
     pub fn ranks(&self) -> usize {
         self.core.borrow().ranks()
+    }
+
+    /// Whether the root runs tasks too (see [`Builder::root_computes`]).
+    pub fn root_computes(&self) -> bool {
+        self.core.borrow().root_computes()
     }
 
     /// How many tasks each rank has run so far (retries count again), by rank.

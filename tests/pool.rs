@@ -18,28 +18,43 @@ fn map_keeps_input_order_and_every_rank_computes() {
         SIZES,
         |world| {
             let (rank, size) = (world.rank(), world.size());
-            let pool = Pool::new(world, |x: u64| {
+            // The node's processors (mpirun may bind this rank to one of them).
+            let cores = std::fs::read_to_string("/proc/cpuinfo")
+                .map(|t| t.lines().filter(|l| l.starts_with("processor")).count())
+                .unwrap_or(1);
+            let task = |x: u64| {
                 std::thread::sleep(Duration::from_millis(2 * (x % 10)));
                 (x * x, rank)
-            })?;
-            if let Some(pool) = pool {
+            };
+            // By default the root computes when its node has no more ranks than cores
+            // (here every rank is on one node); asked to, it computes at any size.
+            for forced in [None, Some(true)] {
+                let mut builder = Pool::builder(world);
+                if let Some(yes) = forced {
+                    builder = builder.root_computes(yes);
+                }
+                let Some(pool) = builder.build(task)? else {
+                    continue;
+                };
+                let computes = forced.unwrap_or(size <= cores);
+                assert_eq!(pool.root_computes(), computes);
                 // Enough 2-18 ms tasks for every rank to get some.
                 let inputs: Vec<u64> = (0..40).map(|i| (i * 7) % 10 + 10 * (i % 3)).collect();
                 let results = pool.map(inputs.iter().copied())?;
                 let squares: Vec<u64> = results.iter().map(|r| r.0).collect();
                 assert_eq!(squares, inputs.iter().map(|x| x * x).collect::<Vec<_>>());
                 let ranks: BTreeSet<usize> = results.iter().map(|r| r.1).collect();
-                assert!(ranks.contains(&0), "the root computed nothing: {ranks:?}");
-                if size == 2 {
+                assert_eq!(ranks.contains(&0), computes, "{ranks:?}");
+                if size == 2 && computes {
                     assert_eq!(ranks, BTreeSet::from([0, 1]), "both ranks compute");
                 }
                 let per_rank = pool.tasks_per_rank();
                 assert_eq!(per_rank.len(), size);
                 assert_eq!(per_rank.iter().sum::<usize>(), 40);
-                assert!(per_rank[0] > 0, "{per_rank:?}");
+                assert_eq!(per_rank[0] > 0, computes, "{per_rank:?}");
                 // Empty and single inputs.
                 assert!(pool.map(Vec::new())?.is_empty());
-                assert_eq!(pool.map([3])?, vec![(9, pool.map([3])?[0].1)]);
+                assert_eq!(pool.map([3])?[0].0, 9);
             }
             Ok(())
         },

@@ -110,6 +110,8 @@ pub(crate) struct Core<'f, I, O> {
     ran: Vec<usize>,
     /// How long the root's last batch took (at first: long).
     local_time: Duration,
+    /// Whether the root runs tasks too (with workers; alone it always does).
+    root_computes: bool,
     /// [`Core::close`], kept here so that the pool's `Drop` (which has no bounds on
     /// the types) can call it.
     closer: fn(&mut Core<'f, I, O>) -> Result<()>,
@@ -169,6 +171,7 @@ where
         f: Box<dyn Fn(I) -> std::result::Result<O, String> + Sync + 'f>,
         chunk: Option<usize>,
         retries: usize,
+        root_computes: bool,
     ) -> Core<'f, I, O> {
         let size = comm.size();
         Core {
@@ -187,12 +190,17 @@ where
             finished: HashMap::new(),
             ran: vec![0; size],
             local_time: Duration::MAX,
+            root_computes,
             closer: Core::close,
         }
     }
 
     pub(crate) fn ranks(&self) -> usize {
         self.comm.size()
+    }
+
+    pub(crate) fn root_computes(&self) -> bool {
+        self.root_computes || self.comm.size() == 1
     }
 
     pub(crate) fn ran(&self) -> &[usize] {
@@ -225,7 +233,7 @@ where
 
     /// Run one batch on the root if a task is queued.
     pub(crate) fn run_one_batch(&mut self) -> Result<()> {
-        if self.has_queued() {
+        if (self.root_computes || self.comm.size() == 1) && self.has_queued() {
             self.run_here()?;
         }
         Ok(())
@@ -419,7 +427,7 @@ where
         if self.comm.size() == 1 {
             return self.progress_alone(deadline, done);
         }
-        if self.local_time < THREAD_ABOVE {
+        if !self.root_computes || self.local_time < THREAD_ABOVE {
             return self.progress_inline(deadline, done);
         }
         // The function goes to the root's compute thread for the length of this call; a
@@ -516,7 +524,7 @@ where
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Ok(false);
             }
-            if self.has_queued() {
+            if self.root_computes && self.has_queued() {
                 self.run_here()?;
                 if self.local_time >= THREAD_ABOVE {
                     // Long tasks after all: compute beside the dispatcher from now on.
