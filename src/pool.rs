@@ -25,7 +25,11 @@
 //! # Ok::<(), rspar::Error>(())
 //! ```
 //!
-//! **The root computes.** Only the root's main thread calls MPI (rspar initialises it
+//! **The root computes** when its node has no more of the pool's ranks than processors
+//! (so `mpirun -n 2` on 2 cores computes on both; with `-n 3` there, the root only
+//! dispatches, since a third busy process would only slow the two workers down);
+//! [`Builder::root_computes`] overrides it, and a pool of one rank always computes.
+//! Only the root's main thread calls MPI (rspar initialises it
 //! with `Threading::Single`), and work moves only while the root is inside a pool call
 //! (`wait`, `map`, an iterator's `next`, ...): it then collects reports, hands the next
 //! batch to each idle worker, and runs the root's own share of the tasks. How it runs
