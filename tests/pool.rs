@@ -391,3 +391,33 @@ fn several_functions_one_pool_after_another_or_an_enum() {
         },
     );
 }
+
+#[test]
+fn a_panic_on_the_roots_compute_thread_fails_only_its_task() {
+    spmd(
+        "a_panic_on_the_roots_compute_thread_fails_only_its_task",
+        SIZES,
+        |world| {
+            let rank = world.rank();
+            // 5 ms tasks: the root runs them on its compute thread (with workers).
+            let pool = Pool::builder(world).root_computes(true).build(|x: u64| {
+                std::thread::sleep(Duration::from_millis(5));
+                if rank == 0 && x >= 1000 {
+                    panic!("root task {x}");
+                }
+                x
+            })?;
+            if let Some(pool) = pool {
+                let err = pool.map(1000..1040u64).unwrap_err();
+                match err.kind() {
+                    ErrorKind::TaskFailed {
+                        rank: 0, message, ..
+                    } => assert!(message.contains("root task"), "{message}"),
+                    other => panic!("expected TaskFailed on rank 0, got {other:?}"),
+                }
+                assert_eq!(pool.map(0..10u64)?, (0..10).collect::<Vec<_>>());
+            }
+            Ok(())
+        },
+    );
+}
