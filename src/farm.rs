@@ -1,4 +1,4 @@
-//! The task farm: one call of [`Pool`](crate::Pool)'s `map`, for programs written
+//! The task farm: one call of [`Pool`]'s `map`, for programs written
 //! before the pool. Prefer the [pool](crate::pool), which does all of this and more
 //! (futures, streams, a time limit); these functions stay as thin calls of it.
 //!
