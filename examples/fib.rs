@@ -1,12 +1,14 @@
 //! The seed's program: `multiprocessing.Pool().map(fib, [38, 37, 36, 35, 34, 33])`, as a
-//! farm over the ranks of the world. The root prints the results in input order.
+//! pool over the ranks of the world (every rank computes, the root too). The root prints
+//! the results in input order. The same program runs under mpirun and run directly.
 //!
-//!     mpirun -n 3 target/release/examples/fib --time
+//!     mpirun -n 2 target/release/examples/fib --time
 
 use clap::Parser;
-use rspar::farm::{Farm, Progress};
+use rspar::pool::Progress;
+use rspar::Pool;
 
-/// Compute Fibonacci numbers the slow way, farmed out over all ranks.
+/// Compute Fibonacci numbers the slow way, in a pool over all ranks (the root computes too).
 #[derive(Parser)]
 #[command(version, about)]
 struct Args {
@@ -18,7 +20,11 @@ struct Args {
     /// Show a progress bar even when stderr is not a terminal.
     #[arg(long)]
     progress: bool,
-    /// Run the farm this many times; `--time` then prints the median run (a benchmark
+    /// Use at most N ranks of the world (every rank computes, the root included). Spawning
+    /// workers at run time is not built yet: run under `mpirun -n N` for N ranks.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    workers: Option<u64>,
+    /// Run the map this many times; `--time` then prints the median run (a benchmark
     /// on a noisy machine wants several).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     repeat: u32,
@@ -60,23 +66,26 @@ fn main() -> rspar::Result<()> {
         Progress::Auto
     };
     let expected: Vec<u64> = inputs.iter().map(|&n| fib_fast(n)).collect();
-    let mut times = Vec::new();
-    let mut results = None;
-    for _ in 0..args.repeat {
-        let mine = if world.rank() == 0 {
-            inputs.clone()
-        } else {
-            Vec::new()
-        };
-        let start = rspar::wtime();
-        results = Farm::new().progress(progress).map(&world, mine, fib)?;
-        times.push(rspar::wtime() - start);
-        if results.as_ref().is_some_and(|got| *got != expected) {
-            eprintln!("fib: wrong results {results:?}, expected {expected:?}");
-            rspar::abort(1);
-        }
+    let mut builder = Pool::builder(&world).progress(progress);
+    if let Some(n) = args.workers {
+        builder = builder.ranks(n as usize);
     }
-    if let Some(results) = results {
+    // The root gets the pool; every other rank serves tasks in `build` until the root
+    // drops it, then gets `None`.
+    if let Some(pool) = builder.build(fib)? {
+        let mut times = Vec::new();
+        let mut results = Vec::new();
+        for _ in 0..args.repeat {
+            let start = rspar::wtime();
+            results = pool.map(inputs.iter().copied())?;
+            times.push(rspar::wtime() - start);
+            if results != expected {
+                eprintln!("fib: wrong results {results:?}, expected {expected:?}");
+                rspar::abort(1);
+            }
+        }
+        let ranks = pool.ranks();
+        drop(pool);
         println!("{results:?}");
         if args.time {
             times.sort_by(f64::total_cmp);
@@ -88,7 +97,7 @@ fn main() -> rspar::Result<()> {
             eprintln!(
                 "elapsed: {:.3} s on {} ranks{runs}",
                 times[times.len() / 2],
-                world.size()
+                ranks
             );
         }
     }

@@ -1,6 +1,7 @@
-//! The Mandelbrot set, rows farmed out dynamically (or in static blocks, to compare):
-//! writes a PNG and prints a checksum of the iteration counts that is the same for any
-//! number of ranks and either schedule.
+//! The Mandelbrot set, rows shared dynamically by a pool (or in static blocks, to
+//! compare): writes a PNG and prints a checksum of the iteration counts that is the same
+//! for any number of ranks and either schedule. With the pool, each row is drawn into
+//! the PNG as soon as it and the rows above it are done (`imap`).
 //!
 //!     mpirun -n 3 target/release/examples/mandelbrot --output mandelbrot.png
 
@@ -24,7 +25,8 @@ struct Args {
     /// Iterations before a point counts as inside the set.
     #[arg(long, default_value_t = 1000)]
     max_iter: u32,
-    /// How rows are shared: dynamic (a farm) or static (equal blocks per rank).
+    /// How rows are shared: dynamic (a pool; every rank computes) or static (equal blocks
+    /// per rank).
     #[arg(long, value_enum, default_value_t = Schedule::Dynamic)]
     schedule: Schedule,
 }
@@ -85,18 +87,53 @@ fn colour(n: u32, max_iter: u32) -> [u8; 3] {
     [0, 1, 2].map(|i| (c0[i] + (c1[i] - c0[i]) * f) as u8)
 }
 
-fn write_png(rows: &[Vec<u32>], args: &Args) -> Result<(), Box<dyn std::error::Error>> {
+fn png_writer(args: &Args) -> Result<png::Writer<impl std::io::Write>, Box<dyn std::error::Error>> {
     let file = std::io::BufWriter::new(std::fs::File::create(&args.output)?);
     let mut encoder = png::Encoder::new(file, args.width, args.height);
     encoder.set_color(png::ColorType::Rgb);
     encoder.set_depth(png::BitDepth::Eight);
-    let pixels: Vec<u8> = rows
-        .iter()
-        .flatten()
-        .flat_map(|&n| colour(n, args.max_iter))
-        .collect();
-    encoder.write_header()?.write_image_data(&pixels)?;
+    Ok(encoder.write_header()?)
+}
+
+fn pixels(row: &[u32], max_iter: u32) -> Vec<u8> {
+    row.iter().flat_map(|&n| colour(n, max_iter)).collect()
+}
+
+fn write_png(rows: &[Vec<u32>], args: &Args) -> Result<(), Box<dyn std::error::Error>> {
+    let pixels: Vec<u8> = rows.iter().flat_map(|r| pixels(r, args.max_iter)).collect();
+    png_writer(args)?.write_image_data(&pixels)?;
     Ok(())
+}
+
+/// The pool's rows, each drawn into the PNG as soon as it and the rows above are done.
+fn draw_as_they_come(
+    world: &rspar::Communicator,
+    args: &Args,
+) -> rspar::Result<Option<Vec<Vec<u32>>>> {
+    let Some(pool) = rspar::Pool::new(world, |y: u32| row(y, args))? else {
+        return Ok(None);
+    };
+    let fail = |err: Box<dyn std::error::Error>| -> ! {
+        eprintln!("mandelbrot: cannot write {}: {err}", args.output.display());
+        rspar::abort(1)
+    };
+    let mut writer = png_writer(args).unwrap_or_else(|e| fail(e));
+    let mut stream = writer.stream_writer().unwrap_or_else(|e| fail(e.into()));
+    let mut rows = Vec::with_capacity(args.height as usize);
+    for row in pool.imap(0..args.height) {
+        let row = row?;
+        if row.len() != args.width as usize {
+            eprintln!("mandelbrot: a row has the wrong width");
+            rspar::abort(1);
+        }
+        use std::io::Write;
+        stream
+            .write_all(&pixels(&row, args.max_iter))
+            .unwrap_or_else(|e| fail(e.into()));
+        rows.push(row);
+    }
+    stream.finish().unwrap_or_else(|e| fail(e.into()));
+    Ok(Some(rows))
 }
 
 fn main() -> rspar::Result<()> {
@@ -105,14 +142,7 @@ fn main() -> rspar::Result<()> {
     let (rank, size) = (world.rank(), world.size());
     let start = rspar::wtime();
     let rows: Option<Vec<Vec<u32>>> = match args.schedule {
-        Schedule::Dynamic => {
-            let ys: Vec<u32> = if rank == 0 {
-                (0..args.height).collect()
-            } else {
-                Vec::new()
-            };
-            rspar::farm::map(&world, ys, |y| row(y, &args))?
-        }
+        Schedule::Dynamic => draw_as_they_come(&world, &args)?,
         Schedule::Static => {
             let mine: Vec<Vec<u32>> = rspar::balance(args.height as usize, size, rank)
                 .map(|y| row(y as u32, &args))
@@ -134,7 +164,9 @@ fn main() -> rspar::Result<()> {
             rspar::abort(1);
         }
         println!("checksum: {}", checksum(&rows));
-        if let Err(err) = write_png(&rows, &args) {
+        if args.schedule == Schedule::Dynamic {
+            // Drawn already, row by row.
+        } else if let Err(err) = write_png(&rows, &args) {
             eprintln!("mandelbrot: cannot write {}: {err}", args.output.display());
             rspar::abort(1);
         }

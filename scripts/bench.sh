@@ -88,18 +88,22 @@ fib_time() {
     sed -n 's/^elapsed: \([0-9.]*\) s.*/\1/p'
 }
 
-# One farm measurement for round $1, pair $2: fib on one rank and on three, back to back
-# (which one first alternates, so neither always runs on a machine the other warmed),
-# then the machine's own ceiling.
+# One pool measurement for round $1, pair $2: fib on one rank, on two and on three, back
+# to back (the order turns each time, so none always runs on a machine another warmed),
+# and run directly (no launcher: a world of one rank), then the machine's own ceiling.
 farm_pair() {
-  local one three
-  if [ $((($1 + $2) % 2)) = 0 ]; then
-    one=$(fib_time -n 1); three=$(fib_time -n 3)
-  else
-    three=$(fib_time -n 3); one=$(fib_time -n 1)
-  fi
+  local one two three direct
+  case $((($1 + $2) % 3)) in
+    0) one=$(fib_time -n 1); two=$(fib_time -n 2); three=$(fib_time -n 3) ;;
+    1) two=$(fib_time -n 2); three=$(fib_time -n 3); one=$(fib_time -n 1) ;;
+    *) three=$(fib_time -n 3); one=$(fib_time -n 1); two=$(fib_time -n 2) ;;
+  esac
+  direct=$("$ex/fib" --time --repeat "$repeat" 2>&1 >/dev/null |
+    sed -n 's/^elapsed: \([0-9.]*\) s.*/\1/p')
   echo "$1,rspar,fib_n1,0,$one" >> "$raw"
+  echo "$1,rspar,fib_n2,0,$two" >> "$raw"
   echo "$1,rspar,fib_n3,0,$three" >> "$raw"
+  echo "$1,rspar,fib_direct,0,$direct" >> "$raw"
   # The machine's own ceiling: two independent one-rank runs side by side (unbound, so
   # not both on core 0), each at what fraction of the one-rank speed just measured;
   # their sum is the speedup 2 cores really give (2 on an ideal machine).
@@ -114,7 +118,8 @@ rspar_side() {
   rspar_launch "$1" "$max_size"
   for pair in $(seq "$farm"); do farm_pair "$1" "$pair"; done
   "${MPIRUN[@]}" -n 2 "$ex/farm_rate" --csv --tasks "$tasks" --rounds 3 |
-    sed -n "s/^farm_tasks_per_s,\([0-9.]*\),\([0-9.]*\)\$/$1,rspar,tasks_per_s,0,\1\n$1,loop,tasks_per_s,0,\2/p" >> "$raw"
+    sed -n -e "s/^farm_tasks_per_s,\([0-9.]*\),\([0-9.]*\)\$/$1,rspar,tasks_per_s,0,\1\n$1,loop,tasks_per_s,0,\2/p" \
+      -e "s/^submit_tasks_per_s,\([0-9.]*\)\$/$1,rspar_submit,tasks_per_s,0,\1/p" >> "$raw"
 }
 
 # Latency, the collectives and the farm's run time vary between launches far more than

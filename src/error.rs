@@ -152,7 +152,7 @@ pub enum ErrorKind {
         /// Position in the buffer.
         index: usize,
     },
-    /// A farm task panicked or returned `Err` (after its retries, if any).
+    /// A pool (or farm) task panicked or returned `Err` (after its retries, if any).
     #[error("task {index} failed on rank {rank}: {message}")]
     TaskFailed {
         /// Position of the task's input.
@@ -161,6 +161,21 @@ pub enum ErrorKind {
         rank: usize,
         /// The panic message (with its place) or the `Err` as text.
         message: String,
+    },
+    /// A pool's task was cancelled (or its result already taken) before it was waited for.
+    #[error("task {index} was cancelled")]
+    Cancelled {
+        /// The task's index (its position in its stream, or its submission number).
+        index: usize,
+    },
+    /// A pool's `map_timeout` (or a stream with a time limit) ran out of time; its
+    /// unfinished tasks were cancelled, and the pool is usable.
+    #[error("the pool's tasks did not finish within {waited:?} ({done} results were ready)")]
+    PoolTimeout {
+        /// The time limit.
+        waited: std::time::Duration,
+        /// Results delivered before the limit.
+        done: usize,
     },
     /// No matching message arrived within a receive's timeout (see
     /// [`Tagged::timeout`](crate::Tagged::timeout)). Nothing was received: the

@@ -61,9 +61,14 @@
 //! [`SendRequest`] and [`ReceiveRequest`]; [`duplicate`](Communicator::duplicate) and
 //! [`split`](Communicator::split) make communicators with the same API.
 //!
-//! # The task farm
-//! [`farm::map`] is `Pool.map` over the ranks: dynamic load balancing, batching of tiny
-//! tasks, task failures reported as [`ErrorKind::TaskFailed`], retries and a progress bar.
+//! # The pool
+//! [`Pool`] is `multiprocessing.Pool` over the ranks: every rank calls
+//! [`Pool::new`]; the root gets the pool, the others serve tasks until it is gone. Every
+//! rank computes, the root included. [`Pool::submit`] returns a [`pool::Task`] (wait,
+//! check, cancel, or `.await` it); [`Pool::map`], [`Pool::imap`] and
+//! [`Pool::imap_unordered`] stream lazy inputs; dynamic load balancing, batching of tiny
+//! tasks, task failures reported as [`ErrorKind::TaskFailed`], retries and a progress
+//! bar. [`farm::map`] is the earlier one-call form, now a thin call of the pool.
 //!
 //! # Tags and wildcards
 //! Calls on the communicator use [`DEFAULT_TAG`]; `world.tag(t)` gives a [`Tagged`] view
@@ -105,6 +110,7 @@ mod log;
 mod nonblocking;
 mod p2p;
 mod pending;
+pub mod pool;
 mod reduce;
 mod testing;
 mod watch;
@@ -119,6 +125,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use ffi::Plain;
 pub use nonblocking::{ReceiveRequest, SendRequest};
 pub use p2p::Tagged;
+pub use pool::Pool;
 pub use watch::TIMEOUT_EXIT_CODE;
 
 /// Derive [`Plain`](trait@Plain) for a struct whose fields are all `Plain`, so slices of

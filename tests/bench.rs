@@ -137,6 +137,9 @@ fn bench_report_summarises_medians_and_ratios() {
         let n3 = [1.0, 1.25, 1.3][round - 1];
         text += &format!("{round},rspar,fib_n3,0,{n3}\n{round},rspar,tasks_per_s,0,5e6\n");
         text += &format!("{round},loop,tasks_per_s,0,1e9\n");
+        // The pool: 1.05 s on two ranks, 2.0 s run directly; 2 M tasks/s through submit.
+        text += &format!("{round},rspar,fib_n2,0,1.05\n{round},rspar,fib_direct,0,2.0\n");
+        text += &format!("{round},rspar_submit,tasks_per_s,0,2e6\n");
         // The machine's ceiling: medians 1.6 over the rounds.
         let ceiling = [1.6, 1.9, 1.5][round - 1];
         text += &format!("{round},machine,fib_parallel,0,{ceiling}\n");
@@ -179,6 +182,19 @@ fn bench_report_summarises_medians_and_ratios() {
     assert!(lines
         .iter()
         .any(|l| l.starts_with("farm_tasks_per_s,0,5000000.0000,")));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("pool_speedup_n2,0,1.904")),
+        "{summary}"
+    );
+    assert!(
+        lines.contains(&"pool_direct_vs_n1,0,1.0000,1.0000,1.0000"),
+        "{summary}"
+    );
+    assert!(lines
+        .iter()
+        .any(|l| l.starts_with("pool_submit_tasks_per_s,0,2000000.0000,")));
     let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
     assert!(
         md.starts_with("Medians of 3 alternated rounds (rspar"),

@@ -51,6 +51,7 @@ fn examples_have_help() {
         "fib",
         "mandelbrot",
         "farm_rate",
+        "pool_tour",
     ] {
         let out = Command::new(example(name)).arg("--help").output().unwrap();
         assert!(out.status.success());
@@ -116,6 +117,28 @@ fn collectives_tour_passes_with_any_root() {
 }
 
 #[test]
+fn pool_tour_passes_at_every_size_and_run_directly() {
+    for n in [1, 2, 3, 5] {
+        let run = mpirun(n, &example("pool_tour"), &[]);
+        run.assert_success();
+        assert_eq!(
+            run.stdout.lines().last(),
+            Some("all pool checks ok"),
+            "{}",
+            run.report()
+        );
+    }
+    let direct = Command::new(example("pool_tour")).output().unwrap();
+    let stdout = String::from_utf8_lossy(&direct.stdout);
+    assert!(direct.status.success(), "{direct:?}");
+    assert_eq!(
+        stdout.lines().last(),
+        Some("all pool checks ok"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn fib_prints_the_seed_answer_at_every_size() {
     for n in 1..=6 {
         let run = mpirun(n, &example("fib"), &["--time"]);
@@ -131,7 +154,26 @@ fn fib_prints_the_seed_answer_at_every_size() {
     let run = mpirun(3, &example("fib"), &["20", "10", "1"]);
     run.assert_success();
     assert_eq!(run.stdout.trim_end(), "[6765, 55, 1]");
-    // --repeat runs the farm again and times the median run; the answer prints once.
+    // Run directly (no launcher): a world of one rank computes the same.
+    let direct = Command::new(example("fib"))
+        .args(["--time", "25", "20"])
+        .output()
+        .unwrap();
+    assert!(direct.status.success(), "{direct:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&direct.stdout).trim_end(),
+        "[75025, 6765]"
+    );
+    // --workers N uses at most N ranks.
+    let run = mpirun(
+        3,
+        &example("fib"),
+        &["--time", "--workers", "2", "20", "10"],
+    );
+    run.assert_success();
+    assert_eq!(run.stdout.trim_end(), "[6765, 55]", "{}", run.report());
+    assert!(run.stderr.contains("s on 2 ranks"), "{}", run.report());
+    // --repeat runs the map again and times the median run; the answer prints once.
     let run = mpirun(2, &example("fib"), &["--time", "--repeat", "3", "20", "10"]);
     run.assert_success();
     assert_eq!(run.stdout.trim_end(), "[6765, 55]", "{}", run.report());

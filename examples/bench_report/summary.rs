@@ -92,18 +92,26 @@ pub fn rows(samples: &Samples) -> Vec<Row> {
     // The speedup of each launch pair (one rank and three, run back to back), then the
     // median: the machine's speed drifts over a run more than within a pair.
     let fib = |n: &str| samples.get(&("rspar".to_string(), n.to_string(), 0));
-    if let (Some(one), Some(three)) = (fib("fib_n1"), fib("fib_n3")) {
-        let speedups: Vec<f64> = one.iter().zip(three).map(|(a, b)| a / b).collect();
-        if !speedups.is_empty() {
-            let (lo, hi) = median_interval(&speedups);
-            rows.push(Row {
-                measure: "farm_speedup",
-                size: 0,
-                rspar: median(&speedups),
-                reference: 2.0,
-                ratio_interval: (lo / 2.0, hi / 2.0),
-                rspar_interval: (lo, hi),
-            });
+    // (measure, the slower run, the faster one, the reference speedup)
+    let speedups = [
+        ("farm_speedup", "fib_n1", "fib_n3", 2.0),
+        ("pool_speedup_n2", "fib_n1", "fib_n2", 2.0),
+        ("pool_direct_vs_n1", "fib_n1", "fib_direct", 1.0),
+    ];
+    for (measure, slow, fast, reference) in speedups {
+        if let (Some(one), Some(other)) = (fib(slow), fib(fast)) {
+            let speedups: Vec<f64> = one.iter().zip(other).map(|(a, b)| a / b).collect();
+            if !speedups.is_empty() {
+                let (lo, hi) = median_interval(&speedups);
+                rows.push(Row {
+                    measure,
+                    size: 0,
+                    rspar: median(&speedups),
+                    reference,
+                    ratio_interval: (lo / reference, hi / reference),
+                    rspar_interval: (lo, hi),
+                });
+            }
         }
     }
     let rate = |i| {
@@ -119,6 +127,16 @@ pub fn rows(samples: &Samples) -> Vec<Row> {
             reference: median(plain),
             ratio_interval: ratio_interval(farm, plain),
             rspar_interval: median_interval(farm),
+        });
+    }
+    if let (Some(submit), Some(plain)) = (rate("rspar_submit".into()), rate("loop".into())) {
+        rows.push(Row {
+            measure: "pool_submit_tasks_per_s",
+            size: 0,
+            rspar: median(submit),
+            reference: median(plain),
+            ratio_interval: ratio_interval(submit, plain),
+            rspar_interval: median_interval(submit),
         });
     }
     rows
@@ -269,6 +287,24 @@ const TARGETS: &[Target] = &[
         aim: 1.95,
     },
     Target {
+        what: "pool speedup fib 38..33, n=2 vs n=1 (the root computes)",
+        measures: &["pool_speedup_n2"],
+        sizes: (0, 0),
+        higher: true,
+        absolute: true,
+        must: 1.8,
+        aim: 1.95,
+    },
+    Target {
+        what: "pool tiny-task rate through submit (tasks/s)",
+        measures: &["pool_submit_tasks_per_s"],
+        sizes: (0, 0),
+        higher: true,
+        absolute: true,
+        must: 1_000_000.0,
+        aim: 5_000_000.0,
+    },
+    Target {
         what: "farm tiny-task rate (tasks/s)",
         measures: &["farm_tasks_per_s"],
         sizes: (0, 0),
@@ -349,8 +385,8 @@ pub fn human(size: u64) -> String {
 fn unit(measure: &str) -> &'static str {
     match measure {
         m if m.starts_with("bandwidth") => "MB/s",
-        "farm_speedup" => "x",
-        "farm_tasks_per_s" => "tasks/s",
+        "farm_speedup" | "pool_speedup_n2" | "pool_direct_vs_n1" => "x",
+        "farm_tasks_per_s" | "pool_submit_tasks_per_s" => "tasks/s",
         _ => "us",
     }
 }

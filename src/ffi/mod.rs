@@ -109,6 +109,22 @@ pub(crate) fn quiet_abort_banner() {
     }
 }
 
+/// The processors online on this node, whatever this process may run on: mpirun binds a
+/// rank to one core (`std::thread::available_parallelism` then says 1), but the pool
+/// asks how many ranks the node has cores for.
+pub(crate) fn cpus_online() -> usize {
+    #[cfg(unix)]
+    {
+        // SAFETY: `sysconf` takes a name constant and returns a value or -1; it reads no
+        // memory of ours.
+        let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+        if n > 0 {
+            return n as usize;
+        }
+    }
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// `Ok` for `MPI_SUCCESS`, else the error with MPI's class and text.
 #[inline]
 fn check(code: i32, call: &'static str) -> Result<()> {

@@ -1,4 +1,4 @@
-//! The farm's progress report on the root: an indicatif bar on a terminal, plain lines
+//! The pool's progress report on the root: an indicatif bar on a terminal, plain lines
 //! when asked for without one, nothing otherwise (CI logs stay clean).
 
 use std::io::IsTerminal;
@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// When the farm's root reports progress.
+/// When the pool's root reports progress (in `map`, `imap` and `imap_unordered`).
 ///
 /// `Auto` (the default) shows a bar when stderr is a terminal; the environment variable
 /// `RSPAR_PROGRESS=always` or `never` overrides it. `Always` without a terminal prints a
@@ -48,7 +48,7 @@ impl Bar {
             _ if terminal => {
                 let bar = ProgressBar::new(total as u64);
                 if let Ok(style) = ProgressStyle::with_template(
-                    "farm {bar:40} {pos}/{len} tasks  {per_sec}  eta {eta}",
+                    "pool {bar:40} {pos}/{len} tasks  {per_sec}  eta {eta}",
                 ) {
                     bar.set_style(style);
                 }
@@ -95,7 +95,7 @@ impl Bar {
         {
             let secs = start.elapsed().as_secs_f64();
             let rate = if secs > 0.0 { *done as f64 / secs } else { 0.0 };
-            eprintln!("farm: {done}/{total} tasks, {rate:.0} tasks/s, {secs:.1} s");
+            eprintln!("pool: {done}/{total} tasks, {rate:.0} tasks/s, {secs:.1} s");
         }
     }
 }

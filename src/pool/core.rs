@@ -1,0 +1,398 @@
+//! The root's dispatcher: the task table, the queue, hand-outs to the workers, the
+//! root's own share of the tasks, and the progress loop every waiting call runs.
+//!
+//! Tasks get ids in submission order; `slots[id - base]` is a task's state, and slots
+//! at the front that are gone (taken, cancelled, dropped) are popped, so the table holds
+//! the tasks from the oldest unfinished one on. Progress happens only inside the root's
+//! calls (MPI runs on the root's one thread): [`Core::progress`] collects reports,
+//! hands batches to idle workers, and then, while tasks are queued and every worker is
+//! busy, runs a batch on the root itself; with nothing to run it waits for a report
+//! with the sleeping back-off of `pending::poll_until`.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+mod compute;
+
+use super::worker::{run_task, Order, Report, ORDER, REPORT, ROOT};
+use crate::comm::Communicator;
+use crate::envelope::Any;
+use crate::error::{Error, ErrorKind, Result};
+use crate::wire;
+
+/// A task's state.
+pub(crate) enum State<O> {
+    Queued,
+    Running,
+    Done(std::result::Result<O, (usize, String)>),
+    /// Taken, cancelled, or dropped: nobody wants it any more.
+    Gone,
+}
+
+/// One task of the table.
+pub(crate) struct Slot<O> {
+    state: State<O>,
+    /// Its index for errors: the position in its stream, or the submission number.
+    index: usize,
+    tries: usize,
+    /// Its owner dropped it while it ran: the outcome is dropped when it arrives.
+    detached: bool,
+    /// The unordered stream to tell when it finishes.
+    notify: Option<u32>,
+}
+
+/// The root's dispatcher.
+pub(crate) struct Core<'f, I, O> {
+    comm: Communicator,
+    f: Box<dyn Fn(I) -> std::result::Result<O, String> + Sync + 'f>,
+    chunk: Option<usize>,
+    retries: usize,
+    idle: Vec<usize>,
+    busy: usize,
+    queue: VecDeque<(u64, I)>,
+    slots: VecDeque<Slot<O>>,
+    base: u64,
+    next_id: u64,
+    submitted: usize,
+    /// Encoded inputs of unfinished tasks, for retries (only when retries > 0).
+    keep: HashMap<u64, Vec<u8>>,
+    /// Finished tasks of each unordered stream, in finishing order.
+    finished: HashMap<u32, VecDeque<u64>>,
+    /// Tasks run per rank (for tests and reports).
+    ran: Vec<usize>,
+    /// How long the root's last batch took (at first: long).
+    local_time: Duration,
+    /// Whether the root runs tasks too (with workers; alone it always does).
+    root_computes: bool,
+    /// [`Core::close`], kept here so that the pool's `Drop` (which has no bounds on
+    /// the types) can call it.
+    closer: fn(&mut Core<'f, I, O>) -> Result<()>,
+}
+
+impl<I, O> Core<'_, I, O> {
+    /// Close the pool (see [`Core::close`]) where the types' bounds are not known.
+    pub(crate) fn close_untyped(&mut self) -> Result<()> {
+        (self.closer)(self)
+    }
+
+    fn slot(&self, id: u64) -> Option<&Slot<O>> {
+        id.checked_sub(self.base)
+            .and_then(|i| self.slots.get(i as usize))
+    }
+
+    fn slot_mut(&mut self, id: u64) -> Option<&mut Slot<O>> {
+        id.checked_sub(self.base)
+            .and_then(|i| self.slots.get_mut(i as usize))
+    }
+
+    /// Its owner is gone: cancel it if queued, forget it if done, drop its outcome
+    /// when it arrives if running.
+    pub(crate) fn detach(&mut self, id: u64) {
+        if let Some(slot) = self.slot_mut(id) {
+            match slot.state {
+                State::Running => slot.detached = true,
+                _ => slot.state = State::Gone,
+            }
+            self.trim();
+        }
+    }
+
+    pub(crate) fn forget_stream(&mut self, stream: u32) {
+        self.finished.remove(&stream);
+    }
+
+    fn trim(&mut self) {
+        while self
+            .slots
+            .front()
+            .is_some_and(|s| matches!(s.state, State::Gone))
+        {
+            self.slots.pop_front();
+            self.base += 1;
+        }
+    }
+}
+
+impl<'f, I, O> Core<'f, I, O>
+where
+    I: Serialize + DeserializeOwned + Send,
+    O: Serialize + DeserializeOwned + Send,
+{
+    pub(crate) fn new(
+        comm: Communicator,
+        f: Box<dyn Fn(I) -> std::result::Result<O, String> + Sync + 'f>,
+        chunk: Option<usize>,
+        retries: usize,
+        root_computes: bool,
+    ) -> Core<'f, I, O> {
+        let size = comm.size();
+        Core {
+            comm,
+            f,
+            chunk,
+            retries,
+            idle: (1..size).rev().collect(),
+            busy: 0,
+            queue: VecDeque::new(),
+            slots: VecDeque::new(),
+            base: 0,
+            next_id: 0,
+            submitted: 0,
+            keep: HashMap::new(),
+            finished: HashMap::new(),
+            ran: vec![0; size],
+            local_time: Duration::MAX,
+            root_computes,
+            closer: Core::close,
+        }
+    }
+
+    pub(crate) fn ranks(&self) -> usize {
+        self.comm.size()
+    }
+
+    pub(crate) fn root_computes(&self) -> bool {
+        self.root_computes || self.comm.size() == 1
+    }
+
+    pub(crate) fn ran(&self) -> &[usize] {
+        &self.ran
+    }
+
+    /// Queue a task; `index` names it in errors (`None`: its submission number).
+    pub(crate) fn submit(&mut self, input: I, index: Option<usize>, notify: Option<u32>) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        let index = index.unwrap_or_else(|| {
+            self.submitted += 1;
+            self.submitted - 1
+        });
+        self.slots.push_back(Slot {
+            state: State::Queued,
+            index,
+            tries: 0,
+            detached: false,
+            notify,
+        });
+        self.queue.push_back((id, input));
+        id
+    }
+
+    /// The index a task's errors name.
+    pub(crate) fn index_of(&self, id: u64) -> usize {
+        self.slot(id).map_or(0, |s| s.index)
+    }
+
+    /// Run one batch on the root if a task is queued.
+    pub(crate) fn run_one_batch(&mut self) -> Result<()> {
+        if (self.root_computes || self.comm.size() == 1) && self.has_queued() {
+            self.run_here()?;
+        }
+        Ok(())
+    }
+
+    /// Done or gone: waiting for it is over.
+    pub(crate) fn ready(&self, id: u64) -> bool {
+        self.slot(id)
+            .is_none_or(|s| matches!(s.state, State::Done(_) | State::Gone))
+    }
+
+    /// True while a task is queued and not cancelled.
+    pub(crate) fn is_queued(&self, id: u64) -> bool {
+        self.slot(id)
+            .is_some_and(|s| matches!(s.state, State::Queued))
+    }
+
+    /// The outcome of a finished task, once: `(index, value or TaskFailed)`; a task
+    /// that is gone gives `Cancelled`. `None` while it is queued or running.
+    pub(crate) fn take(&mut self, id: u64) -> Option<(usize, Result<O>)> {
+        let slot = self.slot_mut(id)?;
+        let index = slot.index;
+        let taken = match std::mem::replace(&mut slot.state, State::Gone) {
+            State::Done(Ok(value)) => Ok(value),
+            State::Done(Err((rank, message))) => Err(Error::from(ErrorKind::TaskFailed {
+                index,
+                rank,
+                message,
+            })),
+            State::Gone => Err(ErrorKind::Cancelled { index }.into()),
+            other => {
+                slot.state = other;
+                return None;
+            }
+        };
+        self.trim();
+        Some((index, taken))
+    }
+
+    /// Cancel a task not yet started: true if it will never run.
+    pub(crate) fn cancel(&mut self, id: u64) -> bool {
+        match self.slot_mut(id) {
+            Some(slot) if matches!(slot.state, State::Queued) => {
+                // Its queue entry is skipped when it comes up.
+                slot.state = State::Gone;
+                self.keep.remove(&id);
+                self.trim();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The next finished task of unordered stream `stream`.
+    pub(crate) fn next_finished(&mut self, stream: u32) -> Option<u64> {
+        self.finished.get_mut(&stream)?.pop_front()
+    }
+
+    pub(crate) fn has_finished(&self, stream: u32) -> bool {
+        self.finished.get(&stream).is_some_and(|q| !q.is_empty())
+    }
+
+    /// Hand queued tasks to idle workers (no MPI call when none is idle).
+    #[inline]
+    pub(crate) fn dispatch(&mut self) -> Result<()> {
+        while !self.idle.is_empty() {
+            let batch = self.take_batch()?;
+            if batch.is_empty() {
+                break;
+            }
+            let worker = self.idle.pop().expect("an idle worker");
+            let bytes = wire::encode(&Order::Work(batch))?;
+            self.comm.tag(ORDER).send_encoded(bytes, worker)?;
+            self.busy += 1;
+        }
+        Ok(())
+    }
+
+    /// The next batch from the queue (cancelled tasks skipped), marked running. Its
+    /// size shrinks with the queue (guided self-scheduling): about an eighth of an
+    /// equal share per rank, so tiny tasks travel in large batches and the last,
+    /// small batches even out the finish.
+    fn take_batch(&mut self) -> Result<Vec<(u64, I)>> {
+        let size = self
+            .chunk
+            .unwrap_or((self.queue.len() / (8 * self.comm.size())).max(1));
+        let mut batch = Vec::with_capacity(size.min(self.queue.len()));
+        while batch.len() < size {
+            let Some((id, input)) = self.queue.pop_front() else {
+                break;
+            };
+            match self.slot_mut(id) {
+                Some(slot) if matches!(slot.state, State::Queued) => slot.state = State::Running,
+                _ => continue, // cancelled
+            }
+            if self.retries > 0 && !self.keep.contains_key(&id) {
+                self.keep.insert(id, wire::encode(&input)?);
+            }
+            batch.push((id, input));
+        }
+        Ok(batch)
+    }
+
+    /// Record one task's outcome from `rank`.
+    fn finish(
+        &mut self,
+        id: u64,
+        outcome: std::result::Result<O, String>,
+        rank: usize,
+    ) -> Result<()> {
+        self.ran[rank] += 1;
+        let retries = self.retries;
+        let Some(slot) = self.slot_mut(id) else {
+            return Ok(());
+        };
+        let outcome = match outcome {
+            Err(_) if slot.tries < retries && !slot.detached => {
+                slot.tries += 1;
+                slot.state = State::Queued;
+                let bytes = self.keep.get(&id).map(Vec::as_slice).unwrap_or_default();
+                let input = wire::decode(bytes)?;
+                self.queue.push_back((id, input));
+                return Ok(());
+            }
+            Ok(value) => Ok(value),
+            Err(message) => Err((rank, message)),
+        };
+        if slot.detached {
+            slot.state = State::Gone;
+        } else {
+            slot.state = State::Done(outcome);
+            if let Some(stream) = slot.notify {
+                self.finished.entry(stream).or_default().push_back(id);
+            }
+        }
+        if retries > 0 {
+            self.keep.remove(&id);
+        }
+        self.trim();
+        Ok(())
+    }
+
+    /// A worker's report, if one has arrived (no MPI call when no worker is busy).
+    fn try_report(&self) -> Result<Option<(Report<O>, usize)>> {
+        if self.busy == 0 {
+            return Ok(None);
+        }
+        let found = self.comm.tag(REPORT).ireceive::<Report<O>>(Any).test()?;
+        Ok(found.map(|(report, status)| (report, status.source)))
+    }
+
+    fn absorb(&mut self, report: Report<O>, source: usize) -> Result<()> {
+        self.busy -= 1;
+        self.idle.push(source);
+        for (id, outcome) in report {
+            self.finish(id, outcome, source)?;
+        }
+        Ok(())
+    }
+
+    /// Run one batch on the root, on its main thread.
+    fn run_here(&mut self) -> Result<()> {
+        let start = Instant::now();
+        for (id, input) in self.take_batch()? {
+            let outcome = run_task(&*self.f, input);
+            self.finish(id, outcome, ROOT)?;
+        }
+        self.local_time = start.elapsed();
+        Ok(())
+    }
+
+    /// One non-blocking step: collect the reports that are there, hand out work.
+    pub(crate) fn step(&mut self) -> Result<()> {
+        while let Some((report, source)) = self.try_report()? {
+            self.absorb(report, source)?;
+        }
+        self.dispatch()
+    }
+
+    /// True when a queued task is not cancelled (drops cancelled ones at the front).
+    fn has_queued(&mut self) -> bool {
+        while let Some(&(id, _)) = self.queue.front() {
+            if self.is_queued(id) {
+                return true;
+            }
+            self.queue.pop_front();
+        }
+        false
+    }
+
+    /// Let the batches in flight finish, then release the workers.
+    pub(crate) fn close(&mut self) -> Result<()> {
+        self.queue.clear();
+        while self.busy > 0 {
+            let _wait = crate::watch::receive("pool (root closing)", None, Some(REPORT));
+            if let Some((report, source)) = crate::pending::poll_until(None, || self.try_report())?
+            {
+                self.absorb(report, source)?;
+            }
+        }
+        let workers = std::mem::take(&mut self.idle);
+        for worker in workers {
+            self.comm.tag(ORDER).send(&Order::<I>::Stop, worker)?;
+        }
+        Ok(())
+    }
+}
