@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::core::Core;
 use super::progress::Bar;
 use super::Pool;
 use crate::error::{ErrorKind, Result};
@@ -70,6 +71,23 @@ where
                 .submit(input, Some(index), notify);
             out.push_back((index, id));
             outstanding += 1;
+        }
+    }
+
+    /// Make progress until `done` holds (when it holds already, one round of hand-outs):
+    /// `Err(PoolTimeout)` when the stream's deadline passes first, or the pool's error.
+    fn drive(&self, done: impl FnMut(&Core<'f, I, O>) -> bool) -> Result<()> {
+        let mut done = done;
+        let mut core = self.pool.core.borrow_mut();
+        if done(&core) {
+            return core.dispatch();
+        }
+        let deadline = self.deadline.map(|(d, _)| d);
+        if core.progress(deadline, done)? {
+            Ok(())
+        } else {
+            drop(core);
+            Err(self.timed_out())
         }
     }
 
@@ -147,27 +165,10 @@ where
             self.feed.bar.finish();
             return None;
         };
-        let mut core = self.feed.pool.core.borrow_mut();
-        if !core.ready(id) {
-            let deadline = self.feed.deadline.map(|(d, _)| d);
-            match core.progress(deadline, |c| c.ready(id)) {
-                Ok(true) => {}
-                Ok(false) => {
-                    drop(core);
-                    let err = self.feed.timed_out();
-                    return self.fail(err);
-                }
-                Err(err) => {
-                    drop(core);
-                    return self.fail(err);
-                }
-            }
-        } else if let Err(err) = core.dispatch() {
-            drop(core);
+        if let Err(err) = self.feed.drive(|c| c.ready(id)) {
             return self.fail(err);
         }
-        let outcome = core.take(id).map(|(_, o)| o);
-        drop(core);
+        let outcome = self.feed.pool.core.borrow_mut().take(id).map(|(_, o)| o);
         self.window.pop_front();
         match outcome {
             Some(Ok(value)) => {
@@ -260,26 +261,10 @@ where
             return None;
         }
         let stream = self.stream;
-        let mut core = self.feed.pool.core.borrow_mut();
-        if !core.has_finished(stream) {
-            let deadline = self.feed.deadline.map(|(d, _)| d);
-            match core.progress(deadline, |c| c.has_finished(stream)) {
-                Ok(true) if core.has_finished(stream) => {}
-                Ok(true) => unreachable!("an outstanding task of the stream finishes"),
-                Ok(false) => {
-                    drop(core);
-                    let err = self.feed.timed_out();
-                    return self.fail(err);
-                }
-                Err(err) => {
-                    drop(core);
-                    return self.fail(err);
-                }
-            }
-        } else if let Err(err) = core.dispatch() {
-            drop(core);
+        if let Err(err) = self.feed.drive(|c| c.has_finished(stream)) {
             return self.fail(err);
         }
+        let mut core = self.feed.pool.core.borrow_mut();
         let id = core.next_finished(stream).expect("a finished task");
         let outcome = core.take(id);
         drop(core);

@@ -112,44 +112,7 @@ pub fn mpirun_with(
     env: &[(&str, &str)],
     timeout: Duration,
 ) -> Run {
-    let _one = ONE_JOB.lock().unwrap_or_else(|p| p.into_inner());
-    let launcher = &launcher().program;
-    // The launcher's command (flags and variables from rspar), under coreutils timeout.
-    let inner = self::launcher().command(n, false, program);
-    let mut cmd = Command::new("timeout");
-    cmd.arg("-k").arg("5").arg(format!("{}", timeout.as_secs()));
-    cmd.arg(inner.get_program())
-        .args(inner.get_args())
-        .args(args);
-    for (k, v) in inner.get_envs() {
-        if let Some(v) = v {
-            cmd.env(k, v);
-        }
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let command = format!("{launcher} -n {n} {} {}", program.display(), args.join(" "));
-    let start = Instant::now();
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot start '{command}': {e}"));
-    let code = out.status.code();
-    let run = Run {
-        code,
-        // coreutils timeout exits 124 when it had to stop the command (137 after -k).
-        timed_out: matches!(code, Some(124) | Some(137)),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        elapsed: start.elapsed(),
-        command,
-    };
-    assert!(
-        !run.stderr.contains(MISMATCH_WARNING),
-        "the job's ranks were not one world (launcher and MPI library differ)\n{}",
-        run.report()
-    );
-    run
+    mpirun_apps(&[(n, program, args)], env, timeout)
 }
 
 /// Check that a run of the ring example on `n` ranks succeeded: every rank said where it
@@ -366,40 +329,29 @@ pub fn peak_memory() -> usize {
     kib * 1024
 }
 
-/// Run one MPMD job, `launcher -n n1 prog1 args1 : -n n2 prog2 args2 ...` (the same syntax
-/// for Open MPI's mpirun and MPICH's hydra), with extra environment `env`, killed after
-/// `timeout`.
+/// Run one job of one or more programs, `launcher -n n1 prog1 args1 : -n n2 prog2 args2
+/// ...` (the same syntax for Open MPI's mpirun and MPICH's hydra; one program is a plain
+/// SPMD job), with extra environment `env`, killed after `timeout`.
 pub fn mpirun_apps(
     apps: &[(usize, &Path, &[&str])],
     env: &[(&str, &str)],
     timeout: Duration,
 ) -> Run {
     let _one = ONE_JOB.lock().unwrap_or_else(|p| p.into_inner());
-    let ((n, program, args), rest) = apps.split_first().expect("at least one app");
-    // The launcher's command for the first app (flags and variables from rspar), the
+    let ((n, program, args), rest) = apps.split_first().expect("at least one program");
+    // The launcher's command for the first program (flags and variables from rspar), the
     // others after `:`, all under coreutils timeout.
-    let inner = launcher().command(*n, false, program);
-    let mut cmd = Command::new("timeout");
-    cmd.arg("-k").arg("5").arg(format!("{}", timeout.as_secs()));
-    cmd.arg(inner.get_program())
-        .args(inner.get_args())
-        .args(*args);
-    for (k, v) in inner.get_envs() {
-        if let Some(v) = v {
-            cmd.env(k, v);
-        }
-    }
+    let mut inner = launcher().command(*n, false, program);
+    inner.args(*args);
     let mut command = format!(
         "{} -n {n} {} {}",
         launcher().program,
         program.display(),
         args.join(" ")
     );
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
     for (n, program, args) in rest {
-        cmd.arg(":")
+        inner
+            .arg(":")
             .arg("-n")
             .arg(n.to_string())
             .arg(program)
@@ -410,17 +362,35 @@ pub fn mpirun_apps(
             args.join(" ")
         ));
     }
+    let mut cmd = Command::new("timeout");
+    cmd.arg("-k").arg("5").arg(format!("{}", timeout.as_secs()));
+    cmd.arg(inner.get_program()).args(inner.get_args());
+    for (k, v) in inner.get_envs() {
+        if let Some(v) = v {
+            cmd.env(k, v);
+        }
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
     let start = Instant::now();
     let out = cmd
         .output()
         .unwrap_or_else(|e| panic!("cannot start '{command}': {e}"));
     let code = out.status.code();
-    Run {
+    let run = Run {
         code,
+        // coreutils timeout exits 124 when it had to stop the command (137 after -k).
         timed_out: matches!(code, Some(124) | Some(137)),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         elapsed: start.elapsed(),
         command,
-    }
+    };
+    assert!(
+        !run.stderr.contains(MISMATCH_WARNING),
+        "the job's ranks were not one world (launcher and MPI library differ)\n{}",
+        run.report()
+    );
+    run
 }
