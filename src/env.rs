@@ -381,7 +381,7 @@ impl Env {
     /// have completed since are freed.
     pub(crate) fn park(&self, send: OwnedSend) {
         let mut parked = self.parked.borrow_mut();
-        parked.retain_mut(|earlier| !matches!(earlier.test(), Ok(true) | Err(_)));
+        parked.retain_mut(still_running);
         if !send.is_done() {
             parked.push(send);
         }
@@ -402,7 +402,7 @@ impl Drop for Env {
         }
         let mut parked = std::mem::take(self.parked.get_mut());
         if std::thread::panicking() {
-            parked.retain_mut(|send| !matches!(send.test(), Ok(true) | Err(_)));
+            parked.retain_mut(still_running);
             if !parked.is_empty() {
                 // Waiting could block the unwinding for good, and MPI_Finalize with
                 // sends still active is erroneous: end the job instead.
@@ -422,6 +422,13 @@ impl Drop for Env {
         drop(self.universe.take());
         ENV_LIVE.store(false, Ordering::SeqCst);
     }
+}
+
+/// Test a parked send; true while any of its requests is still active. A send whose
+/// test failed keeps the requests MPI did not free (dropping it would wait for them).
+fn still_running(send: &mut OwnedSend) -> bool {
+    let _ = send.test();
+    !send.is_done()
 }
 
 static HOOK_INSTALLED: AtomicBool = AtomicBool::new(false);
