@@ -124,10 +124,10 @@ fn main() -> rspar::Result<()> {
     let mut upto = [0u64];
     world.scan_buffer(&[1], &mut upto, Op::Sum)?;
     check(&world, "scan_buffer", upto[0] == rank as u64 + 1);
-    let (max, at) = world.all_reduce_loc(&[rank as f64], Loc::Max)?[0];
+    let (max, at) = world.all_reduce_loc_buffer(&[rank as f64], Loc::Max)?[0];
     check(
         &world,
-        "all_reduce_loc MAXLOC",
+        "all_reduce_loc_buffer MAXLOC",
         max == (n - 1) as f64 && at == size - 1,
     );
     world.barrier()?;

@@ -46,7 +46,10 @@ fn main() -> rspar::Result<()> {
     let mut seen = vec![false; size];
     for _ in peers.clone() {
         let mut got = [0i32; 4];
-        let status = world.tag(8).receive_buffer(&mut got, Any)?;
+        let status = world
+            .tag(8)
+            .with_status()
+            .receive_buffer_into(&mut got, Any)?;
         let from = status.source;
         check(&got, &expected_ints(from), "ints from", from);
         seen[from] = true;
@@ -55,7 +58,7 @@ fn main() -> rspar::Result<()> {
     // 3. Each C rank doubles the doubles and sends them back with tag 9 (length unknown
     //    here: a probe, then the receive).
     for peer in peers.clone() {
-        let got: Vec<f64> = world.tag(9).receive_vec(peer)?;
+        let got: Vec<f64> = world.tag(9).receive_buffer(peer)?;
         let want: Vec<f64> = (0..8).map(|i| 2.0 * (peer * 100 + i) as f64).collect();
         check(&got, &want, "doubled doubles from", peer);
     }

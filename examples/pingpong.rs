@@ -8,7 +8,7 @@
 //!     mpirun -n 2 target/release/examples/pingpong --mode buffer-u8 --mode object-f64 --csv
 //!
 //! Modes: `buffer-u8` and `buffer-f64` (the zero-copy path: `send_buffer` /
-//! `receive_buffer`), `object-u8` and `object-f64` (`Vec<u8>` / `Vec<f64>` as serde
+//! `receive_buffer_into`), `object-u8` and `object-f64` (`Vec<u8>` / `Vec<f64>` as serde
 //! values: `send` / `receive`), `object-struct` (a small struct, one size only) and
 //! `rsmpi` (raw rsmpi calls through `rspar::mpi`, for comparison). Every received message
 //! is checked; a wrong byte is reported and the program exits with 1.
@@ -176,7 +176,7 @@ fn measure(
     }
 }
 
-/// Ping-pong `buf`, filled with `fill(i)`, with `send_buffer` / `receive_buffer` (or raw
+/// Ping-pong `buf`, filled with `fill(i)`, with `send_buffer` / `receive_buffer_into` (or raw
 /// rsmpi calls, hence rsmpi's `Equivalence`); it must come back unchanged.
 fn buffer<T: rspar::Plain + rspar::mpi::traits::Equivalence + PartialEq>(
     world: &Communicator,
@@ -203,10 +203,10 @@ fn buffer<T: rspar::Plain + rspar::mpi::traits::Equivalence + PartialEq>(
             }
             (false, true) => {
                 world.send_buffer(buf, peer)?;
-                world.receive_buffer(buf, peer)?;
+                world.receive_buffer_into(buf, peer)?;
             }
             (false, false) => {
-                world.receive_buffer(buf, peer)?;
+                world.receive_buffer_into(buf, peer)?;
                 world.send_buffer(buf, peer)?;
             }
         }

@@ -25,7 +25,7 @@ fn main() -> rspar::Result<()> {
     for _ in 0..args.laps {
         if rank == 0 {
             world.send(&String::from("P0"), 1 % size)?;
-            let (msg, status) = world.receive_with_status::<String>(size - 1)?;
+            let (msg, status) = world.with_status().receive::<String>(size - 1)?;
             println!(
                 "Processor 0 received message \"{msg}\" from rank {}",
                 status.source

@@ -40,24 +40,34 @@ impl Tagged<'_> {
     /// (`MPI_Recv`, no copy, no probe). A message of another length is an `Err`, the same
     /// whether it came from another rank or from this one, with or without a timeout:
     /// - shorter: `Err(ShortMessage { capacity, got })`; nothing is received, the message
-    ///   stays queued, and a receive into `got` elements (or `receive_vec`) gets it;
+    ///   stays queued, and a receive into `got` elements (or `receive_buffer`) gets it;
     /// - longer: `Err(Overflow { capacity, got })`; as in MPI (`MPI_ERR_TRUNCATE`) the
     ///   message is received, `data` holds its first `data.len()` elements and the rest
     ///   is lost. (MPI does not promise the start of a message it cut: MPICH may leave
     ///   `data` unwritten when a receive with no timeout took the message straight from
-    ///   another rank.) Use `receive_vec` when lengths vary.
+    ///   another rank.) Use `receive_buffer` when lengths vary.
     ///
     /// After an `Err` other than `Overflow`, the contents of `data` are unspecified.
-    pub fn receive_buffer<T: Plain>(
+    /// The message's [`Status`] comes with [`with_status`](Tagged::with_status).
+    pub fn receive_buffer_into<T: Plain>(
+        &self,
+        data: &mut [T],
+        source: impl Into<Source>,
+    ) -> Result<()> {
+        self.receive_into_status(data, source).map(drop)
+    }
+
+    /// [`receive_buffer_into`](Self::receive_buffer_into) and the message's status.
+    pub(crate) fn receive_into_status<T: Plain>(
         &self,
         data: &mut [T],
         source: impl Into<Source>,
     ) -> Result<Status> {
         let (source, tag) = self.filter(source.into())?;
-        let _wait = crate::watch::receive("receive_buffer", source, tag);
+        let _wait = crate::watch::receive("receive_buffer_into", source, tag);
         let received = self.receive_slice(data, source, tag);
         if let Ok(status) = &received {
-            crate::watch::received("receive_buffer", status);
+            crate::watch::received("receive_buffer_into", status);
         }
         received
     }
@@ -138,13 +148,17 @@ impl Tagged<'_> {
         Ok(status)
     }
 
-    /// Receive a message of any length as a `Vec<T>`, sized from the message itself.
-    pub fn receive_vec<T: Plain>(&self, source: impl Into<Source>) -> Result<Vec<T>> {
-        self.receive_vec_with_status(source).map(|(v, _)| v)
+    /// Receive a message of any length as a `Vec<T>`, sized from the message itself (a
+    /// matched probe, then the receive): the mirror of [`send_buffer`](Self::send_buffer).
+    /// Like the rest of the buffer path it checks sizes, not types: receive with the
+    /// element type that was sent. The message's [`Status`] comes with
+    /// [`with_status`](Tagged::with_status).
+    pub fn receive_buffer<T: Plain>(&self, source: impl Into<Source>) -> Result<Vec<T>> {
+        self.receive_buffer_status(source).map(|(v, _)| v)
     }
 
-    /// Receive a message of any length as a `Vec<T>`, with its [`Status`].
-    pub fn receive_vec_with_status<T: Plain>(
+    /// [`receive_buffer`](Self::receive_buffer) and the message's status.
+    pub(crate) fn receive_buffer_status<T: Plain>(
         &self,
         source: impl Into<Source>,
     ) -> Result<(Vec<T>, Status)> {
@@ -161,9 +175,9 @@ impl Tagged<'_> {
     /// that is not a whole number of `T`) is refused: an `Err`, and it stays queued.
     fn next_elements<T: Plain>(&self, source: Source) -> Result<(Elements<T>, Status, Origin)> {
         let (source, tag) = self.filter(source)?;
-        let _wait = crate::watch::receive("receive_vec", source, tag);
+        let _wait = crate::watch::receive("receive_buffer", source, tag);
         let (entry, origin) = pending::next(self.comm(), source, tag, self.timeout_value())?;
-        crate::watch::received("receive_vec", &entry.status);
+        crate::watch::received("receive_buffer", &entry.status);
         self.elements_of(entry, origin)
     }
 
@@ -268,43 +282,54 @@ impl Communicator {
     ///         world.send_buffer(&[1.0f64, 2.0, 3.0], 1)?;
     ///     } else if world.rank() == 1 {
     ///         let mut data = [0.0f64; 3];
-    ///         world.receive_buffer(&mut data, 0)?;
+    ///         world.receive_buffer_into(&mut data, 0)?;
     ///         assert_eq!(data, [1.0, 2.0, 3.0]);
     ///     }
     /// }
+    /// # Ok::<(), rspar::Error>(())
+    /// ```
+    ///
+    /// Only [`Plain`] data takes this path; anything else is a compile error, not a
+    /// message of bytes MPI would misread. A `String` goes on the object path (`send`):
+    ///
+    /// ```compile_fail,E0277
+    /// let world = rspar::init()?;
+    /// world.send_buffer(&[String::from("no")], 0)?; // String is not Plain
+    /// # Ok::<(), rspar::Error>(())
+    /// ```
+    ///
+    /// and so does a `bool`, which not every byte is:
+    ///
+    /// ```compile_fail,E0277
+    /// let world = rspar::init()?;
+    /// let mut flags = [false; 4];
+    /// world.receive_buffer_into(&mut flags, 0)?; // bool is not Plain
     /// # Ok::<(), rspar::Error>(())
     /// ```
     pub fn send_buffer<T: Plain>(&self, data: &[T], dest: usize) -> Result<()> {
         self.tag(crate::DEFAULT_TAG).send_buffer(data, dest)
     }
 
-    /// Receive exactly `data.len()` elements into `data`; see [`Tagged::receive_buffer`].
-    pub fn receive_buffer<T: Plain>(
+    /// Receive exactly `data.len()` elements into `data`; see [`Tagged::receive_buffer_into`].
+    pub fn receive_buffer_into<T: Plain>(
         &self,
         data: &mut [T],
         source: impl Into<Source>,
-    ) -> Result<Status> {
-        self.tag(crate::DEFAULT_TAG).receive_buffer(data, source)
+    ) -> Result<()> {
+        self.tag(crate::DEFAULT_TAG)
+            .receive_buffer_into(data, source)
     }
 
-    /// Receive a message of unknown length as a `Vec<T>`; see [`Tagged::receive_vec`].
+    /// Receive a message of unknown length as a `Vec<T>`; see [`Tagged::receive_buffer`].
     ///
     /// ```no_run
     /// let world = rspar::init()?;
     /// world.send_buffer(&vec![7u32; 1000], world.rank())?;
-    /// let data: Vec<u32> = world.receive_vec(world.rank())?;
+    /// let data: Vec<u32> = world.receive_buffer(world.rank())?;
     /// assert_eq!(data.len(), 1000);
     /// # Ok::<(), rspar::Error>(())
     /// ```
-    pub fn receive_vec<T: Plain>(&self, source: impl Into<Source>) -> Result<Vec<T>> {
-        self.tag(crate::DEFAULT_TAG).receive_vec(source)
-    }
-
-    /// Receive a `Vec<T>` of unknown length and its [`Status`].
-    pub fn receive_vec_with_status<T: Plain>(
-        &self,
-        source: impl Into<Source>,
-    ) -> Result<(Vec<T>, Status)> {
-        self.tag(crate::DEFAULT_TAG).receive_vec_with_status(source)
+    pub fn receive_buffer<T: Plain>(&self, source: impl Into<Source>) -> Result<Vec<T>> {
+        self.tag(crate::DEFAULT_TAG).receive_buffer(source)
     }
 }

@@ -26,7 +26,7 @@ use crate::ffi::{as_elements, as_elements_mut, element_count, Plain};
 /// `Sum`, `Product`, `Max`, `Min` work on numbers; the logical operations on integers as
 /// truth values (0 is false; the results are 0 or 1: `bool` is not [`Plain`](crate::Plain));
 /// the bitwise ones on integers. For the rank that holds the maximum or minimum
-/// (MPI's MAXLOC/MINLOC) see [`Communicator::all_reduce_loc`].
+/// (MPI's MAXLOC/MINLOC) see [`Communicator::all_reduce_loc_buffer`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Op {
     /// `a + b` (`MPI_SUM`).
@@ -74,7 +74,7 @@ impl Op {
     }
 }
 
-/// Which extreme [`Communicator::all_reduce_loc`] looks for.
+/// Which extreme [`Communicator::all_reduce_loc_buffer`] looks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Loc {
     /// The largest value and the lowest rank holding it (`MPI_MAXLOC`).
@@ -355,16 +355,16 @@ impl Communicator {
     /// use rspar::Loc;
     /// let world = rspar::init()?;
     /// let load = [world.rank() as f64 * 1.5];
-    /// let (value, rank) = world.all_reduce_loc(&load, Loc::Max)?[0];
+    /// let (value, rank) = world.all_reduce_loc_buffer(&load, Loc::Max)?[0];
     /// assert_eq!(rank, world.size() - 1);
     /// # Ok::<(), rspar::Error>(())
     /// ```
-    pub fn all_reduce_loc<T: Plain + PartialOrd>(
+    pub fn all_reduce_loc_buffer<T: Plain + PartialOrd>(
         &self,
         values: &[T],
         loc: Loc,
     ) -> Result<Vec<(T, usize)>> {
-        let _wait = crate::watch::collective("all_reduce_loc", None);
+        let _wait = crate::watch::collective("all_reduce_loc_buffer", None);
         let op = match loc {
             Loc::Max => Op::Max,
             Loc::Min => Op::Min,

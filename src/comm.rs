@@ -23,6 +23,15 @@ use crate::pending::Pending;
 /// world.barrier()?;
 /// # Ok::<(), rspar::Error>(())
 /// ```
+///
+/// Only the thread that initialised MPI calls it, so a communicator stays on its thread
+/// (it is neither `Send` nor `Sync`):
+///
+/// ```compile_fail,E0277
+/// let world = rspar::init()?;
+/// std::thread::spawn(move || world.barrier()); // `Communicator` cannot be sent
+/// # Ok::<(), rspar::Error>(())
+/// ```
 pub struct Communicator {
     // Field order is drop order: held messages are received before the communicator is
     // freed, and MPI is finalized (when this holds the last `Env`) last of all.
@@ -98,7 +107,7 @@ impl Communicator {
     /// rspar (C, Fortran, mpi4py) take part with the obvious MPI call on the same
     /// communicator (`MPI_COMM_WORLD` for the world). Every method works on it:
     ///
-    /// - `send_buffer`/`receive_buffer`/`receive_vec` (with [`tag`](Self::tag),
+    /// - `send_buffer`/`receive_buffer_into`/`receive_buffer` (with [`tag`](Self::tag),
     ///   [`Any`](crate::Any), `isend`/`ireceive`) are `MPI_Send`/`MPI_Recv` (a probe first
     ///   for an unknown length) of the slice's elements with their MPI datatype;
     /// - `barrier`, `broadcast_buffer`, `reduce_buffer`, `all_reduce_buffer`,

@@ -17,7 +17,7 @@ pub const MAX_TAG: i32 = 32767;
 /// let world = rspar::init()?;
 /// let (rank, size) = (world.rank(), world.size());
 /// world.tag(rank).send(&format!("hello from {rank}"), (rank + 1) % size)?;
-/// let (text, status) = world.tag(Any).receive_with_status::<String>(Any)?;
+/// let (text, status) = world.tag(Any).with_status().receive::<String>(Any)?;
 /// println!("{text} came from rank {} with tag {}", status.source, status.tag);
 /// # Ok::<(), rspar::Error>(())
 /// ```

@@ -61,7 +61,7 @@ pub enum ErrorKind {
     },
     /// A buffer receive into a slice longer than the message. Nothing was received: the
     /// message stays queued for the next receive, where a slice of `got` elements (or
-    /// `receive_vec`) takes it. The slice's contents are unspecified. The same on every
+    /// `receive_buffer`) takes it. The slice's contents are unspecified. The same on every
     /// path: a plain or timed receive, a message from another rank or sent to self.
     #[error("a message of {got} elements is shorter than the receive buffer of {capacity} elements: nothing was received, and the message stays queued for the next receive")]
     ShortMessage {
@@ -76,8 +76,8 @@ pub enum ErrorKind {
     /// a plain or timed receive, a message from another rank or sent to self. (One
     /// exception, MPI's: it does not promise the start of a message it cut itself, `got:
     /// None`, and MPICH may leave the slice unwritten then.) Receive messages whose length
-    /// varies with `receive_vec`, which sizes its vector from the message.
-    #[error("a message {} is longer than the receive buffer of {capacity} elements: it was received, {}, and the rest is lost (use receive_vec for messages of varying length)", length_of(.got), start_of(*.capacity, .got))]
+    /// varies with `receive_buffer`, which sizes its vector from the message.
+    #[error("a message {} is longer than the receive buffer of {capacity} elements: it was received, {}, and the rest is lost (use receive_buffer for messages of varying length)", length_of(.got), start_of(*.capacity, .got))]
     Overflow {
         /// Elements the receive buffer holds.
         capacity: usize,

@@ -11,7 +11,7 @@
 //!     println!("I am rank {rank} of {size} on node {}", world.processor_name());
 //!     if rank == 0 {
 //!         world.send(&String::from("P0"), 1 % size)?;
-//!         let (msg, status) = world.receive_with_status::<String>(size - 1)?;
+//!         let (msg, status) = world.with_status().receive::<String>(size - 1)?;
 //!         println!("Processor 0 received message \"{msg}\" from rank {}", status.source);
 //!     } else {
 //!         let mut msg: String = world.receive(rank - 1)?;
@@ -28,32 +28,43 @@
 //! `mpirun -n 4 target/debug/yourprog`. Without `mpirun` a program is a world of one rank.
 //! rsmpi is re-exported as [`mpi`] for the MPI calls rspar does not wrap.
 //!
-//! # Two paths
+//! # Two paths, one naming rule
+//! Each call has one name per path. The object path's is the plain verb; the buffer
+//! path's is the same verb with `_buffer`, and `_into` after that where the call fills a
+//! slice you pass instead of returning a new `Vec`. Every receive returns what it
+//! received and nothing else; the [`Status`] of its message comes one way, through the
+//! [`with_status`](Communicator::with_status) view ([`WithStatus`]), as a tag comes
+//! through [`tag`](Communicator::tag).
+//!
 //! - **Objects**: [`send`](Communicator::send), [`receive`](Communicator::receive),
-//!   [`receive_with_status`](Communicator::receive_with_status),
 //!   [`sendrecv`](Communicator::sendrecv) carry any `Serialize + DeserializeOwned` value
 //!   as one MPI message (two above 64 KiB), received with no probe into a landing
 //!   buffer every first message fits. The receiver checks the sender's type: receiving a `Vec<f64>` that was sent as a `String` is
 //!   `Err(TypeMismatch)` naming both, and the message stays queued.
 //! - **Buffers**: [`send_buffer`](Communicator::send_buffer),
-//!   [`receive_buffer`](Communicator::receive_buffer),
-//!   [`receive_vec`](Communicator::receive_vec) move slices of [`Plain`] data (numbers,
-//!   arrays of them, and structs with `#[derive(Plain)]`) with no serialization;
-//!   `receive_buffer` is an `MPI_Recv` straight into your slice. A message shorter than
-//!   the slice is [`ErrorKind::ShortMessage`] (nothing received, the message stays
-//!   queued); a longer one is [`ErrorKind::Overflow`] (received, the slice holds its
-//!   start, the rest is lost, as MPI does).
-//!
+//!   [`receive_buffer`](Communicator::receive_buffer) (a `Vec` sized from the message),
+//!   [`receive_buffer_into`](Communicator::receive_buffer_into) (your slice) move slices
+//!   of [`Plain`] data (numbers, arrays of them, and structs with `#[derive(Plain)]`)
+//!   with no serialization; `receive_buffer_into` is an `MPI_Recv` straight into your
+//!   slice. A message shorter than the slice is [`ErrorKind::ShortMessage`] (nothing
+//!   received, the message stays queued); a longer one is [`ErrorKind::Overflow`]
+//!   (received, the slice holds its start, the rest is lost, as MPI does). Like MPI, this
+//!   path checks sizes, not types.
+//! - **Status**: `world.with_status().receive::<T>(source)` is `(T, Status)`;
+//!   `with_status()` has `receive_buffer`, `receive_buffer_into`, `sendrecv` and
+//!   `ireceive` too, and comes last in a chain: `world.tag(Any).timeout(limit).with_status()`.
+
 //! # Collectives
 //! Called by every rank: [`broadcast`](Communicator::broadcast),
 //! [`scatter`](Communicator::scatter), [`gather`](Communicator::gather),
 //! [`all_gather`](Communicator::all_gather), [`all_to_all`](Communicator::all_to_all), and
 //! reductions with a Rust closure ([`reduce`](Communicator::reduce),
 //! [`all_reduce`](Communicator::all_reduce), [`scan`](Communicator::scan),
-//! [`exscan`](Communicator::exscan)) on the object path; the `_buffer` twins
+//! [`exscan`](Communicator::exscan)) on the object path; on the buffer path
 //! ([`broadcast_buffer`](Communicator::broadcast_buffer),
-//! [`reduce_buffer`](Communicator::reduce_buffer) with an [`Op`], ...) and
-//! [`all_reduce_loc`](Communicator::all_reduce_loc) run MPI's own collectives.
+//! [`reduce_buffer`](Communicator::reduce_buffer) with an [`Op`],
+//! [`all_reduce_loc_buffer`](Communicator::all_reduce_loc_buffer) with a [`Loc`], ...)
+//! they run MPI's own collectives.
 //! [`balance()`] is PyPar's block partition.
 //!
 //! # Nonblocking messages and communicators
@@ -115,6 +126,7 @@ mod reduce;
 mod testing;
 mod watch;
 mod wire;
+mod with_status;
 
 pub use balance::balance;
 pub use buffer_collective::{Loc, Op};
@@ -123,10 +135,11 @@ pub use env::{abort, init, initialized, wtime, Init, Threading, ERROR_EXIT_CODE,
 pub use envelope::{Any, Source, Status, Tag, DEFAULT_TAG, MAX_TAG};
 pub use error::{Error, ErrorKind, Result};
 pub use ffi::Plain;
-pub use nonblocking::{ReceiveRequest, SendRequest};
+pub use nonblocking::{ReceiveRequest, Reply, SendRequest};
 pub use p2p::Tagged;
 pub use pool::Pool;
 pub use watch::TIMEOUT_EXIT_CODE;
+pub use with_status::WithStatus;
 
 /// Derive [`Plain`](trait@Plain) for a struct whose fields are all `Plain`, so slices of
 /// it travel on the buffer path. The struct must be `Copy`, not generic, and have fields.

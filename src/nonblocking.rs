@@ -122,42 +122,89 @@ pub(crate) fn post_send(
     Ok(SendRequest { send, comm })
 }
 
-/// A receive of a `T` waiting for its message, from [`Tagged::ireceive`].
-#[must_use = "a receive request does nothing until it is tested or waited"]
-#[derive(Debug)]
-pub struct ReceiveRequest<'c, T> {
-    view: Tagged<'c>,
-    source: Source,
-    _value: PhantomData<fn() -> T>,
+/// What a [`ReceiveRequest`] gives when it completes, by its third parameter `S`: `()`
+/// gives the value, `T` (from `ireceive`); [`Status`] gives the value and the status of
+/// its message, `(T, Status)` (from [`with_status().ireceive`](crate::WithStatus::ireceive)).
+/// Sealed: rspar implements it for these two only.
+pub trait Reply<T>: sealed::Sealed {
+    /// What `wait` returns.
+    type Out;
+    /// The reply from the decoded value and its status.
+    #[doc(hidden)]
+    fn from_parts(value: T, status: Status) -> Self::Out;
 }
 
-impl<T: DeserializeOwned> ReceiveRequest<'_, T> {
-    /// The value and its status if the message has arrived, `None` if not yet (never
-    /// blocks for long: the matched message is received at once).
-    pub fn test(&mut self) -> Result<Option<(T, Status)>> {
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for () {}
+    impl Sealed for crate::Status {}
+}
+
+impl<T> Reply<T> for () {
+    type Out = T;
+    fn from_parts(value: T, _: Status) -> T {
+        value
+    }
+}
+
+impl<T> Reply<T> for Status {
+    type Out = (T, Status);
+    fn from_parts(value: T, status: Status) -> (T, Status) {
+        (value, status)
+    }
+}
+
+/// A receive of a `T` waiting for its message, from [`Tagged::ireceive`] (its `wait` and
+/// `test` give the value) or, with `S` = [`Status`], from
+/// [`WithStatus::ireceive`](crate::WithStatus::ireceive) (they give the value and its
+/// status, `(T, Status)`); see [`Reply`].
+///
+/// A request borrows its communicator, so it cannot outlive it:
+///
+/// ```compile_fail,E0505
+/// let world = rspar::init()?;
+/// let incoming = world.ireceive::<u64>(0);
+/// drop(world); // the world is still borrowed by `incoming`
+/// let n = incoming.wait()?;
+/// # Ok::<(), rspar::Error>(())
+/// ```
+#[must_use = "a receive request does nothing until it is tested or waited"]
+#[derive(Debug)]
+pub struct ReceiveRequest<'c, T, S: Reply<T> = ()> {
+    view: Tagged<'c>,
+    source: Source,
+    _value: PhantomData<fn() -> (T, S)>,
+}
+
+impl<T: DeserializeOwned, S: Reply<T>> ReceiveRequest<'_, T, S> {
+    /// What was received if the message has arrived, `None` if not yet (never blocks for
+    /// long: the matched message is received at once).
+    pub fn test(&mut self) -> Result<Option<S::Out>> {
         let (source, tag) = self.view.filter(self.source)?;
         match pending::poll(self.view.comm(), source, tag)? {
-            Some((entry, origin)) => self.view.decode_entry(entry, origin).map(Some),
+            Some((entry, origin)) => self
+                .view
+                .decode_entry(entry, origin)
+                .map(|(value, status)| Some(S::from_parts(value, status))),
             None => Ok(None),
         }
     }
 
-    /// Block until the message arrives; the value and its status.
-    pub fn wait(self) -> Result<(T, Status)> {
-        self.view.receive_with_status(self.source)
+    /// Block until the message arrives; what was received.
+    pub fn wait(self) -> Result<S::Out> {
+        let (value, status) = self.view.receive_status(self.source)?;
+        Ok(S::from_parts(value, status))
     }
 
-    /// Wait for every receive; the values in the order of `requests`.
-    pub fn wait_all(requests: impl IntoIterator<Item = Self>) -> Result<Vec<T>> {
-        requests
-            .into_iter()
-            .map(|r| r.wait().map(|(v, _)| v))
-            .collect()
+    /// Wait for every receive; what each received, in the order of `requests`.
+    pub fn wait_all(requests: impl IntoIterator<Item = Self>) -> Result<Vec<S::Out>> {
+        requests.into_iter().map(Self::wait).collect()
     }
 
     /// Wait until any one of `requests` completes; remove it and return its index (in
-    /// `requests` before removal), value and status. An empty `requests` is `Err(Deadlock)`.
-    pub fn wait_any(requests: &mut Vec<Self>) -> Result<(usize, T, Status)> {
+    /// `requests` before removal) and what it received. An empty `requests` is
+    /// `Err(Deadlock)`.
+    pub fn wait_any(requests: &mut Vec<Self>) -> Result<(usize, S::Out)> {
         if requests.is_empty() {
             return Err(crate::ErrorKind::Deadlock {
                 reason: "wait_any was given no requests, so it could never return".into(),
@@ -167,9 +214,9 @@ impl<T: DeserializeOwned> ReceiveRequest<'_, T> {
         let _wait = crate::watch::waiting("wait_any", || format!("({} receives)", requests.len()));
         loop {
             for index in 0..requests.len() {
-                if let Some((value, status)) = requests[index].test()? {
+                if let Some(reply) = requests[index].test()? {
                     drop(requests.remove(index));
-                    return Ok((index, value, status));
+                    return Ok((index, reply));
                 }
             }
             std::thread::yield_now();
@@ -199,9 +246,14 @@ impl<'c> Tagged<'c> {
         &self,
         source: impl Into<Source>,
     ) -> ReceiveRequest<'c, T> {
+        self.request(source.into())
+    }
+
+    /// A receive request on this view whose reply is `S`'s.
+    pub(crate) fn request<T, S: Reply<T>>(&self, source: Source) -> ReceiveRequest<'c, T, S> {
         ReceiveRequest {
             view: *self,
-            source: source.into(),
+            source,
             _value: PhantomData,
         }
     }
@@ -216,7 +268,7 @@ impl Communicator {
     /// let (rank, size) = (world.rank(), world.size());
     /// let send = world.isend(&vec![rank; 1 << 20], (rank + 1) % size)?;
     /// let incoming = world.ireceive::<Vec<usize>>((rank + size - 1) % size);
-    /// let (data, _) = incoming.wait()?;
+    /// let data = incoming.wait()?;
     /// send.wait()?;
     /// assert_eq!(data[0], (rank + size - 1) % size);
     /// # Ok::<(), rspar::Error>(())

@@ -16,10 +16,21 @@ use crate::error::{ErrorKind, Result};
 use crate::ffi::{self, Received};
 use crate::nonblocking::post_send;
 use crate::pending::{self, Entry, Held, Origin};
+use crate::with_status::WithStatus;
 use crate::{watch, wire};
 
 /// A communicator with a tag chosen for its sends and receives; made by
 /// [`Communicator::tag`]. It has every point-to-point method of the communicator.
+///
+/// A view borrows its communicator, so it cannot outlive it:
+///
+/// ```compile_fail,E0505
+/// let world = rspar::init()?;
+/// let urgent = world.tag(7);
+/// drop(world); // the world is still borrowed by `urgent`
+/// urgent.send(&1u8, 0)?;
+/// # Ok::<(), rspar::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Tagged<'c> {
     comm: &'c Communicator,
@@ -45,8 +56,8 @@ impl<'c> Tagged<'c> {
     }
 
     /// The same view whose receives give up after `limit`: `receive`,
-    /// `receive_with_status`, `receive_buffer`, `receive_vec` and `ReceiveRequest::wait`
-    /// return `Err(`[`Timeout`](ErrorKind::Timeout)`)` when no matching message has
+    /// `receive_buffer`, `receive_buffer_into`, `sendrecv`, `ReceiveRequest::wait` and
+    /// the same calls through [`with_status`](Self::with_status) return `Err(`[`Timeout`](ErrorKind::Timeout)`)` when no matching message has
     /// arrived by then. Nothing is received in that case, so the communicator stays
     /// usable and the message, if it comes later, is there for the next receive.
     /// (Sends are not bounded by it.)
@@ -138,15 +149,16 @@ impl<'c> Tagged<'c> {
     }
 
     /// Receive a value of type `T` from `source` (a rank or [`Any`](crate::Any)).
-    pub fn receive<T: DeserializeOwned>(&self, source: impl Into<Source>) -> Result<T> {
-        self.receive_with_status(source).map(|(value, _)| value)
-    }
-
-    /// Receive a value of type `T` and the [`Status`] of its message (source, tag, size).
     ///
     /// A message of another type is `Err(TypeMismatch)` naming both types, and stays
-    /// queued; bytes that do not decode are `Err(Decode)`.
-    pub fn receive_with_status<T: DeserializeOwned>(
+    /// queued; bytes that do not decode are `Err(Decode)`. The message's [`Status`]
+    /// (source, tag, size) comes with [`with_status`](Self::with_status).
+    pub fn receive<T: DeserializeOwned>(&self, source: impl Into<Source>) -> Result<T> {
+        self.receive_status(source).map(|(value, _)| value)
+    }
+
+    /// [`receive`](Self::receive) and the message's status.
+    pub(crate) fn receive_status<T: DeserializeOwned>(
         &self,
         source: impl Into<Source>,
     ) -> Result<(T, Status)> {
@@ -257,6 +269,17 @@ impl<'c> Tagged<'c> {
         dest: usize,
         source: impl Into<Source>,
     ) -> Result<R> {
+        self.sendrecv_status(value, dest, source)
+            .map(|(value, _)| value)
+    }
+
+    /// [`sendrecv`](Self::sendrecv) and the received message's status.
+    pub(crate) fn sendrecv_status<T: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        value: &T,
+        dest: usize,
+        source: impl Into<Source>,
+    ) -> Result<(R, Status)> {
         let dest_rank = self.comm.check_rank(dest)?;
         let tag = self.tag.for_send()?;
         let source = source.into();
@@ -264,10 +287,10 @@ impl<'c> Tagged<'c> {
         let bytes = wire::encode(value)?;
         if dest == self.comm.rank() {
             self.hold_for_self(tag, bytes);
-            return self.receive(source);
+            return self.receive_status(source);
         }
         let request = post_send(self.comm, bytes, dest_rank, tag)?;
-        let received = self.receive(source);
+        let received = self.receive_status(source);
         request.wait()?;
         received
     }
@@ -382,14 +405,15 @@ impl Communicator {
         self.default_tag().receive(source)
     }
 
-    /// Receive a `T` and its [`Status`]; see [`Tagged::receive_with_status`].
+    /// A view with the default tag whose receives return the [`Status`] of their message
+    /// too; see [`WithStatus`]. `world.tag(t).with_status()` combines both.
     ///
     /// ```no_run
     /// use rspar::Any;
     /// let world = rspar::init()?;
     /// if world.rank() == 0 {
     ///     for _ in 1..world.size() {
-    ///         let (n, status) = world.receive_with_status::<u64>(Any)?;
+    ///         let (n, status) = world.with_status().receive::<u64>(Any)?;
     ///         println!("rank {} sent {n} ({} bytes)", status.source, status.bytes);
     ///     }
     /// } else {
@@ -397,11 +421,8 @@ impl Communicator {
     /// }
     /// # Ok::<(), rspar::Error>(())
     /// ```
-    pub fn receive_with_status<T: DeserializeOwned>(
-        &self,
-        source: impl Into<Source>,
-    ) -> Result<(T, Status)> {
-        self.default_tag().receive_with_status(source)
+    pub fn with_status(&self) -> WithStatus<'_> {
+        self.default_tag().with_status()
     }
 
     /// Send to `dest` and receive from `source` at once; see [`Tagged::sendrecv`].

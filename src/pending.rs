@@ -2,7 +2,7 @@
 //!
 //! A receive takes the oldest *held* message that matches its source and tag; when none
 //! is held, it asks MPI. Blocking receives of slices and objects receive straight into
-//! memory (`ffi::receive_into`); `receive_vec`, `sendrecv` and nonblocking receives use a
+//! memory (`ffi::receive_into`); `receive_buffer`, `sendrecv` and nonblocking receives use a
 //! matched probe (`MPI_Mprobe` / `MPI_Improbe`), which removes exactly one message from
 //! MPI's queue and tells its size before a byte is received.
 //!

@@ -77,19 +77,25 @@ fn slices_of_every_kind_go_round_the_ring() {
         };
         let receive_all = || -> rspar::Result<()> {
             let mut got_f = vec![0.0; 1000];
-            let status = world.receive_buffer(&mut got_f, left)?;
+            let status = world.with_status().receive_buffer_into(&mut got_f, left)?;
             assert_eq!((status.source, status.tag, status.bytes), (left, 0, 8000));
             assert_eq!(got_f, f(left));
             let mut got_i = vec![0i32; 777];
-            world.receive_buffer(&mut got_i, left)?;
+            world.receive_buffer_into(&mut got_i, left)?;
             assert_eq!(got_i, ints(left));
-            let got_mib: Vec<u8> = world.receive_vec(left)?;
+            let got_mib: Vec<u8> = world.receive_buffer(left)?;
             assert_eq!(got_mib, mib(left));
-            let (got_p, status) = world.receive_vec_with_status::<Particle>(Any)?;
+            let (got_p, status) = world.with_status().receive_buffer::<Particle>(Any)?;
             assert_eq!(status.source, left);
             assert_eq!(got_p, parts(left));
             let mut empty: [f64; 0] = [];
-            assert_eq!(world.receive_buffer(&mut empty, left)?.bytes, 0);
+            assert_eq!(
+                world
+                    .with_status()
+                    .receive_buffer_into(&mut empty, left)?
+                    .bytes,
+                0
+            );
             Ok(())
         };
         if rank % 2 == 0 {
@@ -116,7 +122,7 @@ fn wrong_length_is_an_error_and_the_communicator_goes_on() {
             // every longer slice the same way).
             for wrong in [11, 12, 10_000] {
                 let mut too = vec![0u32; wrong];
-                let err = world.receive_buffer(&mut too, left).unwrap_err();
+                let err = world.receive_buffer_into(&mut too, left).unwrap_err();
                 assert_eq!(
                     err.kind(),
                     &ErrorKind::ShortMessage {
@@ -126,14 +132,14 @@ fn wrong_length_is_an_error_and_the_communicator_goes_on() {
                 );
             }
             let mut exact = [0u32; 10];
-            world.receive_buffer(&mut exact, left)?;
+            world.receive_buffer_into(&mut exact, left)?;
             assert_eq!(exact, [left as u32; 10]);
             // A shorter slice: MPI_ERR_TRUNCATE, reported, not an abort. Fresh from MPI,
             // MPI does not say how long the message was, nor promise its start in the
             // slice (Open MPI writes it there).
             world.send_buffer(&[rank as u32; 10], right)?;
             let mut short = [0u32; 9];
-            let err = world.receive_buffer(&mut short, left).unwrap_err();
+            let err = world.receive_buffer_into(&mut short, left).unwrap_err();
             let got = if size > 1 { None } else { Some(10) };
             assert_eq!(err.kind(), &ErrorKind::Overflow { capacity: 9, got });
             if got.is_some() || open_mpi() {
@@ -142,18 +148,20 @@ fn wrong_length_is_an_error_and_the_communicator_goes_on() {
             // A held message (refused by a longer slice) into a shorter one, and into none.
             for capacity in [9, 0] {
                 world.send_buffer(&[rank as u32 + 1; 10], right)?;
-                let err = world.receive_buffer(&mut [0u32; 11], left).unwrap_err();
+                let err = world
+                    .receive_buffer_into(&mut [0u32; 11], left)
+                    .unwrap_err();
                 assert!(matches!(err.kind(), ErrorKind::ShortMessage { .. }));
                 let mut short = vec![0u32; capacity];
-                let err = world.receive_buffer(&mut short, left).unwrap_err();
+                let err = world.receive_buffer_into(&mut short, left).unwrap_err();
                 let got = Some(10);
                 assert_eq!(err.kind(), &ErrorKind::Overflow { capacity, got });
                 assert_eq!(short, vec![left as u32 + 1; capacity]);
             }
             // A whole number of elements is required of a Vec receive too.
             world.send_buffer(&[1u8, 2, 3], right)?;
-            assert!(world.receive_vec::<u64>(left).is_err());
-            assert_eq!(world.receive_vec::<u8>(left)?, [1, 2, 3]);
+            assert!(world.receive_buffer::<u64>(left).is_err());
+            assert_eq!(world.receive_buffer::<u8>(left)?, [1, 2, 3]);
             Ok(())
         },
     );
@@ -166,7 +174,7 @@ fn tagged_buffers_and_object_mismatch() {
         let (right, left) = ((rank + 1) % size, (rank + size - 1) % size);
         world.tag(5).send_buffer(&[2.5f32; 4], right)?;
         world.tag(6).send(&"object", right)?;
-        let got: Vec<f32> = world.tag(5).receive_vec(left)?;
+        let got: Vec<f32> = world.tag(5).receive_buffer(left)?;
         assert_eq!(got, [2.5; 4]);
         let text: String = world.tag(6).receive(left)?;
         assert_eq!(text, "object");
@@ -206,7 +214,7 @@ fn wrong_lengths_behave_the_same_on_every_path() {
                 view.send_buffer(&[me; 10], to)?;
                 view.send_buffer(&[me + 100; 3], to)?;
                 let mut short = [u32::MAX; 9];
-                let err = view.receive_buffer(&mut short, from).unwrap_err();
+                let err = view.receive_buffer_into(&mut short, from).unwrap_err();
                 // Only MPI_Recv cuts a message without saying how long it was.
                 let got = (path != Path::Plain || from == rank).then_some(10);
                 let overflow = ErrorKind::Overflow { capacity: 9, got };
@@ -215,7 +223,7 @@ fn wrong_lengths_behave_the_same_on_every_path() {
                     assert_eq!(short, [peer; 9], "{path:?}");
                 }
                 let mut next = [0u32; 3];
-                view.receive_buffer(&mut next, from)?;
+                view.receive_buffer_into(&mut next, from)?;
                 assert_eq!(next, [peer + 100; 3], "{path:?}: the long message is gone");
                 // Shorter than the slice: nothing received, the message stays queued (also
                 // after a second refusal), and a receive with its length gets it.
@@ -223,7 +231,7 @@ fn wrong_lengths_behave_the_same_on_every_path() {
                 view.send_buffer(&[me + 300; 2], to)?;
                 for _ in 0..2 {
                     let mut long = [0u32; 6];
-                    let err = view.receive_buffer(&mut long, from).unwrap_err();
+                    let err = view.receive_buffer_into(&mut long, from).unwrap_err();
                     let short = ErrorKind::ShortMessage {
                         capacity: 6,
                         got: 4,
@@ -231,10 +239,10 @@ fn wrong_lengths_behave_the_same_on_every_path() {
                     assert_eq!(err.kind(), &short, "{path:?}");
                 }
                 let mut exact = [0u32; 4];
-                view.receive_buffer(&mut exact, from)?;
+                view.receive_buffer_into(&mut exact, from)?;
                 assert_eq!(exact, [peer + 200; 4], "{path:?}");
                 let mut exact = [0u32; 2];
-                view.receive_buffer(&mut exact, from)?;
+                view.receive_buffer_into(&mut exact, from)?;
                 assert_eq!(exact, [peer + 300; 2], "{path:?}");
             }
             // A message a timed receive refused stays matched in MPI; a shorter slice then
@@ -244,21 +252,21 @@ fn wrong_lengths_behave_the_same_on_every_path() {
             view.send_buffer(&[rank as u32; 5], right)?;
             view.send_buffer(&[7u32], right)?;
             let mut long = [0u32; 8];
-            let err = view.timeout(wait).receive_buffer(&mut long, left);
+            let err = view.timeout(wait).receive_buffer_into(&mut long, left);
             let short = ErrorKind::ShortMessage {
                 capacity: 8,
                 got: 5,
             };
             assert_eq!(err.unwrap_err().kind(), &short);
             let mut short = [0u32; 2];
-            let err = view.receive_buffer(&mut short, left).unwrap_err();
+            let err = view.receive_buffer_into(&mut short, left).unwrap_err();
             let overflow = ErrorKind::Overflow {
                 capacity: 2,
                 got: Some(5),
             };
             assert_eq!(err.kind(), &overflow);
             assert_eq!(short, [left as u32; 2]);
-            assert_eq!(view.receive_vec::<u32>(left)?, [7]);
+            assert_eq!(view.receive_buffer::<u32>(left)?, [7]);
             Ok(())
         },
     );
@@ -288,10 +296,10 @@ fn arrays_go_round_the_ring() {
         let receive_all = || -> rspar::Result<()> {
             for n in lengths {
                 let mut got = vec![[0.0f64; 3]; n];
-                let status = world.receive_buffer(&mut got, left)?;
+                let status = world.with_status().receive_buffer_into(&mut got, left)?;
                 assert_eq!(status.bytes, n * 24);
                 assert_eq!(got, vecs(left, n));
-                let (got, status) = world.receive_vec_with_status::<[[i32; 2]; 2]>(left)?;
+                let (got, status) = world.with_status().receive_buffer::<[[i32; 2]; 2]>(left)?;
                 assert_eq!(status.bytes, n * 16);
                 assert_eq!(got, blocks(left, n));
             }
@@ -307,7 +315,7 @@ fn arrays_go_round_the_ring() {
         // Lengths are counted in arrays, not in their numbers.
         world.send_buffer(&vecs(rank, 5), right)?;
         let mut long = vec![[0.0; 3]; 6];
-        let err = world.receive_buffer(&mut long, left).unwrap_err();
+        let err = world.receive_buffer_into(&mut long, left).unwrap_err();
         assert_eq!(
             err.kind(),
             &ErrorKind::ShortMessage {
@@ -316,12 +324,12 @@ fn arrays_go_round_the_ring() {
             }
         );
         let mut exact = vec![[0.0; 3]; 5];
-        world.receive_buffer(&mut exact, left)?;
+        world.receive_buffer_into(&mut exact, left)?;
         assert_eq!(exact, vecs(left, 5));
         // Four numbers are not a whole number of [f64; 3]: refused and kept.
         world.send_buffer(&[1.0f64, 2.0, 3.0, 4.0], right)?;
-        assert!(world.receive_vec::<[f64; 3]>(left).is_err());
-        assert_eq!(world.receive_vec::<f64>(left)?, [1.0, 2.0, 3.0, 4.0]);
+        assert!(world.receive_buffer::<[f64; 3]>(left).is_err());
+        assert_eq!(world.receive_buffer::<f64>(left)?, [1.0, 2.0, 3.0, 4.0]);
         Ok(())
     });
 }
@@ -408,7 +416,7 @@ fn derived_struct_with_array_and_padding() {
         world.send_buffer(&[[p(rank, 1), p(rank, 2)]; 3], right)?;
 
         let mut got = vec![P::default(); 9];
-        let status = world.receive_buffer(&mut got, left)?;
+        let status = world.with_status().receive_buffer_into(&mut got, left)?;
         // MPI sends the fields, not the padding (fresh from MPI; held messages to
         // oneself count the Rust size).
         if size > 1 {
@@ -420,9 +428,9 @@ fn derived_struct_with_array_and_padding() {
             assert_eq!(value.pos, [left as f64, i as f64, 0.25 * i as f64]);
             assert_eq!(value.q, -((left * 1000 + i) as i32));
         }
-        assert_eq!(world.receive_vec::<Pair>(left)?, pairs(left));
+        assert_eq!(world.receive_buffer::<Pair>(left)?, pairs(left));
         assert_eq!(
-            world.receive_vec::<[P; 2]>(left)?,
+            world.receive_buffer::<[P; 2]>(left)?,
             [[p(left, 1), p(left, 2)]; 3]
         );
 

@@ -55,9 +55,9 @@ fn pypar_ring_of_typed_arrays_and_structures() {
             let mut buf = vec![0i64; 100];
             if rank % 2 == 0 {
                 world.send_buffer(&longs, right)?;
-                world.receive_buffer(&mut buf, left)?;
+                world.receive_buffer_into(&mut buf, left)?;
             } else {
-                world.receive_buffer(&mut buf, left)?;
+                world.receive_buffer_into(&mut buf, left)?;
                 world.send_buffer(&longs, right)?;
             }
             assert_eq!(buf[0], i64::MAX - left as i64);
@@ -278,9 +278,9 @@ fn buffer_collectives_with_every_op() {
         }
         // MAXLOC / MINLOC: the lowest rank wins ties.
         let values = [r, -r, 7.0];
-        let max = world.all_reduce_loc(&values, Loc::Max)?;
+        let max = world.all_reduce_loc_buffer(&values, Loc::Max)?;
         assert_eq!(max, vec![((size - 1) as f64, size - 1), (0.0, 0), (7.0, 0)]);
-        let min = world.all_reduce_loc(&values, Loc::Min)?;
+        let min = world.all_reduce_loc_buffer(&values, Loc::Min)?;
         assert_eq!(
             min,
             vec![(0.0, 0), (-((size - 1) as f64), size - 1), (7.0, 0)]

@@ -2,7 +2,7 @@
 //! real MPI (to the right neighbour; to itself on one rank). Decoding must never panic,
 //! allocate beyond what arrived, or lose the communicator: every case ends in `Ok`, or
 //! `Err(Decode)` (consumed), or `Err(TypeMismatch)` (still queued, and then drained
-//! intact as raw bytes with `receive_vec::<u8>`). An unmodified encoding must decode to
+//! intact as raw bytes with `receive_buffer::<u8>`). An unmodified encoding must decode to
 //! its value, which also checks the wire format documented in ARCHITECTURE.md.
 //!
 //! Every rank draws the same cases from one seeded proptest RNG, so a rank knows what its
@@ -187,7 +187,7 @@ fn receive_case(world: &Communicator, left: usize, case: &Case) -> rspar::Result
                 ErrorKind::Decode { .. } => {}
                 ErrorKind::TypeMismatch { .. } => {
                     // Still queued, unchanged: drain it as raw bytes.
-                    let raw = world.receive_vec::<u8>(left)?;
+                    let raw = world.receive_buffer::<u8>(left)?;
                     assert_eq!(raw, case.bytes, "a refused message changed");
                 }
                 other => panic!("unexpected error {other:?} for {case:?}"),
@@ -302,7 +302,7 @@ fn a_large_message_into_a_short_slice_is_an_overflow_not_a_write_past_it() {
             let mut short = [0u8; 16];
             let receive = |short: &mut [u8; 16]| {
                 let err = world
-                    .receive_buffer(short, left)
+                    .receive_buffer_into(short, left)
                     .expect_err("a 1 MiB message into 16 bytes");
                 assert!(
                     matches!(err.kind(), ErrorKind::Overflow { .. }),

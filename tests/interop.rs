@@ -188,7 +188,7 @@ fn the_host_may_finalize_before_rspar_drops() {
         let view = world.interop();
         view.send_buffer(&[world.rank() as u32; 3], (world.rank() + 1) % world.size())
             .unwrap();
-        let got: Vec<u32> = view.receive_vec(rspar::Any).unwrap();
+        let got: Vec<u32> = view.receive_buffer(rspar::Any).unwrap();
         assert_eq!(got.len(), 3);
         copy.barrier().unwrap();
         drop(universe); // MPI_Finalize, with rspar's communicators alive

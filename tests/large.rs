@@ -49,13 +49,13 @@ fn buffers_over_2_gib_arrive_intact() {
             1 => {
                 let sum: u64 = world.receive(0)?;
                 let mut data = vec![0u8; LEN];
-                let status = world.receive_buffer(&mut data, 0)?;
+                let status = world.with_status().receive_buffer_into(&mut data, 0)?;
                 assert_eq!(status.bytes, LEN);
-                assert_eq!(bytes_checksum(&data), sum, "receive_buffer");
+                assert_eq!(bytes_checksum(&data), sum, "receive_buffer_into");
                 drop(data);
-                let (data, status) = world.receive_vec_with_status::<u8>(Any)?;
+                let (data, status) = world.with_status().receive_buffer::<u8>(Any)?;
                 assert_eq!((data.len(), status.bytes), (LEN, LEN));
-                assert_eq!(bytes_checksum(&data), sum, "receive_vec");
+                assert_eq!(bytes_checksum(&data), sum, "receive_buffer");
             }
             _ => {}
         }
@@ -76,12 +76,12 @@ fn objects_over_2_gib_arrive_intact() {
                 world.send(&data, 1)?;
                 drop(data);
                 // Back again, nonblocking.
-                let echo: Vec<f64> = world.ireceive(1).wait()?.0;
+                let echo: Vec<f64> = world.ireceive(1).wait()?;
                 assert_eq!(checksum(echo.iter().map(|v| v.to_bits())), sum, "echo");
             }
             1 => {
                 let sum: u64 = world.receive(0)?;
-                let (data, status) = world.receive_with_status::<Vec<f64>>(0)?;
+                let (data, status) = world.with_status().receive::<Vec<f64>>(0)?;
                 assert!(status.bytes > LEN, "{} bytes", status.bytes);
                 assert_eq!(data.len(), values);
                 assert_eq!(checksum(data.iter().map(|v| v.to_bits())), sum);

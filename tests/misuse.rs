@@ -40,8 +40,16 @@ fn misuse(world: rspar::Communicator) -> rspar::Result<()> {
     invalid_rank(kind(world.send(&1u8, size)), size, size);
     invalid_rank(kind(world.receive::<u8>(size + 3)), size + 3, size);
     invalid_rank(kind(world.send_buffer(&[1.0f64], size)), size, size);
-    invalid_rank(kind(world.receive_buffer(&mut [0.0f64], size)), size, size);
-    invalid_rank(kind(world.receive_vec::<u8>(usize::MAX)), usize::MAX, size);
+    invalid_rank(
+        kind(world.receive_buffer_into(&mut [0.0f64], size)),
+        size,
+        size,
+    );
+    invalid_rank(
+        kind(world.receive_buffer::<u8>(usize::MAX)),
+        usize::MAX,
+        size,
+    );
     invalid_rank(kind(world.isend(&1u8, size)), size, size);
     invalid_rank(kind(world.ireceive::<u8>(size).wait()), size, size);
     invalid_rank(kind(world.sendrecv::<u8, u8>(&1, size, 0)), size, size);
@@ -105,19 +113,19 @@ fn misuse(world: rspar::Communicator) -> rspar::Result<()> {
     world.send_buffer(&[7u32; 4], right)?;
     let mut long = [0u32; 6];
     assert_eq!(
-        kind(world.receive_buffer(&mut long, left)),
+        kind(world.receive_buffer_into(&mut long, left)),
         ErrorKind::ShortMessage {
             capacity: 6,
             got: 4
         }
     );
     let mut exact = [0u32; 4];
-    world.receive_buffer(&mut exact, left)?;
+    world.receive_buffer_into(&mut exact, left)?;
     assert_eq!(exact, [7; 4]);
     world.send_buffer(&[7u32; 4], right)?;
     let mut short = [0u32; 2];
     assert!(matches!(
-        kind(world.receive_buffer(&mut short, left)),
+        kind(world.receive_buffer_into(&mut short, left)),
         ErrorKind::Overflow { capacity: 2, .. }
     ));
 

@@ -3,7 +3,7 @@
 mod common;
 
 use common::peak_memory;
-use rspar::{Any, Communicator, ReceiveRequest, SendRequest};
+use rspar::{Any, Communicator, ReceiveRequest, SendRequest, Status};
 
 /// Mixed sizes, from empty to well above any eager limit.
 fn payload(from: usize, i: usize) -> Vec<u32> {
@@ -47,11 +47,12 @@ fn wait_any_and_test_poll_until_done(world: &Communicator) -> rspar::Result<()> 
     let _kept: Vec<SendRequest> = (0..3)
         .map(|i| world.tag(50 + i).isend(&format!("m{i} from {rank}"), right))
         .collect::<rspar::Result<_>>()?;
-    let mut pending: Vec<ReceiveRequest<String>> =
-        (0..3).map(|i| world.tag(50 + i).ireceive(Any)).collect();
+    let mut pending: Vec<ReceiveRequest<String, Status>> = (0..3)
+        .map(|i| world.tag(50 + i).with_status().ireceive(Any))
+        .collect();
     let mut seen = Vec::new();
     while !pending.is_empty() {
-        let (_, text, status) = ReceiveRequest::wait_any(&mut pending)?;
+        let (_, (text, status)) = ReceiveRequest::wait_any(&mut pending)?;
         assert!(text.ends_with(&format!("from {}", status.source)));
         seen.push(status.tag);
     }
@@ -63,7 +64,7 @@ fn wait_any_and_test_poll_until_done(world: &Communicator) -> rspar::Result<()> 
     world.barrier()?;
     let mut send = world.tag(60).isend(&(rank as u64), right)?;
     let value = loop {
-        if let Some((v, _)) = later.test()? {
+        if let Some(v) = later.test()? {
             break v;
         }
         std::thread::yield_now();

@@ -77,7 +77,7 @@ fn any_source_and_any_tag() {
         }
         let mut seen = vec![false; size];
         for _ in 1..size {
-            let (value, status) = world.tag(Any).receive_with_status::<usize>(Any)?;
+            let (value, status) = world.tag(Any).with_status().receive::<usize>(Any)?;
             assert_eq!(value, status.source * 100);
             assert_eq!(status.tag, status.source as i32);
             assert!(status.bytes > 0);
@@ -100,7 +100,7 @@ fn tags_keep_messages_apart() {
         // Received in another order than sent: each tag matches its own message.
         assert_eq!(world.tag(1).receive::<String>(left)?, "first");
         assert_eq!(world.receive::<String>(Source::Any)?, "default");
-        let (text, status) = world.tag(Tag::Any).receive_with_status::<String>(left)?;
+        let (text, status) = world.tag(Tag::Any).with_status().receive::<String>(left)?;
         assert_eq!((text.as_str(), status.tag), ("second", 2));
         Ok(())
     });
@@ -201,7 +201,7 @@ fn sending_to_yourself_never_blocks() {
         assert_eq!(world.tag(9).receive::<String>(me)?, "tagged");
         assert_eq!(world.receive::<Vec<u8>>(me)?, big);
         let mut back = vec![0.0f64; 100_000];
-        let status = world.receive_buffer(&mut back, me)?;
+        let status = world.with_status().receive_buffer_into(&mut back, me)?;
         assert_eq!((status.source, status.bytes), (me, 800_000));
         assert!(back.iter().all(|&x| x == 1.5));
         // Nothing more was sent to self: waiting would be forever, so it is an error.
@@ -277,7 +277,7 @@ fn long_messages_split_keep_type_checks_order_and_status() {
                     );
                 }
                 let source = if k % 2 == 0 { Source::Any } else { left.into() };
-                let (got, status) = world.receive_with_status::<Vec<f64>>(source)?;
+                let (got, status) = world.with_status().receive::<Vec<f64>>(source)?;
                 assert_eq!(got, data(left, n), "message {k} of {n} values");
                 assert_eq!(status.source, left);
                 assert!(
@@ -351,7 +351,7 @@ fn long_number_vectors_travel_whole_with_blocking_sends() {
                 world.send(&data[..], right)?;
                 world.receive(left)?
             } else {
-                let got = world.receive_with_status::<Vec<u32>>(left)?;
+                let got = world.with_status().receive::<Vec<u32>>(left)?;
                 assert!(
                     got.1.bytes >= 400_008 && got.1.bytes < 400_100,
                     "{:?}",

@@ -209,9 +209,9 @@ fn receive_one(
     let source = rng.below(world.size() as u64) as usize;
     let safe = e.lock().unwrap().safe_tags(source);
     match rng.below(6) {
-        0 => world.tag(Any).receive_with_status(Any),
+        0 => world.tag(Any).with_status().receive(Any),
         1 => {
-            let mut request = world.tag(Any).ireceive::<Msg>(Any);
+            let mut request = world.tag(Any).with_status().ireceive::<Msg>(Any);
             loop {
                 if let Some(got) = request.test()? {
                     return Ok(got);
@@ -220,28 +220,33 @@ fn receive_one(
                 std::thread::yield_now();
             }
         }
-        2 if !safe.is_empty() => world.tag(Any).receive_with_status(source),
+        2 if !safe.is_empty() => world.tag(Any).with_status().receive(source),
         3 if !safe.is_empty() => {
             let tag = safe[rng.below(safe.len() as u64) as usize];
             if rng.below(2) == 0 {
-                world.tag(tag).receive_with_status(source)
+                world.tag(tag).with_status().receive(source)
             } else {
-                world.tag(tag).ireceive(source).wait()
+                world.tag(tag).with_status().ireceive(source).wait()
             }
         }
         4 => {
             // Several requests at once: any tag from `source` if safe, one tag from
             // anyone, and one that takes anything, so some request can always complete.
-            let mut requests: Vec<ReceiveRequest<Msg>> = Vec::new();
+            let mut requests: Vec<ReceiveRequest<Msg, Status>> = Vec::new();
             if !safe.is_empty() {
-                requests.push(world.tag(Any).ireceive(source));
+                requests.push(world.tag(Any).with_status().ireceive(source));
             }
-            requests.push(world.tag(rng.below(TAGS) as i32).ireceive(Any));
-            requests.push(world.tag(Any).ireceive(Any));
-            let (_, m, st) = ReceiveRequest::wait_any(&mut requests)?;
+            requests.push(
+                world
+                    .tag(rng.below(TAGS) as i32)
+                    .with_status()
+                    .ireceive(Any),
+            );
+            requests.push(world.tag(Any).with_status().ireceive(Any));
+            let (_, (m, st)) = ReceiveRequest::wait_any(&mut requests)?;
             Ok((m, st))
         }
-        _ => world.tag(Any).ireceive(Any).wait(),
+        _ => world.tag(Any).with_status().ireceive(Any).wait(),
     }
 }
 

@@ -34,12 +34,15 @@ fn a_receive_with_a_timeout_gives_up_and_loses_nothing() {
                 "{err}"
             );
             let mut slice = [0u32; 3];
-            let late = world.tag(4).timeout(limit).receive_buffer(&mut slice, Any);
+            let late = world
+                .tag(4)
+                .timeout(limit)
+                .receive_buffer_into(&mut slice, Any);
             assert!(matches!(
                 late.unwrap_err().kind(),
                 ErrorKind::Timeout { .. }
             ));
-            let late = world.timeout(limit).receive_vec::<u32>(Any);
+            let late = world.timeout(limit).receive_buffer::<u32>(Any);
             assert!(matches!(
                 late.unwrap_err().kind(),
                 ErrorKind::Timeout { .. }
@@ -66,7 +69,7 @@ fn a_receive_with_a_timeout_gives_up_and_loses_nothing() {
                 left as u64
             );
             let mut got = [0u32; 3];
-            world.timeout(long).receive_buffer(&mut got, left)?;
+            world.timeout(long).receive_buffer_into(&mut got, left)?;
             assert_eq!(got, [left as u32; 3]);
 
             // A message that comes while the receive waits is received.

@@ -39,11 +39,11 @@ int main(int argc, char **argv) {
     MPI_Recv(d, 8, MPI_DOUBLE, 0, 7, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
     for (int i = 0; i < 8; i++)
         if (d[i] != rank * 100 + i) fail("doubles (tag 7)");
-    /* 2. world.tag(8).receive_buffer(&mut [i32; 4], Any) on rank 0. */
+    /* 2. world.tag(8).receive_buffer_into(&mut [i32; 4], Any) on rank 0. */
     int ints[4];
     for (int i = 0; i < 4; i++) ints[i] = rank * 10 + i;
     MPI_Send(ints, 4, MPI_INT, 0, 8, MPI_COMM_WORLD);
-    /* 3. world.tag(9).receive_vec::<f64>(rank) on rank 0. */
+    /* 3. world.tag(9).receive_buffer::<f64>(rank) on rank 0. */
     for (int i = 0; i < 8; i++) d[i] *= 2;
     MPI_Send(d, 8, MPI_DOUBLE, 0, 9, MPI_COMM_WORLD);
 

@@ -36,9 +36,9 @@ d = array("d", [0.0] * 8)
 world.Recv([d, MPI.DOUBLE], source=0, tag=7)
 if list(d) != [rank * 100 + i for i in range(8)]:
     fail("doubles (tag 7)")
-# 2. world.tag(8).receive_buffer(&mut [i32; 4], Any) on rank 0.
+# 2. world.tag(8).receive_buffer_into(&mut [i32; 4], Any) on rank 0.
 world.Send([array("i", [rank * 10 + i for i in range(4)]), MPI.INT], dest=0, tag=8)
-# 3. world.tag(9).receive_vec::<f64>(rank) on rank 0.
+# 3. world.tag(9).receive_buffer::<f64>(rank) on rank 0.
 world.Send([array("d", [x * 2 for x in d]), MPI.DOUBLE], dest=0, tag=9)
 
 # 4. An rspar object (tag 10): MPI_BYTE in rspar's codec; passed back unread.

@@ -40,7 +40,7 @@ fuzz_target!(|data: &[u8]| {
         world.send_buffer(bytes, 0).expect("send to self");
         if let Err(err) = receive_as(world, kind) {
             if let rspar::ErrorKind::TypeMismatch { .. } = err.kind() {
-                let kept = world.receive_vec::<u8>(0).expect("drain");
+                let kept = world.receive_buffer::<u8>(0).expect("drain");
                 assert_eq!(kept, bytes, "a refused message changed");
             }
         }

@@ -336,7 +336,12 @@ where
         if self.busy == 0 {
             return Ok(None);
         }
-        let found = self.comm.tag(REPORT).ireceive::<Report<O>>(Any).test()?;
+        let found = self
+            .comm
+            .tag(REPORT)
+            .with_status()
+            .ireceive::<Report<O>>(Any)
+            .test()?;
         Ok(found.map(|(report, status)| (report, status.source)))
     }
 

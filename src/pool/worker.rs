@@ -35,7 +35,7 @@ pub(crate) type Report<O> = Vec<(u64, std::result::Result<O, String>)>;
 fn wait_for_order<I: DeserializeOwned>(comm: &Communicator) -> Result<Order<I>> {
     let mut request = comm.tag(ORDER).ireceive::<Order<I>>(ROOT);
     let _wait = crate::watch::receive("pool (worker waiting for work)", Some(ROOT), Some(ORDER));
-    let (order, _) = crate::pending::poll_until(None, || request.test())?
+    let order = crate::pending::poll_until(None, || request.test())?
         .expect("with no limit, poll_until returns only what it found");
     Ok(order)
 }

@@ -13,7 +13,7 @@ fn main() -> rspar::Result<()> {
     let (rank, size) = (world.rank(), world.size());
     if rank == 0 {
         world.send("P0", 1 % size)?;
-        let (msg, status) = world.receive_with_status::<String>(size - 1)?;
+        let (msg, status) = world.with_status().receive::<String>(size - 1)?;
         println!("downstream: rank 0 received \"{msg}\" from rank {}", status.source);
     } else {
         let mut msg: String = world.receive(rank - 1)?;
@@ -23,7 +23,7 @@ fn main() -> rspar::Result<()> {
     // A derived plain struct on the buffer path, round the ring the other way.
     let point = [Point { x: rank as f64, y: 1.0 }];
     world.send_buffer(&point, (rank + size - 1) % size)?;
-    let got: Vec<Point> = world.receive_vec((rank + 1) % size)?;
+    let got: Vec<Point> = world.receive_buffer((rank + 1) % size)?;
     assert_eq!(got, [Point { x: ((rank + 1) % size) as f64, y: 1.0 }]);
     Ok(())
 }
