@@ -8,8 +8,7 @@
 #   scripts/test.sh --mpi ulfm   the multi-rank tests and the examples built against Open
 #                                MPI 5 with fault tolerance (scripts/setup.sh --mpi ulfm: a
 #                                virtual environment in target/ulfm-venv), in target/ulfm,
-#                                every job launched with --with-ft ulfm; with --full also
-#                                the lost-worker stress (scripts/stress-ulfm.sh)
+#                                every job launched with --with-ft ulfm (docs/ulfm.md)
 #   scripts/test.sh --full       also the slow checks: 2.5 GiB messages (release build),
 #                                50 failing jobs (scripts/stress-abort.sh), a longer
 #                                hostile-bytes campaign, and the Slurm batch scripts on a
