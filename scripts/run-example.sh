@@ -5,6 +5,8 @@
 #   scripts/run-example.sh ring -n 4
 #   scripts/run-example.sh ring -n 3 -- --laps 5
 #   scripts/run-example.sh ring -n 4 --mpi mpich   # built against MPICH (target/mpich)
+#   scripts/run-example.sh fib -n 4 --mpi ulfm -- 44 43 42  # Open MPI 5 with ULFM: a lost
+#                                                  # worker rank's tasks are redone
 #
 # Runs scripts/setup.sh first when MPI or libclang is missing, and passes mpirun the
 # flags a 2-core machine and root need (oversubscribe, allow-run-as-root).
@@ -12,7 +14,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cd "$here/.."
 
-usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
 [ $# -ge 1 ] || { usage >&2; exit 2; }
 case "$1" in -h|--help) usage; exit 0 ;; esac
 name="$1"; shift
@@ -21,7 +23,7 @@ mpi=openmpi
 while [ $# -gt 0 ]; do
   case "$1" in
     -n|-np) n="${2:?-n needs a number}"; shift 2 ;;
-    --mpi) mpi="${2:?--mpi needs openmpi or mpich}"; shift 2 ;;
+    --mpi) mpi="${2:?--mpi needs openmpi, mpich or ulfm}"; shift 2 ;;
     --) shift; break ;;
     *) echo "run-example.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac

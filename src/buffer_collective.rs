@@ -128,6 +128,7 @@ impl Communicator {
         };
         let root_process = self.lib().process_at_rank(root_rank);
         root_process.broadcast_into(&mut block);
+        self.collective_outcome("MPI_Bcast")?;
         if block == u64::MAX {
             return Err(if is_root {
                 ErrorKind::Count {
@@ -142,8 +143,10 @@ impl Communicator {
         let mut mine = vec![T::default(); block as usize];
         if is_root {
             root_process.scatter_into_root(as_elements(data), as_elements_mut(&mut mine));
+            self.collective_outcome("MPI_Scatter")?;
         } else {
             root_process.scatter_into(as_elements_mut(&mut mine));
+            self.collective_outcome("MPI_Scatter")?;
         }
         Ok(mine)
     }
@@ -170,12 +173,14 @@ impl Communicator {
         let root_process = self.lib().process_at_rank(root_rank);
         if self.rank() != root {
             root_process.gather_varcount_into(as_elements(data));
+            self.collective_outcome("MPI_Gatherv")?;
             return Ok(None);
         }
         let (counts, displs, total) = counts;
         let mut all = vec![T::default(); total];
         let mut partition = PartitionMut::new(as_elements_mut(&mut all), &counts[..], &displs[..]);
         root_process.gather_varcount_into_root(as_elements(data), &mut partition);
+        self.collective_outcome("MPI_Gatherv")?;
         Ok(Some(all))
     }
 
@@ -194,6 +199,7 @@ impl Communicator {
         let mut partition = PartitionMut::new(as_elements_mut(&mut all), &counts[..], &displs[..]);
         self.lib()
             .all_gather_varcount_into(as_elements(data), &mut partition);
+        self.collective_outcome("MPI_Allgatherv")?;
         Ok(all)
     }
 
@@ -220,16 +226,19 @@ impl Communicator {
         mpi_count::<T>(data.len())?;
         if self.rank() != root {
             root_process.gather_into(as_elements(data));
+            self.collective_outcome("MPI_Gather")?;
             return Ok(());
         }
         let expected = data.len() * self.size();
         mpi_count::<T>(expected)?;
         if recv.len() == expected {
             root_process.gather_into_root(as_elements(data), as_elements_mut(recv));
+            self.collective_outcome("MPI_Gather")?;
             return Ok(());
         }
         let mut scratch = data.repeat(self.size());
         root_process.gather_into_root(as_elements(data), as_elements_mut(&mut scratch));
+        self.collective_outcome("MPI_Gather")?;
         let got = recv.len();
         Err(ErrorKind::Count { expected, got }.into())
     }
@@ -260,16 +269,19 @@ impl Communicator {
         mpi_count::<T>(recv.len())?;
         if self.rank() != root {
             root_process.scatter_into(as_elements_mut(recv));
+            self.collective_outcome("MPI_Scatter")?;
             return Ok(());
         }
         let expected = recv.len() * self.size();
         mpi_count::<T>(expected)?;
         if data.len() == expected {
             root_process.scatter_into_root(as_elements(data), as_elements_mut(recv));
+            self.collective_outcome("MPI_Scatter")?;
             return Ok(());
         }
         let scratch = recv.repeat(self.size());
         root_process.scatter_into_root(as_elements(&scratch), as_elements_mut(recv));
+        self.collective_outcome("MPI_Scatter")?;
         let got = data.len();
         Err(ErrorKind::Count { expected, got }.into())
     }
@@ -332,6 +344,7 @@ impl Communicator {
         with_fitting(recv, send, |out| {
             self.lib()
                 .scan_into(as_elements(send), as_elements_mut(out), op.to_mpi());
+            self.collective_outcome("MPI_Scan")?;
             Ok(())
         })
     }
@@ -344,6 +357,7 @@ impl Communicator {
         with_fitting(recv, send, |out| {
             self.lib()
                 .exclusive_scan_into(as_elements(send), as_elements_mut(out), op.to_mpi());
+            self.collective_outcome("MPI_Exscan")?;
             Ok(())
         })
     }
@@ -398,6 +412,7 @@ impl Communicator {
     fn element_counts<T: Plain>(&self, mine: usize) -> Result<(Vec<i32>, Vec<i32>, usize)> {
         let mut counts = vec![0u64; self.size()];
         self.lib().all_gather_into(&(mine as u64), &mut counts[..]);
+        self.collective_outcome("MPI_Allgather")?;
         let total = counts.iter().fold(0u64, |sum, &c| sum.saturating_add(c));
         let elements: Vec<u64> = counts
             .iter()

@@ -80,6 +80,7 @@ impl Communicator {
             _ => vec![FAILED; size],
         };
         root_process.broadcast_into(&mut counts[..]);
+        self.collective_outcome("MPI_Bcast")?;
         if counts[0] == FAILED {
             return Err(failure(mine.map(|m| m.map(|(b, _)| b)), root));
         }
@@ -92,6 +93,7 @@ impl Communicator {
             }
             _ => root_process.scatter_varcount_into(&mut bytes[..]),
         }
+        self.collective_outcome("MPI_Scatterv")?;
         wire::decode(&bytes)
     }
 
@@ -117,11 +119,13 @@ impl Communicator {
         let (counts, displs) = layout(&counts)?;
         if self.rank() != root {
             root_process.gather_varcount_into(&mine[..]);
+            self.collective_outcome("MPI_Gatherv")?;
             return Ok(None);
         }
         let mut all = vec![0u8; total(&counts)];
         let mut partition = PartitionMut::new(&mut all[..], &counts[..], &displs[..]);
         root_process.gather_varcount_into_root(&mine[..], &mut partition);
+        self.collective_outcome("MPI_Gatherv")?;
         decode_many(&all, &counts).map(Some)
     }
 
@@ -141,6 +145,7 @@ impl Communicator {
         let mut partition = PartitionMut::new(&mut all[..], &counts[..], &displs[..]);
         self.lib()
             .all_gather_varcount_into(&mine[..], &mut partition);
+        self.collective_outcome("MPI_Allgatherv")?;
         decode_many(&all, &counts)
     }
 
@@ -174,6 +179,7 @@ impl Communicator {
         let mut recv_counts = vec![0u64; size];
         self.lib()
             .all_to_all_into(&send_counts[..], &mut recv_counts[..]);
+        self.collective_outcome("MPI_Alltoall")?;
         // A rank that failed sent FAILED to every rank (itself included), so every rank
         // sees the same failures and stops at the same point.
         if let Some(failed) = recv_counts.iter().position(|&c| c == FAILED) {
@@ -187,6 +193,7 @@ impl Communicator {
         let mut received = PartitionMut::new(&mut all[..], &recv_counts[..], &recv_displs[..]);
         self.lib()
             .all_to_all_varcount_into(&partition, &mut received);
+        self.collective_outcome("MPI_Alltoallv")?;
         decode_many(&all, &recv_counts)
     }
 
@@ -219,6 +226,7 @@ impl Communicator {
         let len = mine.as_ref().map_or(FAILED, |bytes| bytes.len() as u64);
         let mut counts = vec![0u64; self.size()];
         self.lib().all_gather_into(&len, &mut counts[..]);
+        self.collective_outcome("MPI_Allgather")?;
         if let Some(failed) = counts.iter().position(|&c| c == FAILED) {
             return Err(failure(Some(mine), failed));
         }

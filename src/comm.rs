@@ -69,6 +69,8 @@ impl Communicator {
         let p2p = copy_of(&raw, 0)?;
         crate::ffi::errors_return(&p2p);
         let lib = copy_of(&raw, 1)?;
+        // With ULFM on, a lost process is an error code on the collectives' copy too.
+        crate::fault::guard_collectives(&lib)?;
         Ok(Communicator::with(
             Rc::new(raw),
             Rc::new(p2p),
@@ -229,8 +231,7 @@ impl Communicator {
     /// matches a collective of your own on [`raw`](Self::raw).
     pub fn barrier(&self) -> Result<()> {
         let _wait = crate::watch::collective("barrier", None);
-        mpi::traits::CommunicatorCollectives::barrier(self.lib());
-        Ok(())
+        crate::ffi::barrier(self.lib_handle)
     }
 
     /// End the whole MPI job with exit code `code` (`MPI_Abort`), after printing
@@ -324,6 +325,28 @@ impl Communicator {
     /// The private communicator for rspar's collectives.
     pub(crate) fn lib(&self) -> &SimpleCommunicator {
         &self.lib
+    }
+
+    /// The `Env` this communicator holds (for communicators made from it).
+    pub(crate) fn env(&self) -> &Rc<Env> {
+        &self.env
+    }
+
+    /// The handles rspar's calls use: `raw`, the point-to-point and collective copies.
+    #[cfg_attr(not(rspar_ulfm), allow(dead_code))] // the ULFM build's
+    pub(crate) fn handles(&self) -> [crate::ffi::Comm; 3] {
+        [
+            crate::ffi::Comm::of(&self.raw),
+            self.p2p_handle,
+            self.lib_handle,
+        ]
+    }
+
+    /// After a collective run through rsmpi (which drops MPI's return codes): the
+    /// error MPI reported on the collective copy meanwhile, if any (ULFM only).
+    #[inline]
+    pub(crate) fn collective_outcome(&self, call: &'static str) -> Result<()> {
+        crate::fault::collective_outcome(self.lib_handle, call)
     }
 
     /// The raw handle of [`lib`](Self::lib), for the collectives made through `ffi`.

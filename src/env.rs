@@ -419,6 +419,12 @@ impl Drop for Env {
         // Dropping a parked send waits for it: nothing is active at MPI_Finalize.
         drop(parked);
         // Dropping the universe calls MPI_Finalize; a host's MPI is left to the host.
+        // After a process failure under ULFM, Open MPI 5's finalize may wait forever.
+        let _stuck = self
+            .universe
+            .is_some()
+            .then(crate::fault::finalize_watch)
+            .flatten();
         drop(self.universe.take());
         ENV_LIVE.store(false, Ordering::SeqCst);
     }

@@ -231,6 +231,29 @@ pub enum ErrorKind {
         /// The level the host's MPI provides.
         provided: crate::Threading,
     },
+    /// A process of the communicator has failed (ULFM: built against Open MPI 5 with
+    /// fault tolerance and launched with `mpirun --with-ft ulfm`; without it a lost
+    /// process ends the job instead). The call did not complete; the failure is
+    /// acknowledged, so receives from [`Any`](crate::Any) work again, and
+    /// [`Communicator::shrink`](crate::Communicator::shrink) makes a communicator of the
+    /// survivors. See `docs/ulfm.md`.
+    #[error("process failure: rank(s) {ranks:?} of this communicator have failed (shrink() makes a communicator of the survivors)")]
+    ProcessFailed {
+        /// The communicator's ranks known to have failed, in increasing order (empty when
+        /// MPI cannot tell which).
+        ranks: Vec<usize>,
+    },
+    /// The communicator was revoked ([`Communicator::revoke`](crate::Communicator::revoke),
+    /// on any rank) after a process failure: every call on it fails; shrink it.
+    #[error("the communicator was revoked after a process failure: shrink() makes a communicator of the survivors")]
+    Revoked,
+    /// [`shrink`](crate::Communicator::shrink), [`revoke`](crate::Communicator::revoke)
+    /// or [`agree`](crate::Communicator::agree) without fault tolerance.
+    #[error("fault tolerance is not available: {reason}")]
+    FaultTolerance {
+        /// Why: not built against an MPI with ULFM, or not launched with it on.
+        reason: &'static str,
+    },
 }
 
 /// "rank 3" or "any rank".

@@ -32,17 +32,13 @@ pub(crate) enum Library {
 }
 
 impl Library {
-    /// The family named by an `MPI_Get_library_version` text.
+    /// The family named by an `MPI_Get_library_version` text (the `library` words of
+    /// `src/flavours.txt`).
     pub(crate) fn from_version(text: &str) -> Library {
-        if text.contains("Open MPI") {
-            Library::OpenMpi
-        } else if ["MPICH", "MVAPICH", "Intel(R) MPI"]
-            .iter()
-            .any(|name| text.contains(name))
-        {
-            Library::Mpich
-        } else {
-            Library::Other
+        match crate::flavour::family_of_library(text) {
+            Some("openmpi") => Library::OpenMpi,
+            Some("mpich") => Library::Mpich,
+            _ => Library::Other,
         }
     }
 

@@ -4,7 +4,7 @@ use mpi::ffi;
 use mpi::raw::AsRaw;
 use mpi::traits::Equivalence;
 
-use super::{check, element_count, mpi_address, mpi_address_mut, Comm, Layout, Plain};
+use super::{check_on, element_count, mpi_address, mpi_address_mut, Comm, Layout, Plain};
 use crate::error::{ErrorKind, Result};
 
 /// `MPI_Bcast` of `buf` from `root` (a valid rank: callers check) on `comm`. Any length:
@@ -25,7 +25,7 @@ pub(crate) fn broadcast<T: Plain>(comm: Comm, buf: &mut [T], root: i32) -> Resul
             )
         }
     })?;
-    check(code, "MPI_Bcast")
+    check_on(code, "MPI_Bcast", comm)
 }
 
 /// `MPI_Reduce` of `send` with `op` into `recv` on `root` (a valid rank). `recv` must be
@@ -63,7 +63,7 @@ pub(crate) fn reduce<T: Plain>(
             comm.0,
         )
     };
-    check(code, "MPI_Reduce")
+    check_on(code, "MPI_Reduce", comm)
 }
 
 /// `MPI_Allreduce` of `send` with `op` into `recv`, which must be as long.
@@ -89,7 +89,7 @@ pub(crate) fn all_reduce<T: Plain>(
             comm.0,
         )
     };
-    check(code, "MPI_Allreduce")
+    check_on(code, "MPI_Allreduce", comm)
 }
 
 /// A reduction's element count (`len` values of `T` flattened to their elements, so an

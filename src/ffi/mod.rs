@@ -41,6 +41,8 @@ mod plain;
 mod process;
 mod send;
 mod status;
+#[cfg(rspar_ulfm)]
+pub(crate) mod ulfm;
 
 use std::mem::MaybeUninit;
 
@@ -64,7 +66,7 @@ pub(crate) use status::elements;
 /// The raw handle of a communicator rspar sends on, read once (rsmpi's `as_raw` picks
 /// among its kinds of handle on every call). Valid while the communicator it was read
 /// from is alive: [`Communicator`](crate::Communicator) keeps both together.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq)]
 pub(crate) struct Comm(ffi::MPI_Comm);
 
 impl Comm {
@@ -109,6 +111,16 @@ pub(crate) fn quiet_abort_banner() {
     }
 }
 
+/// End this process at once with `code` (`_exit`: no atexit handlers, which may call
+/// into a stuck MPI), after flushing Rust's standard output.
+pub(crate) fn exit_now(code: i32) -> ! {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().flush();
+    let _ = std::io::stderr().lock().flush();
+    // SAFETY: `_exit` ends the process; it touches no memory of ours.
+    unsafe { libc::_exit(code) }
+}
+
 /// The processors online on this node, whatever this process may run on: mpirun binds a
 /// rank to one core (`std::thread::available_parallelism` then says 1), but the pool
 /// asks how many ranks the node has cores for.
@@ -135,6 +147,57 @@ fn check(code: i32, call: &'static str) -> Result<()> {
     }
 }
 
+/// [`check`] of a call on `comm`: a lost process (ULFM) is `ProcessFailed` naming
+/// `comm`'s failed ranks (acknowledged, so receives from any source work again), or
+/// `Revoked`.
+#[inline]
+fn check_on(code: i32, call: &'static str, comm: Comm) -> Result<()> {
+    if code == ffi::MPI_SUCCESS as i32 {
+        Ok(())
+    } else {
+        Err(mpi_error_on(code, call, comm))
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn mpi_error_on(code: i32, call: &'static str, comm: Comm) -> crate::Error {
+    #[cfg(rspar_ulfm)]
+    {
+        let mut class = code;
+        // SAFETY: MPI_Error_class writes one int.
+        unsafe { ffi::MPI_Error_class(code, &mut class) };
+        // The call returned the code itself: what the noting handler saw is told.
+        ulfm::clear_noted();
+        if ulfm::is_revoked(class) {
+            crate::fault::failure_seen();
+            return ErrorKind::Revoked.into();
+        }
+        if ulfm::is_failure(class) {
+            crate::fault::failure_seen();
+            let ranks = ulfm::failed_ranks(comm);
+            // Seen: later receives from any source must not fail for it again.
+            let _ = ulfm::ack_failed(comm, ranks.len());
+            ulfm::clear_noted();
+            return ErrorKind::ProcessFailed { ranks }.into();
+        }
+    }
+    let _ = comm;
+    mpi_error(code, call)
+}
+
+/// [`check_on`] for the crate's other modules.
+#[cfg_attr(not(rspar_ulfm), allow(dead_code))] // the ULFM build's
+pub(crate) fn check_failure(code: i32, call: &'static str, comm: Comm) -> Result<()> {
+    check_on(code, call, comm)
+}
+
+/// `MPI_Barrier` on `comm`.
+pub(crate) fn barrier(comm: Comm) -> Result<()> {
+    // SAFETY: `comm` is live while its owner is borrowed; the call takes the handle only.
+    check_on(unsafe { ffi::MPI_Barrier(comm.0) }, "MPI_Barrier", comm)
+}
+
 #[cold]
 #[inline(never)]
 fn mpi_error(code: i32, call: &'static str) -> crate::Error {
@@ -146,6 +209,16 @@ fn mpi_error(code: i32, call: &'static str) -> crate::Error {
     unsafe {
         ffi::MPI_Error_class(code, &mut class);
         ffi::MPI_Error_string(code, text.as_mut_ptr().cast(), &mut len);
+    }
+    // A lost process where no communicator is at hand (a nonblocking send's request,
+    // which may outlive its communicator): typed, without the ranks.
+    #[cfg(rspar_ulfm)]
+    if ulfm::is_revoked(class) {
+        crate::fault::failure_seen();
+        return ErrorKind::Revoked.into();
+    } else if ulfm::is_failure(class) {
+        crate::fault::failure_seen();
+        return ErrorKind::ProcessFailed { ranks: Vec::new() }.into();
     }
     let len = (len.max(0) as usize).min(text.len());
     ErrorKind::Mpi {

@@ -7,7 +7,7 @@ use mpi::raw::AsRaw;
 use mpi::traits::Equivalence;
 
 use super::status::{elements, envelope, status_bytes};
-use super::{check, Comm, Layout, Plain};
+use super::{check, check_on, Comm, Layout, Plain};
 use crate::envelope::Status;
 use crate::error::{ErrorKind, Result};
 
@@ -62,7 +62,7 @@ pub(crate) fn receive_into<T: Plain>(
     let code = Layout::with::<T, _>(len, recv)?;
     // SAFETY: written by MPI_Recv (also on error, as the communicator returns errors).
     let status = unsafe { status.assume_init() };
-    if let Err(err) = check(code, "MPI_Recv") {
+    if let Err(err) = check_on(code, "MPI_Recv", comm) {
         if let ErrorKind::Mpi { class, .. } = err.kind() {
             if *class == ffi::MPI_ERR_TRUNCATE as i32 {
                 return Ok(Received::Overflow);
@@ -269,13 +269,14 @@ pub(crate) fn probe(
                 status.as_mut_ptr(),
             )
         };
-        check(
+        check_on(
             code,
             if blocking {
                 "MPI_Mprobe"
             } else {
                 "MPI_Improbe"
             },
+            comm,
         )?;
         if found == 0 {
             return Ok(None);
@@ -298,5 +299,5 @@ pub(crate) fn send<T: Plain>(comm: Comm, buf: &[T], dest: i32, tag: i32) -> Resu
         // returns.
         unsafe { ffi::MPI_Send(buf.as_ptr().cast(), count, datatype, dest, tag, comm.0) }
     })?;
-    check(code, "MPI_Send")
+    check_on(code, "MPI_Send", comm)
 }

@@ -67,6 +67,10 @@ pub(crate) struct Core<'f, I, O> {
     local_time: Duration,
     /// Whether the root runs tasks too (with workers; alone it always does).
     root_computes: bool,
+    /// With ULFM on (`fault::enabled`): each busy worker's batch as sent, to queue its
+    /// tasks again if the worker is lost (`lose`); the workers lost so far.
+    held: HashMap<usize, Vec<u8>>,
+    lost: Vec<usize>,
     /// [`Core::close`], kept here so that the pool's `Drop` (which has no bounds on
     /// the types) can call it.
     closer: fn(&mut Core<'f, I, O>) -> Result<()>,
@@ -146,6 +150,8 @@ where
             ran: vec![0; size],
             local_time: Duration::MAX,
             root_computes,
+            held: HashMap::new(),
+            lost: Vec::new(),
             closer: Core::close,
         }
     }
@@ -261,8 +267,70 @@ where
             }
             let worker = self.idle.pop().expect("an idle worker");
             let bytes = wire::encode(&Order::Work(batch))?;
-            self.comm.tag(ORDER).send_encoded(bytes, worker)?;
+            let sent = if crate::fault::enabled() {
+                self.held.insert(worker, bytes.clone());
+                self.comm.tag(ORDER).send_encoded(bytes, worker)
+            } else {
+                self.comm.tag(ORDER).send_encoded(bytes, worker)
+            };
             self.busy += 1;
+            if let Err(err) = sent {
+                self.survive(err)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A process failure (ULFM) among the workers: lose them and go on; any other error,
+    /// or a failure the pool cannot survive, is returned.
+    fn survive(&mut self, err: Error) -> Result<()> {
+        let ErrorKind::ProcessFailed { ranks } = err.kind() else {
+            return Err(err);
+        };
+        let ranks = if ranks.is_empty() {
+            self.comm.failed_ranks()
+        } else {
+            ranks.clone()
+        };
+        if ranks.is_empty() || ranks.contains(&ROOT) {
+            return Err(err);
+        }
+        for rank in ranks {
+            self.lose(rank)?;
+        }
+        Ok(())
+    }
+
+    /// Worker `rank` has failed: no more orders to it, and the tasks of the batch it
+    /// held go back to the front of the queue, in order.
+    fn lose(&mut self, rank: usize) -> Result<()> {
+        if self.lost.contains(&rank) {
+            return Ok(());
+        }
+        self.lost.push(rank);
+        self.idle.retain(|&w| w != rank);
+        let mut back = 0;
+        if let Some(bytes) = self.held.remove(&rank) {
+            self.busy -= 1;
+            if let Order::Work(batch) = wire::decode::<Order<I>>(&bytes)? {
+                for (id, input) in batch.into_iter().rev() {
+                    if let Some(slot) = self.slot_mut(id) {
+                        if matches!(slot.state, State::Running) {
+                            slot.state = State::Queued;
+                            self.queue.push_front((id, input));
+                            back += 1;
+                        }
+                    }
+                }
+            }
+        }
+        crate::env::say(&format!(
+            "rspar: pool: lost worker rank {rank}; its {back} task(s) in flight go back in \
+             the queue"
+        ));
+        if self.idle.is_empty() && self.busy == 0 {
+            // No worker left: the root runs the rest.
+            self.root_computes = true;
         }
         Ok(())
     }
@@ -332,7 +400,7 @@ where
     }
 
     /// A worker's report, if one has arrived (no MPI call when no worker is busy).
-    fn try_report(&self) -> Result<Option<(Report<O>, usize)>> {
+    fn try_report(&mut self) -> Result<Option<(Report<O>, usize)>> {
         if self.busy == 0 {
             return Ok(None);
         }
@@ -341,11 +409,15 @@ where
             .tag(REPORT)
             .with_status()
             .ireceive::<Report<O>>(Any)
-            .test()?;
-        Ok(found.map(|(report, status)| (report, status.source)))
+            .test();
+        match found {
+            Ok(found) => Ok(found.map(|(report, status)| (report, status.source))),
+            Err(err) => self.survive(err).map(|()| None),
+        }
     }
 
     fn absorb(&mut self, report: Report<O>, source: usize) -> Result<()> {
+        self.held.remove(&source);
         self.busy -= 1;
         self.idle.push(source);
         for (id, outcome) in report {
@@ -396,7 +468,9 @@ where
         }
         let workers = std::mem::take(&mut self.idle);
         for worker in workers {
-            self.comm.tag(ORDER).send(&Order::<I>::Stop, worker)?;
+            if let Err(err) = self.comm.tag(ORDER).send(&Order::<I>::Stop, worker) {
+                self.survive(err)?;
+            }
         }
         Ok(())
     }

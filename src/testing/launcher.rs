@@ -28,17 +28,25 @@ impl Flavor {
     }
 
     /// The MPI this binary is linked against (`MPI_Get_library_version`, which MPI
-    /// allows before `MPI_Init`).
+    /// allows before `MPI_Init`; the `library` words of `src/flavours.txt`).
     pub fn linked() -> Flavor {
         let library = mpi::environment::library_version().unwrap_or_default();
-        if library.contains("Open MPI") {
-            Flavor::OpenMpi
-        } else if library.contains("MPICH") {
-            Flavor::Mpich
-        } else {
-            Flavor::Other
+        Flavor::of_family(crate::flavour::family_of_library(&library))
+    }
+
+    fn of_family(family: Option<&str>) -> Flavor {
+        match family {
+            Some("openmpi") => Flavor::OpenMpi,
+            Some("mpich") => Flavor::Mpich,
+            _ => Flavor::Other,
         }
     }
+}
+
+/// The configuration of `src/flavours.txt` this binary was built against (build.rs:
+/// `openmpi`, `mpich`, `ulfm`; empty for another MPI).
+pub fn built_config() -> &'static str {
+    env!("RSPAR_MPI_CONFIG")
 }
 
 /// The launcher jobs run under.
@@ -50,6 +58,9 @@ pub struct Launcher {
     pub flavor: Flavor,
     /// Open MPI's major version (0 when unknown or not Open MPI).
     pub major: u32,
+    /// The configuration's launcher flags (`src/flavours.txt`: `--with-ft ulfm` for
+    /// `ulfm`), given to every job.
+    pub flags: Vec<&'static str>,
 }
 
 /// The environment variable that names the launcher, overriding the choice.
@@ -81,6 +92,7 @@ impl Launcher {
             }
             _ => {}
         }
+        cmd.args(&self.flags);
         cmd.arg("-n").arg(n.to_string()).arg(program);
         // Open MPI refuses root without these (4.x: OMPI_, 5.x: PRTE_) and more ranks than
         // cores without oversubscription; the variables mean nothing to other MPIs.
@@ -93,8 +105,16 @@ impl Launcher {
     }
 }
 
-/// The first of `names` on the `PATH`.
-fn first_on_path(names: &[&str]) -> Option<String> {
+/// The first of `names` in the build's MPI `bin` directory (build.rs), then on the
+/// `PATH`.
+fn first_launcher(names: &[&str]) -> Option<String> {
+    let own = option_env!("RSPAR_MPI_BIN").filter(|dir| !dir.is_empty());
+    if let Some(dir) = own {
+        let dir = std::path::Path::new(dir);
+        if let Some(found) = names.iter().map(|n| dir.join(n)).find(|p| p.is_file()) {
+            return Some(found.display().to_string());
+        }
+    }
     let path = std::env::var_os("PATH")?;
     names
         .iter()
@@ -104,15 +124,17 @@ fn first_on_path(names: &[&str]) -> Option<String> {
 
 fn find() -> Result<Launcher, String> {
     let linked = Flavor::linked();
+    // What the build found (src/flavours.txt); a build against another MPI: the linked
+    // family's usual names.
+    let config = crate::flavour::named(built_config());
     let program = match std::env::var(MPIRUN_VARIABLE) {
         Ok(program) if !program.is_empty() => program,
         _ => {
-            let names: &[&str] = match linked {
-                Flavor::OpenMpi => &["mpirun.openmpi", "mpirun"],
-                Flavor::Mpich => &["mpiexec.mpich", "mpiexec.hydra", "mpiexec"],
-                Flavor::Other => &["mpiexec", "mpirun"],
+            let names: Vec<&str> = match &config {
+                Some(config) => config.runs.clone(),
+                None => vec!["mpiexec", "mpirun"],
             };
-            first_on_path(names).ok_or_else(|| {
+            first_launcher(&names).ok_or_else(|| {
                 format!(
                     "no MPI launcher found: none of {} is on the PATH ({} MPI); install the \
                      MPI's launcher or set {MPIRUN_VARIABLE}",
@@ -128,20 +150,23 @@ fn find() -> Result<Launcher, String> {
         .map_err(|e| format!("cannot run the MPI launcher '{program}': {e}"))?;
     let text = String::from_utf8_lossy(&version.stdout).to_lowercase()
         + &String::from_utf8_lossy(&version.stderr).to_lowercase();
-    let flavor =
-        if text.contains("open mpi") || text.contains("open-mpi") || text.contains("openrte") {
-            Flavor::OpenMpi
-        } else if text.contains("hydra") {
-            Flavor::Mpich
-        } else {
-            Flavor::Other
-        };
+    let theirs = crate::flavour::config_of_launcher(&text);
+    let flavor = Flavor::of_family(theirs.as_ref().map(|c| c.family));
     let major = if flavor == Flavor::OpenMpi {
         open_mpi_major(&text)
     } else {
         0
     };
-    if flavor != Flavor::Other && linked != Flavor::Other && flavor != linked {
+    if let (Some(ours), Some(theirs)) = (&config, &theirs) {
+        if !ours.accepts_launcher(&text) {
+            return Err(format!(
+                "this binary is built against {} but the launcher '{program}' is {}'s: its \
+                 ranks would not make one world as this build needs; set {MPIRUN_VARIABLE} \
+                 to {}'s launcher (scripts/test.sh --mpi {})",
+                ours.title, theirs.title, ours.title, ours.name
+            ));
+        }
+    } else if flavor != Flavor::Other && linked != Flavor::Other && flavor != linked {
         return Err(format!(
             "this binary is linked against {} but the launcher '{program}' is {}'s: every \
              rank would run alone in a world of one; set {MPIRUN_VARIABLE} to {}'s launcher",
@@ -154,6 +179,7 @@ fn find() -> Result<Launcher, String> {
         program,
         flavor,
         major,
+        flags: config.map(|c| c.flags).unwrap_or_default(),
     })
 }
 
