@@ -108,17 +108,17 @@ impl<'c> Tagged<'c> {
             // elements go straight from `value`.
             let payload_len = bulk.payload_len();
             if payload_len > wire::SPLIT_ABOVE {
-                wire::split_head_into::<T>(&mut scratch, payload_len, bulk.count)?;
-                let _wait = watch::send("send", dest, tag, scratch.len() + bulk.bytes.len());
+                let len = wire::split_head_into::<T>(&mut scratch, payload_len, bulk.count)?;
+                let _wait = watch::send("send", dest, tag, len + bulk.bytes.len());
                 let p2p = self.comm.p2p();
-                ffi::send(p2p, &scratch, dest_rank, tag)?;
+                ffi::send(p2p, &scratch[..len], dest_rank, tag)?;
                 return ffi::send(p2p, bulk.bytes, dest_rank, tag);
             }
         }
-        wire::encode_into::<T, T>(&mut scratch, value)?;
-        let _wait = watch::send("send", dest, tag, scratch.len());
-        let sent = send_bytes(self.comm, &scratch, dest_rank, tag);
-        if scratch.capacity() > BUFFER_KEEP {
+        let len = wire::encode_into::<T, T>(&mut scratch, value)?;
+        let _wait = watch::send("send", dest, tag, len);
+        let sent = send_bytes(self.comm, &scratch[..len], dest_rank, tag);
+        if scratch.len() > BUFFER_KEEP {
             *scratch = Vec::new();
         }
         sent

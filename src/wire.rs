@@ -135,12 +135,6 @@ impl TypeName {
         hash.finish()
     }
 
-    #[inline(always)]
-    fn put(self, bytes: &mut Vec<u8>) {
-        for piece in self.0 {
-            bytes.extend_from_slice(piece.as_bytes());
-        }
-    }
 }
 
 impl std::fmt::Display for TypeName {
@@ -171,8 +165,8 @@ fn is_slice_element(inner: &str) -> bool {
     true
 }
 
-/// Encode `value` as one message: header, name, bincode payload.
-/// The buffer is allocated once at its exact size.
+/// Encode `value` as one message: header, name, bincode payload, in a new buffer of its
+/// exact size.
 pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
     encode_as::<T, T>(value)
 }
@@ -180,14 +174,81 @@ pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
 /// Encode `value` with the fingerprint of `R`, a type that serde encodes identically
 /// (e.g. a message holding `&I` sent to a receiver of the same message holding `I`).
 pub(crate) fn encode_as<R: ?Sized, T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    encode_into::<R, T>(&mut bytes, value)?;
+    let plan = Plan::of::<R, T>(value)?;
+    // Zeroed by the allocator (`calloc`: a large one comes zeroed from the system).
+    let mut bytes = vec![0u8; plan.total];
+    plan.write::<R, T>(&mut bytes, value)?;
     Ok(bytes)
+}
+
+/// Encode `value` with the fingerprint of `R` into the start of `bytes`, which grows
+/// (never shrinks) to hold it: the message's length. A message longer than
+/// [`SPLIT_ABOVE`] is encoded in the split layout, ready to be cut by [`split_at`].
+#[inline]
+pub(crate) fn encode_into<R: ?Sized, T: Serialize + ?Sized>(
+    bytes: &mut Vec<u8>,
+    value: &T,
+) -> Result<usize> {
+    let plan = Plan::of::<R, T>(value)?;
+    let total = plan.total;
+    if bytes.len() < total {
+        bytes.resize(total, 0);
+    }
+    plan.write::<R, T>(&mut bytes[..total], value)?;
+    Ok(total)
+}
+
+/// How a value is laid out as a message.
+struct Plan<'a> {
+    flags: u8,
+    payload_len: u64,
+    total: usize,
+    bulk: Option<bulk::Bulk<'a>>,
+}
+
+impl<'a> Plan<'a> {
+    #[inline(always)]
+    fn of<R: ?Sized, T: Serialize + ?Sized>(value: &'a T) -> Result<Plan<'a>> {
+        let bulk = bulk::of(value);
+        let payload_len = match &bulk {
+            Some(bulk) => bulk.payload_len() as u64,
+            None => options().serialized_size(value).map_err(encode_error)?,
+        };
+        let (flags, total) = layout(payload_len, TypeName::of::<R>().len())?;
+        Ok(Plan {
+            flags,
+            payload_len,
+            total,
+            bulk,
+        })
+    }
+
+    /// Write the message into `out`, exactly `self.total` bytes.
+    #[inline(always)]
+    fn write<R: ?Sized, T: Serialize + ?Sized>(self, out: &mut [u8], value: &T) -> Result<()> {
+        let at = put_header(out, self.flags, TypeName::of::<R>(), self.payload_len);
+        let payload = &mut out[at..];
+        match self.bulk {
+            Some(bulk) => {
+                let (count, elements) = payload.split_at_mut(bulk::COUNT_LEN);
+                count.copy_from_slice(&bulk.count);
+                elements.copy_from_slice(bulk.bytes);
+            }
+            None => {
+                let mut rest = &mut *payload;
+                options()
+                    .serialize_into(&mut rest, value)
+                    .map_err(encode_error)?;
+                debug_assert!(rest.is_empty());
+            }
+        }
+        Ok(())
+    }
 }
 
 /// How a message of a `payload_len`-byte payload and a type name of `name_len` bytes
 /// is laid out: (flags, its total length).
-#[inline]
+#[inline(always)]
 fn layout(payload_len: u64, name_len: usize) -> Result<(u8, usize)> {
     let bare = HEADER_LEN as u64 + payload_len;
     let named = bare + name_len as u64;
@@ -200,48 +261,25 @@ fn layout(payload_len: u64, name_len: usize) -> Result<(u8, usize)> {
     } else {
         (FLAG_NAMED, named)
     };
-    let total = usize::try_from(total).map_err(|_| ErrorKind::TooLarge {
-        bytes: total,
-        max: usize::MAX as u64,
-    })?;
-    Ok((flags, total))
-}
-
-/// Encode `value` with the fingerprint of `R` into `bytes` (cleared first), growing it
-/// at most once, to the exact size. A message longer than [`SPLIT_ABOVE`] is encoded in
-/// the split layout, ready to be cut by [`split_at`].
-#[inline]
-pub(crate) fn encode_into<R: ?Sized, T: Serialize + ?Sized>(
-    bytes: &mut Vec<u8>,
-    value: &T,
-) -> Result<()> {
-    let name = TypeName::of::<R>();
-    let opts = options();
-    let bulk = bulk::of(value);
-    let payload_len = match &bulk {
-        Some(bulk) => bulk.payload_len() as u64,
-        None => opts.serialized_size(value).map_err(encode_error)?,
-    };
-    let (flags, total) = layout(payload_len, name.len())?;
-    bytes.clear();
-    bytes.reserve_exact(total);
-    put_header(bytes, flags, name, payload_len);
-    match bulk {
-        Some(bulk) => {
-            bytes.extend_from_slice(&bulk.count);
-            bytes.extend_from_slice(bulk.bytes);
-        }
-        None => opts
-            .serialize_into(&mut *bytes, value)
-            .map_err(encode_error)?,
+    match usize::try_from(total) {
+        Ok(total) => Ok((flags, total)),
+        Err(_) => Err(too_large(total)),
     }
-    debug_assert_eq!(bytes.len(), total);
-    Ok(())
 }
 
-/// The header, the name when `flags` say named, and a split message's payload length.
+#[cold]
+fn too_large(bytes: u64) -> crate::Error {
+    ErrorKind::TooLarge {
+        bytes,
+        max: usize::MAX as u64,
+    }
+    .into()
+}
+
+/// Write the header, the name when `flags` say named, and a split message's payload
+/// length at the start of `out`; where the payload starts.
 #[inline(always)]
-fn put_header(bytes: &mut Vec<u8>, flags: u8, name: TypeName, payload_len: u64) {
+fn put_header(out: &mut [u8], flags: u8, name: TypeName, payload_len: u64) -> usize {
     let named = flags & FLAG_NAMED != 0;
     let name_len = if named { name.len() as u16 } else { 0 };
     let mut head = [0u8; HEADER_LEN];
@@ -250,13 +288,19 @@ fn put_header(bytes: &mut Vec<u8>, flags: u8, name: TypeName, payload_len: u64) 
     head[5] = flags;
     head[6..8].copy_from_slice(&name_len.to_le_bytes());
     head[8..].copy_from_slice(&name.fingerprint().to_le_bytes());
-    bytes.extend_from_slice(&head);
+    out[..HEADER_LEN].copy_from_slice(&head);
+    let mut at = HEADER_LEN;
     if named {
-        name.put(bytes);
+        for piece in name.0 {
+            out[at..at + piece.len()].copy_from_slice(piece.as_bytes());
+            at += piece.len();
+        }
     }
     if flags & FLAG_SPLIT != 0 {
-        bytes.extend_from_slice(&payload_len.to_le_bytes());
+        out[at..at + LEN_LEN].copy_from_slice(&payload_len.to_le_bytes());
+        at += LEN_LEN;
     }
+    at
 }
 
 /// The first part of a split message of a `T` whose payload, `payload_len` bytes long,
@@ -265,17 +309,20 @@ pub(crate) fn split_head_into<T: ?Sized>(
     bytes: &mut Vec<u8>,
     payload_len: usize,
     lead: [u8; LEAD],
-) -> Result<()> {
+) -> Result<usize> {
     let name = TypeName::of::<T>();
     let flags = if name.len() <= NAME_MAX {
         FLAG_SPLIT | FLAG_NAMED
     } else {
         FLAG_SPLIT
     };
-    bytes.clear();
-    put_header(bytes, flags, name, payload_len as u64);
-    bytes.extend_from_slice(&lead);
-    Ok(())
+    let total = HEADER_LEN + (flags & FLAG_NAMED != 0) as usize * name.len() + LEN_LEN + LEAD;
+    if bytes.len() < total {
+        bytes.resize(total, 0);
+    }
+    let at = put_header(bytes, flags, name, payload_len as u64);
+    bytes[at..at + LEAD].copy_from_slice(&lead);
+    Ok(total)
 }
 
 /// Where an encoded message splits: `None` when it travels whole, else the length of its
@@ -359,19 +406,15 @@ impl Parsed<'_> {
 }
 
 /// Check the header of `bytes` and split it into name and payload.
-#[inline]
+#[inline(always)]
 pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
     let head = header(bytes)?;
     let named = head.flags & FLAG_NAMED != 0;
     if head.flags & !(FLAG_SPLIT | FLAG_NAMED) != 0 || (!named && head.name_len != 0) {
-        return Err(bad(format!("unknown header flags {:#04x}", head.flags)));
+        return Err(bad_flags(head.flags));
     }
     let Some(body) = bytes.get(HEADER_LEN + head.name_len..) else {
-        return Err(bad(format!(
-            "a {}-byte message cannot hold the {}-byte type name its header announces",
-            bytes.len(),
-            head.name_len
-        )));
+        return Err(name_cut(bytes.len(), head.name_len));
     };
     let name = named.then(|| &bytes[HEADER_LEN..HEADER_LEN + head.name_len]);
     let payload = if head.flags & FLAG_SPLIT == 0 {
@@ -384,6 +427,18 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
         name,
         payload,
     })
+}
+
+#[cold]
+fn bad_flags(flags: u8) -> crate::Error {
+    bad(format!("unknown header flags {flags:#04x}"))
+}
+
+#[cold]
+fn name_cut(len: usize, name_len: usize) -> crate::Error {
+    bad(format!(
+        "a {len}-byte message cannot hold the {name_len}-byte type name its header announces"
+    ))
 }
 
 /// The payload of a whole split message (its two parts side by side): after the length
@@ -460,7 +515,7 @@ fn bad(reason: String) -> crate::Error {
 }
 
 /// Decode a whole message as a `T`.
-#[inline]
+#[inline(always)]
 pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     let parsed = parse(bytes)?;
     check_type::<T>(&parsed)?;
@@ -508,7 +563,7 @@ fn type_mismatch(expected: TypeName, parsed: &Parsed<'_>) -> crate::Error {
 }
 
 /// Decode a payload whose type has been checked as a `T`.
-#[inline]
+#[inline(always)]
 fn decode_payload<T: DeserializeOwned>(payload: &[u8]) -> Result<T> {
     if let Some(decoded) = bulk::decode::<T>(payload) {
         return decoded;
