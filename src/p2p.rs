@@ -190,6 +190,10 @@ impl<'c> Tagged<'c> {
             }
         };
         let (source, tag, len) = (status.source, status.tag, status.bytes);
+        if let Some(decoded) = wire::decode_common::<T>(&landing[..len]) {
+            // A whole message of type `T`: any error is a corrupt payload, consumed.
+            return decoded.map(|value| (value, status));
+        }
         let Some(head) = wire::split_payload(&landing[..len]) else {
             let first = &landing[..len];
             return wire::decode::<T>(first)
@@ -319,7 +323,7 @@ pub(crate) fn parts(bytes: &[u8]) -> (&[u8], Option<&[u8]>) {
 }
 
 /// Blocking send of an encoded object message to `dest`, split in two if it is long.
-#[inline]
+#[inline(always)]
 pub(crate) fn send_bytes(comm: &Communicator, bytes: &[u8], dest: i32, tag: i32) -> Result<()> {
     let (first, payload) = parts(bytes);
     ffi::send(comm.p2p(), first, dest, tag)?;
