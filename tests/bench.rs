@@ -167,6 +167,16 @@ fn bench_report_summarises_medians_and_ratios() {
         lines.contains(&"latency_serde,8,0.3000,0.2000,1.5000"),
         "{summary}"
     );
+    // rspar's own cost inside each launch, as a row per size: the median of the launches'
+    // ratios to raw MPI (object 1.5, 2.25, 1.45; buffer 1.1, 1.25, 1.05), against 1.
+    assert!(
+        lines.contains(&"latency_serde_in_launch,8,1.5000,1.0000,1.5000"),
+        "{summary}"
+    );
+    assert!(
+        lines.contains(&"latency_raw_in_launch,8,1.1000,1.0000,1.1000"),
+        "{summary}"
+    );
     assert!(
         lines.contains(&"bandwidth_raw,8,36.3636,40.0000,0.9091"),
         "{summary}"
@@ -237,11 +247,23 @@ fn bench_report_summarises_medians_and_ratios() {
     );
     // Verdicts: met, missed, and missed with the must inside the interval.
     assert!(
-        md.contains("| serde latency vs C, <= 64 B | 1.50x ("),
+        md.contains("| serde latency vs C, <= 1 KiB | 1.50x ("),
+        "{md}"
+    );
+    assert!(
+        md.contains("| serde latency vs raw MPI in the same launch, <= 1 KiB | 1.50x (1.45-2.25) | <= 1.20x | <= 1.10x | MISSED |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| latency_serde_in_launch | 8 B | 1.500 x raw MPI | 1.000 x raw MPI | 1.50 |"),
         "{md}"
     );
     let verdict = last_cell;
-    assert_eq!(verdict("| serde latency vs C"), "must met", "{md}");
+    assert_eq!(
+        verdict("| serde latency vs C"),
+        "MISSED (the must is inside the interval)",
+        "{md}"
+    );
     assert_eq!(verdict("| broadcast / all-reduce vs C"), "MISSED", "{md}");
     assert!(
         md.contains("| broadcast / all-reduce vs C | 1.20x (1.20-1.20) |"),
