@@ -56,6 +56,34 @@ fn pingpong_every_mode_at_every_size() {
     }
 }
 
+/// `--size` runs exactly the sizes given (here one below and one above the 256 bytes
+/// Open MPI sends inline), every message still checked.
+#[test]
+fn pingpong_exact_sizes() {
+    let args = [
+        "--csv",
+        "--mode",
+        "rsmpi",
+        "--mode",
+        "object-u8",
+        "--size",
+        "3",
+        "--size",
+        "280",
+        "--samples",
+        "1",
+        "--iterations",
+        "10",
+    ];
+    let run = mpirun(2, &example("pingpong"), &args);
+    run.assert_success();
+    let rows = pingpong_rows(&run.stdout);
+    for mode in ["rsmpi", "object-u8"] {
+        let sizes: Vec<u64> = rows.iter().filter(|r| r.0 == mode).map(|r| r.1).collect();
+        assert_eq!(sizes, [3, 280], "{mode}\n{}", run.report());
+    }
+}
+
 #[test]
 fn pingpong_table_and_one_rank() {
     let run = mpirun(
