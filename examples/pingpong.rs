@@ -28,6 +28,10 @@ struct Args {
     /// Largest message in bytes; sizes are 1 B and the powers of 4 up to this.
     #[arg(long, default_value_t = 4 << 20)]
     max_size: usize,
+    /// Exact sizes in bytes to run instead (repeat the flag), e.g. `--size 256 --size 280`
+    /// (`object-struct` keeps its own size).
+    #[arg(long)]
+    size: Vec<usize>,
     /// Timed samples per size; the median is reported.
     #[arg(long, default_value_t = 7)]
     samples: usize,
@@ -267,15 +271,23 @@ fn main() -> rspar::Result<()> {
         samples: args.samples.max(1),
         iterations: args.iterations,
     };
-    let mut buffers = Buffers::new(args.max_size);
+    let chosen = |max: usize| {
+        if args.size.is_empty() {
+            sizes(max)
+        } else {
+            args.size.clone()
+        }
+    };
+    let largest = args.size.iter().copied().max().unwrap_or(args.max_size);
+    let mut buffers = Buffers::new(largest);
     let struct_bytes = rspar_size_of_struct();
     let sizes_of = |mode: Mode| match mode {
         Mode::ObjectStruct => vec![struct_bytes],
-        Mode::BufferF64 | Mode::ObjectF64 => sizes(args.max_size)
+        Mode::BufferF64 | Mode::ObjectF64 => chosen(args.max_size)
             .into_iter()
             .filter(|s| s % 8 == 0)
             .collect(),
-        _ => sizes(args.max_size),
+        _ => chosen(args.max_size),
     };
     // Size by size, every mode in turn: the modes at one size run moments apart, so a
     // machine that changes speed during the launch changes it for all of them alike.

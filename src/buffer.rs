@@ -214,11 +214,8 @@ impl Tagged<'_> {
         };
         let found = match &refused {
             Held::Local(_, name) => format!("a buffer of {name}"),
-            Held::Object(bytes) => match wire::parse(bytes) {
-                Ok(parsed) => format!(
-                    "an object of {} (sent with send)",
-                    wire::display_name(parsed.type_name)
-                ),
+            Held::Object(bytes) => match wire::parse(bytes).and_then(|p| p.sent_type()) {
+                Ok(sent) => format!("an object of {sent} (sent with send)"),
                 Err(_) => "unreadable bytes".into(),
             },
             Held::Matched(..) => "a buffer".into(),

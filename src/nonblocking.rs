@@ -21,7 +21,7 @@ use crate::comm::Communicator;
 use crate::envelope::{Source, Status, DEFAULT_TAG};
 use crate::error::Result;
 use crate::ffi::OwnedSend;
-use crate::p2p::{split_at, Tagged};
+use crate::p2p::Tagged;
 use crate::{pending, wire};
 
 /// An object send in flight, from [`Tagged::isend`]. Wait for it, test it, or drop it,
@@ -100,12 +100,12 @@ impl std::fmt::Debug for SendRequest<'_> {
 /// Start sending encoded object bytes to `dest` (split in two if long, as `send` does).
 pub(crate) fn post_send(
     comm: &Communicator,
-    mut bytes: Vec<u8>,
+    bytes: Vec<u8>,
     dest: i32,
     tag: i32,
 ) -> Result<SendRequest<'_>> {
     let len = bytes.len();
-    let parts = match split_at(&mut bytes) {
+    let parts = match wire::split_at(&bytes) {
         Some(first) => [0..first, first..len],
         None => [0..len, len..len],
     };

@@ -119,24 +119,24 @@ impl<'c> Tagged<'c> {
             // elements go straight from `value`.
             let payload_len = bulk.payload_len();
             if payload_len > wire::SPLIT_ABOVE {
-                wire::split_head_into::<T>(&mut scratch, payload_len, bulk.count)?;
-                let _wait = watch::send("send", dest, tag, scratch.len() + bulk.bytes.len());
+                let len = wire::split_head_into::<T>(&mut scratch, payload_len, bulk.count)?;
+                let _wait = watch::send("send", dest, tag, len + bulk.bytes.len());
                 let p2p = self.comm.p2p();
-                ffi::send(p2p, &scratch, dest_rank, tag)?;
+                ffi::send(p2p, &scratch[..len], dest_rank, tag)?;
                 return ffi::send(p2p, bulk.bytes, dest_rank, tag);
             }
         }
-        wire::encode_into::<T, T>(&mut scratch, value)?;
-        let _wait = watch::send("send", dest, tag, scratch.len());
-        let sent = send_bytes(self.comm, &mut scratch, dest_rank, tag);
-        if scratch.capacity() > BUFFER_KEEP {
+        let len = wire::encode_into::<T, T>(&mut scratch, value)?;
+        let _wait = watch::send("send", dest, tag, len);
+        let sent = send_bytes(self.comm, &scratch[..len], dest_rank, tag);
+        if scratch.len() > BUFFER_KEEP {
             *scratch = Vec::new();
         }
         sent
     }
 
     /// Send bytes made by `wire` as one object message.
-    pub(crate) fn send_encoded(&self, mut bytes: Vec<u8>, dest: usize) -> Result<()> {
+    pub(crate) fn send_encoded(&self, bytes: Vec<u8>, dest: usize) -> Result<()> {
         let dest_rank = self.comm.check_rank(dest)?;
         let tag = self.tag.for_send()?;
         if dest == self.comm.rank() {
@@ -144,7 +144,7 @@ impl<'c> Tagged<'c> {
             Ok(())
         } else {
             let _wait = watch::send("send", dest, tag, bytes.len());
-            send_bytes(self.comm, &mut bytes, dest_rank, tag)
+            send_bytes(self.comm, &bytes, dest_rank, tag)
         }
     }
 
@@ -202,7 +202,11 @@ impl<'c> Tagged<'c> {
             }
         };
         let (source, tag, len) = (status.source, status.tag, status.bytes);
-        let Some(payload_len) = wire::split_payload(&landing[..len]) else {
+        if let Some(decoded) = wire::decode_common::<T>(&landing[..len]) {
+            // A whole message of type `T`: any error is a corrupt payload, consumed.
+            return decoded.map(|value| (value, status));
+        }
+        let Some(head) = wire::split_payload(&landing[..len]) else {
             let first = &landing[..len];
             return wire::decode::<T>(first)
                 .map(|value| (value, status))
@@ -210,19 +214,17 @@ impl<'c> Tagged<'c> {
         };
         // The rest of a split message lands in the same buffer, after the first part,
         // once MPI has matched it and shown that its size is the announced one.
-        let matched = pending::match_payload(self.comm, source, tag, payload_len)?;
-        let total = len + payload_len as usize;
+        let matched = pending::match_payload(self.comm, source, tag, head.rest)?;
+        let total = len + head.rest as usize;
         let status = Status {
             bytes: total,
             ..status
         };
         // A vector of numbers of the right type goes straight into its new vector.
-        let first = &landing[..len];
-        let matched = match wire::check_type::<T>(wire::split_type_name(first)) {
+        let matched = match wire::check_split_type::<T>(&landing[..len], &head) {
             Ok(()) => {
-                let lead = wire::split_lead(first);
-                let whole_payload = payload_len as usize + wire::LEAD;
-                match wire::bulk::receive::<T, _>(whole_payload, lead, matched) {
+                let whole_payload = head.rest as usize + wire::LEAD;
+                match wire::bulk::receive::<T, _>(whole_payload, head.lead, matched) {
                     Ok(value) => return value.map(|value| (value, status)),
                     Err(matched) => matched,
                 }
@@ -232,9 +234,7 @@ impl<'c> Tagged<'c> {
         drop(landing);
         let mut landing = self.comm.landing(total);
         matched.receive_into(&mut landing[len..total])?;
-        let whole = &mut landing[..total];
-        wire::unmark(whole);
-        let whole = &*whole;
+        let whole = &landing[..total];
         let decoded = wire::decode::<T>(whole)
             .map(|value| (value, status))
             .map_err(|err| self.keep_mismatched(err, status, Origin::Mpi, || whole.to_vec()));
@@ -333,10 +333,10 @@ impl wire::bulk::Receiver for ffi::Matched {
 const BUFFER_KEEP: usize = 16 << 20;
 
 /// The MPI messages an encoded object travels as: the whole of it, or, when it is longer
-/// than `wire::SPLIT_ABOVE`, its first part (marked split) and its payload.
+/// than `wire::SPLIT_ABOVE`, its first part and the rest of its payload.
 #[inline]
-pub(crate) fn parts(bytes: &mut [u8]) -> (&[u8], Option<&[u8]>) {
-    match split_at(bytes) {
+pub(crate) fn parts(bytes: &[u8]) -> (&[u8], Option<&[u8]>) {
+    match wire::split_at(bytes) {
         None => (bytes, None),
         Some(first) => {
             let (first, payload) = bytes.split_at(first);
@@ -345,16 +345,9 @@ pub(crate) fn parts(bytes: &mut [u8]) -> (&[u8], Option<&[u8]>) {
     }
 }
 
-/// Where an encoded object message splits: `None` when it travels whole, else the length
-/// of its first part (marked split in its header).
-#[inline]
-pub(crate) fn split_at(bytes: &mut [u8]) -> Option<usize> {
-    (bytes.len() > wire::SPLIT_ABOVE).then(|| wire::mark_split(bytes))
-}
-
 /// Blocking send of an encoded object message to `dest`, split in two if it is long.
-#[inline]
-pub(crate) fn send_bytes(comm: &Communicator, bytes: &mut [u8], dest: i32, tag: i32) -> Result<()> {
+#[inline(always)]
+pub(crate) fn send_bytes(comm: &Communicator, bytes: &[u8], dest: i32, tag: i32) -> Result<()> {
     let (first, payload) = parts(bytes);
     ffi::send(comm.p2p(), first, dest, tag)?;
     match payload {

@@ -242,17 +242,17 @@ pub(crate) fn into_bytes(comm: &Communicator, held: Held) -> Result<Vec<u8>> {
         Held::Matched(matched) => {
             let Status { source, tag, .. } = matched.status();
             let first = matched.receive_vec::<u8>()?;
-            let Some(len) = wire::split_payload(&first) else {
+            let Some(head) = wire::split_payload(&first) else {
                 return Ok(first);
             };
+            let len = head.rest;
             // The rest lands right after the first part: the two side by side are the
-            // whole message, once unmarked.
+            // whole message.
             let rest = match_payload(comm, source, tag, len)?;
             let mut bytes = first;
             let at = bytes.len();
             bytes.resize(at + len as usize, 0);
             rest.receive_into(&mut bytes[at..])?;
-            wire::unmark(&mut bytes);
             Ok(bytes)
         }
         Held::Object(bytes) => Ok(bytes),

@@ -1,37 +1,52 @@
 //! The object wire format: the only module that calls bincode.
 //!
-//! One value travels as one MPI message of bytes:
+//! One value travels as one MPI message of bytes (format version 2):
 //!
-//! | offset   | size | field                                                        |
-//! |----------|------|--------------------------------------------------------------|
-//! | 0        | 4    | magic `b"rspr"`                                              |
-//! | 4        | 1    | format version, `1`                                          |
-//! | 5        | 1    | flags: `0`, or `1` = split (see below); others are rejected  |
-//! | 6        | 2    | `N`: length of the type name, u16 little-endian              |
-//! | 8        | 8    | `P`: length of the payload, u64 little-endian                |
-//! | 16       | N    | type fingerprint: the sent type's name, UTF-8                |
-//! | 16 + N   | P    | payload: bincode 1.3, little-endian, fixed-width integers    |
+//! | offset     | size | field                                                        |
+//! |------------|------|--------------------------------------------------------------|
+//! | 0          | 4    | magic `b"rspr"`                                              |
+//! | 4          | 1    | format version, `2`                                          |
+//! | 5          | 1    | flags: bit 0 = split, bit 1 = named; other bits are rejected |
+//! | 6          | 2    | `N`: length of the type name, u16 little-endian (0 unnamed)  |
+//! | 8          | 8    | fingerprint of the sent type, u64 little-endian              |
+//! | 16         | N    | the sent type's name, UTF-8 (only when named)                |
+//! | 16 + N     | P    | payload: bincode 1.3, little-endian, fixed-width integers    |
+//!
+//! The payload is the rest of the message: `P` is the message size less `16 + N`. A
+//! split message (below) carries `P` as a u64 little-endian at `16 + N` and its payload
+//! from `24 + N`.
+//!
+//! The receiver compares fingerprints only: two u64s. The fingerprint is FNV-1a (64-bit)
+//! of the sent type's name, `std::any::type_name`, with two normalisations so that a
+//! borrowed form matches its owned form: references are stripped (`&T` is `T`), `str` is
+//! sent as `alloc::string::String` and a slice `[T]` as `alloc::vec::Vec<T>` (serde
+//! encodes each pair identically). The name is a compile-time constant, and so, for all
+//! but very long names, is its hash (the compiler folds it): checking the type costs one
+//! comparison. A difference is [`ErrorKind::TypeMismatch`] naming both types: the
+//! receiver knows its own, and the sender's comes with the message, which is *named*
+//! unless the name alone would push a message that fits [`INLINE`] bytes past it (Open
+//! MPI sends at most 256 bytes inline; beyond, a message costs a send request more).
+//! For an unnamed message the error gives the sender's fingerprint instead. Type names
+//! come from the compiler, so ranks must run binaries built by the same compiler from the
+//! same source (the SPMD norm).
 //!
 //! `Vec`s and slices of plain numbers have a bulk path ([`bulk`]) that writes and reads
 //! the same payload bytes as whole blocks, and lets a long one travel straight from the
 //! sender's vector into the receiver's new one.
 //!
 //! A message longer than [`SPLIT_ABOVE`] bytes travels as two MPI messages from the same
-//! sender with the same tag: first the header, the fingerprint and the payload's first
-//! [`LEAD`] bytes, with flag `1`; then the rest of the payload. MPI keeps them in order
-//! (non-overtaking), so the receiver takes the rest next, and the two parts side by side
-//! are the whole message. Every object message a receiver takes first is therefore at
-//! most `SPLIT_ABOVE` bytes, and it receives straight into a landing buffer of that size
-//! with no probe. (For a bulk vector the lead is its element count, so its elements
-//! travel alone, straight from the sender's vector into the receiver's.)
+//! sender with the same tag: first the header (split flag set, always named), the name,
+//! the payload's length `P` and its first [`LEAD`] bytes; then the rest of the payload.
+//! MPI keeps them in order (non-overtaking), so the receiver takes the rest next, and the
+//! two parts side by side are the whole message in the split layout above (a split
+//! message is encoded in that layout from the start, so the sender only cuts it). Every
+//! object message a receiver takes first is therefore at most `SPLIT_ABOVE` bytes, and it
+//! receives straight into a landing buffer of that size with no probe. (For a bulk
+//! vector the lead is its element count, so its elements travel alone, straight from the
+//! sender's vector into the receiver's.)
 //!
-//! The fingerprint is `std::any::type_name` of the sent type, with two normalisations so
-//! that a borrowed form matches its owned form: references are stripped (`&T` is `T`),
-//! `str` is sent as `alloc::string::String` and a slice `[T]` as `alloc::vec::Vec<T>`
-//! (serde encodes each pair identically). The receiver compares it with the name of the
-//! type it asks for: a difference is [`ErrorKind::TypeMismatch`] naming both. Type names
-//! come from the compiler, so ranks must run binaries built by the same compiler from the
-//! same source (the SPMD norm).
+//! Version 1 (rspar before the fingerprint: the name always, and the payload length, in
+//! the header) is refused with an `Err` that says so; so is any other version.
 //!
 //! Decoding never trusts the bytes: the header must be whole, the lengths must add up to
 //! the message size exactly, and bincode runs with a byte limit equal to the payload
@@ -39,7 +54,7 @@
 //! beyond what the message itself justifies. Every failure is an `Err`, never a panic.
 
 use std::any::type_name;
-use std::borrow::Cow;
+use std::hash::Hasher;
 
 use bincode::Options;
 use serde::de::DeserializeOwned;
@@ -49,11 +64,14 @@ use crate::error::{ErrorKind, Result};
 
 pub(crate) mod bulk;
 
-/// Bytes before the type name.
+/// Bytes of the fixed header.
 pub(crate) const HEADER_LEN: usize = 16;
 const MAGIC: [u8; 4] = *b"rspr";
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 const FLAG_SPLIT: u8 = 1;
+const FLAG_NAMED: u8 = 2;
+/// Magic and version, as the low five bytes of the header's first u64.
+const MAGIC_VERSION: u64 = u64::from_le_bytes([b'r', b's', b'p', b'r', VERSION, 0, 0, 0]);
 
 /// Object messages longer than this are split in two (see the module docs).
 pub(crate) const SPLIT_ABOVE: usize = 64 * 1024;
@@ -61,19 +79,16 @@ pub(crate) const SPLIT_ABOVE: usize = 64 * 1024;
 /// Bytes of the payload that a split message's first part carries.
 pub(crate) const LEAD: usize = 8;
 
-/// The longest type name: the first part of a split message must fit `SPLIT_ABOVE`.
-const NAME_MAX: usize = SPLIT_ABOVE - HEADER_LEN - LEAD;
+/// Bytes of the payload length a split message carries after the name.
+const LEN_LEN: usize = 8;
 
-#[inline]
-fn name_len_of(name: &str) -> Result<u16> {
-    match u16::try_from(name.len()) {
-        Ok(len) if name.len() <= NAME_MAX => Ok(len),
-        _ => Err(ErrorKind::Encode {
-            reason: format!("type name longer than {NAME_MAX} bytes: {name}"),
-        }
-        .into()),
-    }
-}
+/// The longest message Open MPI 4 sends inline from a blocking send (a fixed limit in
+/// its `ob1` layer): a message is left unnamed rather than pushed past it by its name.
+pub(crate) const INLINE: usize = 256;
+
+/// The longest type name that travels: the first part of a split message must fit
+/// `SPLIT_ABOVE` (a longer one is sent unnamed, its fingerprint alone).
+const NAME_MAX: usize = SPLIT_ABOVE - HEADER_LEN - LEN_LEN - LEAD;
 
 fn options() -> impl Options + Copy {
     bincode::DefaultOptions::new()
@@ -81,40 +96,76 @@ fn options() -> impl Options + Copy {
         .with_little_endian()
 }
 
-/// The fingerprint of `T` as it goes on the wire (see the module docs).
-#[inline]
-pub(crate) fn fingerprint<T: ?Sized>() -> Cow<'static, str> {
-    let name = type_name::<T>().trim_start_matches('&');
-    if name == "str" {
-        Cow::Borrowed("alloc::string::String")
-    } else if let Some(inner) = name.strip_prefix('[').and_then(|n| n.strip_suffix(']')) {
-        if is_slice_element(inner) {
-            Cow::Owned(format!("alloc::vec::Vec<{inner}>"))
+/// The normalised name of a type (see the module docs), as up to three pieces of
+/// compile-time constant text, so that no call builds it.
+#[derive(Clone, Copy)]
+pub(crate) struct TypeName([&'static str; 3]);
+
+impl TypeName {
+    /// The name of `T` as it goes on the wire.
+    #[inline(always)]
+    pub(crate) fn of<T: ?Sized>() -> TypeName {
+        let name = type_name::<T>().trim_start_matches('&');
+        if name == "str" {
+            TypeName(["alloc::string::String", "", ""])
+        } else if let Some(inner) = name
+            .strip_prefix('[')
+            .and_then(|n| n.strip_suffix(']'))
+            .filter(|inner| is_slice_element(inner))
+        {
+            TypeName(["alloc::vec::Vec<", inner, ">"])
         } else {
-            Cow::Borrowed(name)
+            TypeName([name, "", ""])
         }
-    } else {
-        Cow::Borrowed(name)
     }
+
+    /// Bytes of the name.
+    #[inline(always)]
+    pub(crate) fn len(self) -> usize {
+        self.0.iter().map(|piece| piece.len()).sum()
+    }
+
+    /// The fingerprint: FNV-1a (64-bit) of the name's bytes.
+    #[inline(always)]
+    pub(crate) fn fingerprint(self) -> u64 {
+        let mut hash = fnv::FnvHasher::default();
+        for piece in self.0 {
+            hash.write(piece.as_bytes());
+        }
+        hash.finish()
+    }
+}
+
+impl std::fmt::Display for TypeName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.iter().try_for_each(|piece| f.write_str(piece))
+    }
+}
+
+/// The fingerprint of `T` as it goes on the wire (see the module docs).
+#[inline(always)]
+pub(crate) fn fingerprint<T: ?Sized>() -> u64 {
+    TypeName::of::<T>().fingerprint()
 }
 
 /// True when `[inner]` is a slice, false when it is an array `[T; N]`: an array's `;`
 /// stands outside any brackets of the element type.
+#[inline]
 fn is_slice_element(inner: &str) -> bool {
     let mut depth = 0i32;
-    for c in inner.chars() {
+    for c in inner.bytes() {
         match c {
-            '<' | '(' | '[' => depth += 1,
-            '>' | ')' | ']' => depth -= 1,
-            ';' if depth == 0 => return false,
+            b'<' | b'(' | b'[' => depth += 1,
+            b'>' | b')' | b']' => depth -= 1,
+            b';' if depth == 0 => return false,
             _ => {}
         }
     }
     true
 }
 
-/// Encode `value` as one message: header, fingerprint, bincode payload.
-/// The buffer is allocated once at its exact size.
+/// Encode `value` as one message: header, name, bincode payload, in a new buffer of its
+/// exact size.
 pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
     encode_as::<T, T>(value)
 }
@@ -122,56 +173,133 @@ pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
 /// Encode `value` with the fingerprint of `R`, a type that serde encodes identically
 /// (e.g. a message holding `&I` sent to a receiver of the same message holding `I`).
 pub(crate) fn encode_as<R: ?Sized, T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    encode_into::<R, T>(&mut bytes, value)?;
+    let plan = Plan::of::<R, T>(value)?;
+    // Zeroed by the allocator (`calloc`: a large one comes zeroed from the system).
+    let mut bytes = vec![0u8; plan.total];
+    plan.write::<R, T>(&mut bytes, value)?;
     Ok(bytes)
 }
 
-/// Encode `value` with the fingerprint of `R` into `bytes` (cleared first), growing it
-/// at most once, to the exact size.
+/// Encode `value` with the fingerprint of `R` into the start of `bytes`, which grows
+/// (never shrinks) to hold it: the message's length. A message longer than
+/// [`SPLIT_ABOVE`] is encoded in the split layout, ready to be cut by [`split_at`].
+#[inline]
 pub(crate) fn encode_into<R: ?Sized, T: Serialize + ?Sized>(
     bytes: &mut Vec<u8>,
     value: &T,
-) -> Result<()> {
-    let name = fingerprint::<R>();
-    let opts = options();
-    let bulk = bulk::of(value);
-    let payload_len = match &bulk {
-        Some(bulk) => bulk.payload_len() as u64,
-        None => opts.serialized_size(value).map_err(encode_error)?,
-    };
-    let name_len = name_len_of(&name)?;
-    let total = (HEADER_LEN + name.len()) as u64 + payload_len;
-    let total = usize::try_from(total).map_err(|_| ErrorKind::TooLarge {
-        bytes: total,
-        max: usize::MAX as u64,
-    })?;
-    bytes.clear();
-    bytes.reserve_exact(total);
-    put_header(bytes, 0, name_len, payload_len, &name);
-    match bulk {
-        Some(bulk) => {
-            bytes.extend_from_slice(&bulk.count);
-            bytes.extend_from_slice(bulk.bytes);
-        }
-        None => opts
-            .serialize_into(&mut *bytes, value)
-            .map_err(encode_error)?,
+) -> Result<usize> {
+    let plan = Plan::of::<R, T>(value)?;
+    let total = plan.total;
+    if bytes.len() < total {
+        bytes.resize(total, 0);
     }
-    debug_assert_eq!(bytes.len(), total);
-    Ok(())
+    plan.write::<R, T>(&mut bytes[..total], value)?;
+    Ok(total)
 }
 
-#[inline]
-fn put_header(bytes: &mut Vec<u8>, flags: u8, name_len: u16, payload_len: u64, name: &str) {
+/// How a value is laid out as a message.
+struct Plan<'a> {
+    flags: u8,
+    payload_len: u64,
+    total: usize,
+    bulk: Option<bulk::Bulk<'a>>,
+}
+
+impl<'a> Plan<'a> {
+    #[inline(always)]
+    fn of<R: ?Sized, T: Serialize + ?Sized>(value: &'a T) -> Result<Plan<'a>> {
+        let bulk = bulk::of(value);
+        let payload_len = match &bulk {
+            Some(bulk) => bulk.payload_len() as u64,
+            None => options().serialized_size(value).map_err(encode_error)?,
+        };
+        let (flags, total) = layout(payload_len, TypeName::of::<R>().len())?;
+        Ok(Plan {
+            flags,
+            payload_len,
+            total,
+            bulk,
+        })
+    }
+
+    /// Write the message into `out`, exactly `self.total` bytes.
+    #[inline(always)]
+    fn write<R: ?Sized, T: Serialize + ?Sized>(self, out: &mut [u8], value: &T) -> Result<()> {
+        let at = put_header(out, self.flags, TypeName::of::<R>(), self.payload_len);
+        let payload = &mut out[at..];
+        match self.bulk {
+            Some(bulk) => {
+                let (count, elements) = payload.split_at_mut(bulk::COUNT_LEN);
+                count.copy_from_slice(&bulk.count);
+                elements.copy_from_slice(bulk.bytes);
+            }
+            None => {
+                let mut rest = &mut *payload;
+                options()
+                    .serialize_into(&mut rest, value)
+                    .map_err(encode_error)?;
+                debug_assert!(rest.is_empty());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How a message of a `payload_len`-byte payload and a type name of `name_len` bytes
+/// is laid out: (flags, its total length).
+#[inline(always)]
+fn layout(payload_len: u64, name_len: usize) -> Result<(u8, usize)> {
+    let bare = HEADER_LEN as u64 + payload_len;
+    let named = bare + name_len as u64;
+    let (flags, total) = if named > SPLIT_ABOVE as u64 && name_len <= NAME_MAX {
+        (FLAG_SPLIT | FLAG_NAMED, named + LEN_LEN as u64)
+    } else if named > SPLIT_ABOVE as u64 {
+        (FLAG_SPLIT, bare + LEN_LEN as u64)
+    } else if bare <= INLINE as u64 && named > INLINE as u64 {
+        (0, bare)
+    } else {
+        (FLAG_NAMED, named)
+    };
+    match usize::try_from(total) {
+        Ok(total) => Ok((flags, total)),
+        Err(_) => Err(too_large(total)),
+    }
+}
+
+#[cold]
+fn too_large(bytes: u64) -> crate::Error {
+    ErrorKind::TooLarge {
+        bytes,
+        max: usize::MAX as u64,
+    }
+    .into()
+}
+
+/// Write the header, the name when `flags` say named, and a split message's payload
+/// length at the start of `out`; where the payload starts.
+#[inline(always)]
+fn put_header(out: &mut [u8], flags: u8, name: TypeName, payload_len: u64) -> usize {
+    let named = flags & FLAG_NAMED != 0;
+    let name_len = if named { name.len() as u16 } else { 0 };
     let mut head = [0u8; HEADER_LEN];
     head[..4].copy_from_slice(&MAGIC);
     head[4] = VERSION;
     head[5] = flags;
     head[6..8].copy_from_slice(&name_len.to_le_bytes());
-    head[8..].copy_from_slice(&payload_len.to_le_bytes());
-    bytes.extend_from_slice(&head);
-    bytes.extend_from_slice(name.as_bytes());
+    head[8..].copy_from_slice(&name.fingerprint().to_le_bytes());
+    out[..HEADER_LEN].copy_from_slice(&head);
+    let mut at = HEADER_LEN;
+    if named {
+        for piece in name.0 {
+            out[at..at + piece.len()].copy_from_slice(piece.as_bytes());
+            at += piece.len();
+        }
+    }
+    if flags & FLAG_SPLIT != 0 {
+        out[at..at + LEN_LEN].copy_from_slice(&payload_len.to_le_bytes());
+        at += LEN_LEN;
+    }
+    at
 }
 
 /// The first part of a split message of a `T` whose payload, `payload_len` bytes long,
@@ -180,46 +308,69 @@ pub(crate) fn split_head_into<T: ?Sized>(
     bytes: &mut Vec<u8>,
     payload_len: usize,
     lead: [u8; LEAD],
-) -> Result<()> {
-    let name = fingerprint::<T>();
-    let name_len = name_len_of(&name)?;
-    bytes.clear();
-    put_header(bytes, FLAG_SPLIT, name_len, payload_len as u64, &name);
-    bytes.extend_from_slice(&lead);
-    Ok(())
+) -> Result<usize> {
+    let name = TypeName::of::<T>();
+    let flags = if name.len() <= NAME_MAX {
+        FLAG_SPLIT | FLAG_NAMED
+    } else {
+        FLAG_SPLIT
+    };
+    let total = HEADER_LEN + (flags & FLAG_NAMED != 0) as usize * name.len() + LEN_LEN + LEAD;
+    if bytes.len() < total {
+        bytes.resize(total, 0);
+    }
+    let at = put_header(bytes, flags, name, payload_len as u64);
+    bytes[at..at + LEAD].copy_from_slice(&lead);
+    Ok(total)
 }
 
-/// Mark an encoded message longer than [`SPLIT_ABOVE`] as split; the length of its first
-/// part (header, fingerprint, lead). The rest of the payload follows it.
-pub(crate) fn mark_split(bytes: &mut [u8]) -> usize {
-    bytes[5] = FLAG_SPLIT;
-    HEADER_LEN + usize::from(u16::from_le_bytes([bytes[6], bytes[7]])) + LEAD
-}
-
-/// If `first` is the first part of a split message, the length of the rest of its
-/// payload, which follows; `None` for any other bytes (which the decoder then judges).
+/// Where an encoded message splits: `None` when it travels whole, else the length of its
+/// first part (header, name, payload length, lead); the rest of the payload follows it.
 #[inline]
-pub(crate) fn split_payload(first: &[u8]) -> Option<u64> {
-    if first.get(5) != Some(&FLAG_SPLIT) {
+pub(crate) fn split_at(bytes: &[u8]) -> Option<usize> {
+    (bytes.len() > SPLIT_ABOVE && bytes[5] & FLAG_SPLIT != 0)
+        .then(|| HEADER_LEN + name_len(bytes) + LEN_LEN + LEAD)
+}
+
+fn name_len(bytes: &[u8]) -> usize {
+    usize::from(u16::from_le_bytes([bytes[6], bytes[7]]))
+}
+
+/// The first part of a split message, as [`split_payload`] reads it.
+pub(crate) struct SplitHead {
+    /// The length of the rest of the payload, which follows.
+    pub(crate) rest: u64,
+    /// The payload's first `LEAD` bytes.
+    pub(crate) lead: [u8; LEAD],
+    /// The sent type's fingerprint.
+    pub(crate) fingerprint: u64,
+}
+
+/// If `first` is the first part of a split message, what it says; `None` for any other
+/// bytes (which the decoder then judges).
+#[inline]
+pub(crate) fn split_payload(first: &[u8]) -> Option<SplitHead> {
+    if first.get(5).is_none_or(|flags| flags & FLAG_SPLIT == 0) {
         return None;
     }
     let head = header(first).ok()?;
-    (first.len() == HEADER_LEN + head.name_len + LEAD)
-        .then_some(head.payload_len.checked_sub(LEAD as u64)?)
+    let at = HEADER_LEN + head.name_len;
+    if first.len() != at + LEN_LEN + LEAD {
+        return None;
+    }
+    let payload_len = u64_at(first, at);
+    Some(SplitHead {
+        rest: payload_len.checked_sub(LEAD as u64)?,
+        lead: first[at + LEN_LEN..].try_into().ok()?,
+        fingerprint: head.fingerprint,
+    })
 }
 
-/// The first `LEAD` bytes of the payload, carried by a first part [`split_payload`]
-/// accepted.
-pub(crate) fn split_lead(first: &[u8]) -> [u8; LEAD] {
-    let mut lead = [0u8; LEAD];
-    lead.copy_from_slice(&first[first.len() - LEAD..]);
-    lead
-}
-
-/// The whole message of a split one, whose two parts lie side by side in `bytes`: the
-/// split mark removed.
-pub(crate) fn unmark(bytes: &mut [u8]) {
-    bytes[5] = 0;
+#[inline(always)]
+fn u64_at(bytes: &[u8], at: usize) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_le_bytes(word)
 }
 
 fn encode_error(err: bincode::Error) -> crate::Error {
@@ -231,60 +382,115 @@ fn encode_error(err: bincode::Error) -> crate::Error {
 
 /// The parts of a message that passed the header checks.
 pub(crate) struct Parsed<'a> {
-    /// The fingerprint of the sent type, as bytes (checked against the receiver's with
-    /// [`check_type`]; UTF-8 is only checked when they differ).
-    pub(crate) type_name: &'a [u8],
+    /// The fingerprint of the sent type.
+    pub(crate) fingerprint: u64,
+    /// The sent type's name, as bytes, when the message is named (UTF-8 is only checked
+    /// when it is shown).
+    pub(crate) name: Option<&'a [u8]>,
     /// The bincode payload.
     pub(crate) payload: &'a [u8],
 }
 
-/// Check the header of `bytes` and split it into fingerprint and payload.
-#[inline]
+impl Parsed<'_> {
+    /// The sent type, for messages: its name, or its fingerprint when unnamed.
+    pub(crate) fn sent_type(&self) -> Result<String> {
+        match self.name {
+            Some(name) => Ok(name_str(name)?.to_owned()),
+            None => Ok(format!(
+                "a type of fingerprint {:#018x} (its name was left off this short message)",
+                self.fingerprint
+            )),
+        }
+    }
+}
+
+/// Check the header of `bytes` and split it into name and payload.
+#[inline(always)]
 pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
     let head = header(bytes)?;
-    if head.flags != 0 {
-        return Err(bad(format!("unknown header flags {:#04x}", head.flags)));
+    let named = head.flags & FLAG_NAMED != 0;
+    if head.flags & !(FLAG_SPLIT | FLAG_NAMED) != 0 || (!named && head.name_len != 0) {
+        return Err(bad_flags(head.flags));
     }
-    let (name_len, payload_len) = (head.name_len, head.payload_len);
-    let body = (bytes.len() - HEADER_LEN) as u64;
-    if (name_len as u64).checked_add(payload_len) != Some(body) {
-        return Err(bad(format!(
-            "header announces {name_len} + {payload_len} bytes but the message carries {body}"
-        )));
-    }
-    let (name, payload) = bytes[HEADER_LEN..].split_at(name_len);
+    let Some(body) = bytes.get(HEADER_LEN + head.name_len..) else {
+        return Err(name_cut(bytes.len(), head.name_len));
+    };
+    let name = named.then(|| &bytes[HEADER_LEN..HEADER_LEN + head.name_len]);
+    let payload = if head.flags & FLAG_SPLIT == 0 {
+        body
+    } else {
+        split_body(body)?
+    };
     Ok(Parsed {
-        type_name: name,
+        fingerprint: head.fingerprint,
+        name,
         payload,
     })
+}
+
+#[cold]
+fn bad_flags(flags: u8) -> crate::Error {
+    bad(format!("unknown header flags {flags:#04x}"))
+}
+
+#[cold]
+fn name_cut(len: usize, name_len: usize) -> crate::Error {
+    bad(format!(
+        "a {len}-byte message cannot hold the {name_len}-byte type name its header announces"
+    ))
+}
+
+/// The payload of a whole split message (its two parts side by side): after the length
+/// it announces, which must be what follows.
+#[cold]
+fn split_body(body: &[u8]) -> Result<&[u8]> {
+    let announced = match body.get(..LEN_LEN) {
+        Some(_) => u64_at(body, 0),
+        None => return Err(bad("a split message without its payload length".into())),
+    };
+    let payload = &body[LEN_LEN..];
+    if announced != payload.len() as u64 {
+        return Err(bad(format!(
+            "header announces a {announced}-byte payload but the message carries {}",
+            payload.len()
+        )));
+    }
+    Ok(payload)
 }
 
 /// The fixed header fields of a message.
 struct Header {
     flags: u8,
     name_len: usize,
-    payload_len: u64,
+    fingerprint: u64,
 }
 
 /// Check that `bytes` starts with a whole rspar header of this version, and read it.
-#[inline]
+#[inline(always)]
 fn header(bytes: &[u8]) -> Result<Header> {
-    if bytes.len() < HEADER_LEN || bytes[0..4] != MAGIC || bytes[4] != VERSION {
+    if bytes.len() < HEADER_LEN {
         return Err(header_error(bytes));
     }
-    let mut len8 = [0u8; 8];
-    len8.copy_from_slice(&bytes[8..16]);
+    let word = u64_at(bytes, 0);
+    if word & 0xff_ffff_ffff != MAGIC_VERSION {
+        return Err(header_error(bytes));
+    }
     Ok(Header {
-        flags: bytes[5],
-        name_len: usize::from(u16::from_le_bytes([bytes[6], bytes[7]])),
-        payload_len: u64::from_le_bytes(len8),
+        flags: (word >> 40) as u8,
+        name_len: (word >> 48) as usize,
+        fingerprint: u64_at(bytes, 8),
     })
 }
 
 /// Why `bytes` does not start with a header [`header`] accepts.
 #[cold]
 fn header_error(bytes: &[u8]) -> crate::Error {
-    if bytes.len() < HEADER_LEN {
+    if bytes.len() >= 5 && bytes[0..4] == MAGIC && bytes[4] == 1 {
+        bad(format!(
+            "an object message in wire format version 1, from an older rspar (this rspar \
+             reads version {VERSION} only): every rank must run the same rspar"
+        ))
+    } else if bytes.len() < HEADER_LEN {
         bad(format!(
             "{} bytes is shorter than the {HEADER_LEN}-byte rspar header (was it sent by send_buffer?)",
             bytes.len()
@@ -293,7 +499,7 @@ fn header_error(bytes: &[u8]) -> crate::Error {
         bad("no rspar header (bad magic): not sent by the object path, or corrupt".into())
     } else {
         bad(format!(
-            "wire format version {} (this rspar reads version {VERSION})",
+            "wire format version {} (this rspar reads version {VERSION} only)",
             bytes[4]
         ))
     }
@@ -308,58 +514,98 @@ fn bad(reason: String) -> crate::Error {
 }
 
 /// Decode a whole message as a `T`.
+#[inline(always)]
 pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
-    decode_parsed(parse(bytes)?)
-}
-
-/// `Err(TypeMismatch)` unless a message of type `found` can be received as a `T`
-/// (`Err(Decode)` when `found` is not even UTF-8).
-#[inline]
-pub(crate) fn check_type<T: ?Sized>(found: &[u8]) -> Result<()> {
-    let expected = fingerprint::<T>();
-    if found == expected.as_bytes() {
-        Ok(())
-    } else {
-        Err(type_mismatch(expected, found))
+    match decode_common::<T>(bytes) {
+        Some(decoded) => decoded,
+        None => decode_other(bytes),
     }
 }
 
+/// The common case, decided in a few instructions: a whole message (not split) of this
+/// version whose fingerprint is `T`'s, decoded; `None` for anything else, which
+/// [`decode`] judges in full (the outcome is the same as judging this one in full).
+#[inline(always)]
+pub(crate) fn decode_common<T: DeserializeOwned>(bytes: &[u8]) -> Option<Result<T>> {
+    if bytes.len() < HEADER_LEN || u64_at(bytes, 8) != fingerprint::<T>() {
+        return None;
+    }
+    let word = u64_at(bytes, 0);
+    // Magic, version and flags named (any name length), or unnamed with none.
+    let named = word & 0xffff_ffff_ffff == MAGIC_VERSION | u64::from(FLAG_NAMED) << 40;
+    if !named && word != MAGIC_VERSION {
+        return None;
+    }
+    let payload = bytes.get(HEADER_LEN + (word >> 48) as usize..)?;
+    Some(decode_payload(payload))
+}
+
+/// [`decode`] of everything [`decode_common`] does not take.
+#[inline(never)]
+fn decode_other<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    let parsed = parse(bytes)?;
+    check_type::<T>(&parsed)?;
+    decode_payload(parsed.payload)
+}
+
+/// `Err(TypeMismatch)` unless a message `parsed` can be received as a `T` (`Err(Decode)`
+/// when its name is not even UTF-8).
+#[inline(always)]
+pub(crate) fn check_type<T: ?Sized>(parsed: &Parsed<'_>) -> Result<()> {
+    if parsed.fingerprint == fingerprint::<T>() {
+        Ok(())
+    } else {
+        Err(type_mismatch(TypeName::of::<T>(), parsed))
+    }
+}
+
+/// `Err(TypeMismatch)` unless the first part of a split message (`head`, of `first`) can
+/// be received as a `T`.
+#[inline]
+pub(crate) fn check_split_type<T: ?Sized>(first: &[u8], head: &SplitHead) -> Result<()> {
+    if head.fingerprint == fingerprint::<T>() {
+        return Ok(());
+    }
+    let named = first[5] & FLAG_NAMED != 0;
+    let parsed = Parsed {
+        fingerprint: head.fingerprint,
+        name: named.then(|| &first[HEADER_LEN..HEADER_LEN + name_len(first)]),
+        payload: &[],
+    };
+    Err(type_mismatch(TypeName::of::<T>(), &parsed))
+}
+
 #[cold]
-fn type_mismatch(expected: Cow<'static, str>, found: &[u8]) -> crate::Error {
-    match name_str(found) {
+#[inline(never)]
+fn type_mismatch(expected: TypeName, parsed: &Parsed<'_>) -> crate::Error {
+    match parsed.sent_type() {
         Ok(found) => ErrorKind::TypeMismatch {
-            expected: expected.into_owned(),
-            found: found.to_owned(),
+            expected: expected.to_string(),
+            found,
         }
         .into(),
         Err(err) => err,
     }
 }
 
-/// A type name from the wire, for messages.
-pub(crate) fn display_name(name: &[u8]) -> Cow<'_, str> {
-    String::from_utf8_lossy(name)
-}
-
-/// The fingerprint in the first part of a split message (one [`split_payload`] accepted).
-pub(crate) fn split_type_name(first: &[u8]) -> &[u8] {
-    &first[HEADER_LEN..first.len() - LEAD]
-}
-
-fn decode_parsed<T: DeserializeOwned>(parsed: Parsed<'_>) -> Result<T> {
-    check_type::<T>(parsed.type_name)?;
-    if let Some(decoded) = bulk::decode::<T>(parsed.payload) {
+/// Decode a payload whose type has been checked as a `T`.
+#[inline(always)]
+fn decode_payload<T: DeserializeOwned>(payload: &[u8]) -> Result<T> {
+    if let Some(decoded) = bulk::decode::<T>(payload) {
         return decoded;
     }
     options()
-        .with_limit(parsed.payload.len() as u64)
-        .deserialize(parsed.payload)
-        .map_err(|err| {
-            ErrorKind::Decode {
-                reason: format!("payload of {} is corrupt: {err}", fingerprint::<T>()),
-            }
-            .into()
-        })
+        .with_limit(payload.len() as u64)
+        .deserialize(payload)
+        .map_err(|err| corrupt::<T>(err))
+}
+
+#[cold]
+fn corrupt<T: ?Sized>(err: bincode::Error) -> crate::Error {
+    ErrorKind::Decode {
+        reason: format!("payload of {} is corrupt: {err}", TypeName::of::<T>()),
+    }
+    .into()
 }
 
 #[cfg(test)]

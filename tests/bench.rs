@@ -56,6 +56,34 @@ fn pingpong_every_mode_at_every_size() {
     }
 }
 
+/// `--size` runs exactly the sizes given (here one below and one above the 256 bytes
+/// Open MPI sends inline), every message still checked.
+#[test]
+fn pingpong_exact_sizes() {
+    let args = [
+        "--csv",
+        "--mode",
+        "rsmpi",
+        "--mode",
+        "object-u8",
+        "--size",
+        "3",
+        "--size",
+        "280",
+        "--samples",
+        "1",
+        "--iterations",
+        "10",
+    ];
+    let run = mpirun(2, &example("pingpong"), &args);
+    run.assert_success();
+    let rows = pingpong_rows(&run.stdout);
+    for mode in ["rsmpi", "object-u8"] {
+        let sizes: Vec<u64> = rows.iter().filter(|r| r.0 == mode).map(|r| r.1).collect();
+        assert_eq!(sizes, [3, 280], "{mode}\n{}", run.report());
+    }
+}
+
 #[test]
 fn pingpong_table_and_one_rank() {
     let run = mpirun(
@@ -167,6 +195,16 @@ fn bench_report_summarises_medians_and_ratios() {
         lines.contains(&"latency_serde,8,0.3000,0.2000,1.5000"),
         "{summary}"
     );
+    // rspar's own cost inside each launch, as a row per size: the median of the launches'
+    // ratios to raw MPI (object 1.5, 2.25, 1.45; buffer 1.1, 1.25, 1.05), against 1.
+    assert!(
+        lines.contains(&"latency_serde_in_launch,8,1.5000,1.0000,1.5000"),
+        "{summary}"
+    );
+    assert!(
+        lines.contains(&"latency_raw_in_launch,8,1.1000,1.0000,1.1000"),
+        "{summary}"
+    );
     assert!(
         lines.contains(&"bandwidth_raw,8,36.3636,40.0000,0.9091"),
         "{summary}"
@@ -237,11 +275,23 @@ fn bench_report_summarises_medians_and_ratios() {
     );
     // Verdicts: met, missed, and missed with the must inside the interval.
     assert!(
-        md.contains("| serde latency vs C, <= 64 B | 1.50x ("),
+        md.contains("| serde latency vs C, <= 1 KiB | 1.50x ("),
+        "{md}"
+    );
+    assert!(
+        md.contains("| serde latency vs raw MPI in the same launch, <= 1 KiB | 1.50x (1.45-2.25) | <= 1.20x | <= 1.10x | MISSED |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| latency_serde_in_launch | 8 B | 1.500 x raw MPI | 1.000 x raw MPI | 1.50 |"),
         "{md}"
     );
     let verdict = last_cell;
-    assert_eq!(verdict("| serde latency vs C"), "must met", "{md}");
+    assert_eq!(
+        verdict("| serde latency vs C"),
+        "MISSED (the must is inside the interval)",
+        "{md}"
+    );
     assert_eq!(verdict("| broadcast / all-reduce vs C"), "MISSED", "{md}");
     assert!(
         md.contains("| broadcast / all-reduce vs C | 1.20x (1.20-1.20) |"),

@@ -35,8 +35,9 @@ enum Value {
     Thing(Thing),
 }
 
-/// The wire format by hand: "rspr", version 1, flags 0, name length (u16 LE), payload
-/// length (u64 LE), the type name, then bincode with fixed-width little-endian integers.
+/// The wire format by hand: "rspr", version 2, flags 2 (named), name length (u16 LE), the
+/// fingerprint (FNV-1a of the name, u64 LE), the type name, then bincode with fixed-width
+/// little-endian integers.
 fn encode(value: &Value) -> Vec<u8> {
     fn string(out: &mut Vec<u8>, s: &str) {
         out.extend((s.len() as u64).to_le_bytes());
@@ -71,12 +72,20 @@ fn encode(value: &Value) -> Vec<u8> {
             std::any::type_name::<Thing>().to_string()
         }
     };
-    let mut bytes = b"rspr\x01\x00".to_vec();
+    let mut bytes = b"rspr\x02\x02".to_vec();
     bytes.extend((name.len() as u16).to_le_bytes());
-    bytes.extend((payload.len() as u64).to_le_bytes());
+    bytes.extend(fingerprint(&name).to_le_bytes());
     bytes.extend(name.as_bytes());
     bytes.extend(payload);
     bytes
+}
+
+/// A type's fingerprint on the wire: FNV-1a (64-bit) of its name.
+fn fingerprint(name: &str) -> u64 {
+    use std::hash::Hasher;
+    let mut hash = fnv::FnvHasher::default();
+    hash.write(name.as_bytes());
+    hash.finish()
 }
 
 fn value() -> impl Strategy<Value = Value> {
@@ -139,7 +148,7 @@ fn case() -> impl Strategy<Value = Case> {
             }
         });
     // Length fields set to anything (up to 2^64 - 1): a decoder that trusted them would
-    // try to allocate exabytes.
+    // try to allocate exabytes. (The fingerprint is forged with the same numbers.)
     let length = prop_oneof![
         any::<u64>(),
         0..(1u64 << 20),
@@ -244,11 +253,13 @@ fn a_mismatched_split_payload_is_discarded_without_its_size_in_memory() {
             let (rank, size) = (world.rank(), world.size());
             let (right, left) = ((rank + 1) % size, (rank + size - 1) % size);
             // The first part of a split `u64` message announcing 1000 more payload bytes:
-            // "rspr", version 1, flag split, name length, payload length, name, lead.
-            let mut first = b"rspr\x01\x01".to_vec();
+            // "rspr", version 2, flags split and named, name length, fingerprint, name,
+            // payload length, lead.
+            let mut first = b"rspr\x02\x03".to_vec();
             first.extend_from_slice(&3u16.to_le_bytes());
-            first.extend_from_slice(&1008u64.to_le_bytes());
+            first.extend_from_slice(&fingerprint("u64").to_le_bytes());
             first.extend_from_slice(b"u64");
+            first.extend_from_slice(&1008u64.to_le_bytes());
             first.extend_from_slice(&[0; 8]);
             const FOLLOWER: usize = 256 << 20;
             let follower = vec![7u8; FOLLOWER];

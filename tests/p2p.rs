@@ -152,6 +152,74 @@ fn type_mismatch_names_both_types_and_keeps_the_message() {
     );
 }
 
+/// A type's fingerprint on the wire (format version 2): FNV-1a (64-bit) of its name.
+fn fingerprint(name: &str) -> u64 {
+    use std::hash::Hasher;
+    let mut hash = fnv::FnvHasher::default();
+    hash.write(name.as_bytes());
+    hash.finish()
+}
+
+/// The mismatch names both types at every size: short, at the inline limit (where the
+/// sender's name stays home and its fingerprint stands for it), long and split.
+#[test]
+fn type_mismatch_is_named_at_every_size() {
+    spmd("type_mismatch_is_named_at_every_size", SIZES, |world| {
+        let (rank, size) = (world.rank(), world.size());
+        let (right, left) = ((rank + 1) % size, (rank + size - 1) % size);
+        let name = "alloc::vec::Vec<u8>";
+        for len in [0usize, 1, 200, 232, 256, 1024, 70_000, 1 << 20] {
+            // Nonblocking: a long message waits for its receiver, and every rank sends first.
+            let sent = world.isend(&vec![7u8; len], right)?;
+            let err = world.receive::<(u8, String)>(left).unwrap_err();
+            match err.kind() {
+                ErrorKind::TypeMismatch { expected, found } => {
+                    assert_eq!(expected, "(u8, alloc::string::String)");
+                    if len == 232 {
+                        // 16 + 8 + 232 = 256 bytes: the name would have crossed the limit.
+                        let fp = format!("{:#018x}", fingerprint(name));
+                        assert!(found.contains(&fp), "{len}: {found}");
+                    } else {
+                        assert_eq!(found, name, "{len}");
+                    }
+                }
+                other => panic!("expected TypeMismatch at {len} bytes, got {other:?}"),
+            }
+            assert_eq!(world.receive::<Vec<u8>>(left)?, vec![7u8; len]);
+            sent.wait()?;
+        }
+        Ok(())
+    });
+}
+
+/// A message in the old wire format (version 1: the type's name and the payload length
+/// in the header) is a clear `Err`, consumed; the communicator goes on.
+#[test]
+fn the_old_wire_format_is_a_clear_error() {
+    spmd("the_old_wire_format_is_a_clear_error", SIZES, |world| {
+        let (rank, size) = (world.rank(), world.size());
+        let (right, left) = ((rank + 1) % size, (rank + size - 1) % size);
+        // Version 1 of 42u64: "rspr", 1, flags, name length, payload length, name, payload.
+        let mut old = b"rspr\x01\x00".to_vec();
+        old.extend_from_slice(&3u16.to_le_bytes());
+        old.extend_from_slice(&8u64.to_le_bytes());
+        old.extend_from_slice(b"u64");
+        old.extend_from_slice(&42u64.to_le_bytes());
+        world.send_buffer(&old, right)?;
+        let err = world.receive::<u64>(left).unwrap_err();
+        match err.kind() {
+            ErrorKind::Decode { reason } => {
+                assert!(reason.contains("wire format version 1"), "{reason}");
+                assert!(reason.contains("older rspar"), "{reason}");
+            }
+            other => panic!("expected Decode, got {other:?}"),
+        }
+        let back: usize = world.sendrecv(&rank, right, left)?;
+        assert_eq!(back, left);
+        Ok(())
+    });
+}
+
 #[test]
 fn invalid_rank_and_tag_are_errors() {
     spmd("invalid_rank_and_tag_are_errors", SIZES, |world| {
@@ -221,15 +289,17 @@ fn undecodable_bytes_are_an_error_not_a_panic() {
             let (right, left) = ((rank + 1) % size, (rank + size - 1) % size);
             // Raw bytes (no rspar header), and a header announcing more than it carries.
             world.send_buffer(b"definitely not an object", right)?;
-            let mut forged = b"rspr\x01\x00\x05\x00".to_vec();
-            forged.extend_from_slice(&(1u64 << 40).to_le_bytes());
+            // (Version 2: "rspr", 2, flags (1 split, 2 named), name length, fingerprint.)
+            let mut forged = b"rspr\x02\x02\x00\x10".to_vec();
+            forged.extend_from_slice(&fingerprint("alloc::string::String").to_le_bytes());
             forged.extend_from_slice(b"alloc");
             world.send_buffer(&forged, right)?;
             // The first part of a split message announcing a terabyte, then 3 bytes: an
             // error, with nothing allocated for the announced size.
-            let mut split = b"rspr\x01\x01\x05\x00".to_vec();
-            split.extend_from_slice(&(1u64 << 40).to_le_bytes());
+            let mut split = b"rspr\x02\x03\x05\x00".to_vec();
+            split.extend_from_slice(&fingerprint("alloc::string::String").to_le_bytes());
             split.extend_from_slice(b"alloc");
+            split.extend_from_slice(&(1u64 << 40).to_le_bytes());
             split.extend_from_slice(&[0u8; 8]); // the payload's first 8 bytes
             world.send_buffer(&split, right)?;
             world.send_buffer(b"abc", right)?;
@@ -390,13 +460,14 @@ fn forged_number_payloads_are_decode_errors() {
             let (rank, size) = (world.rank(), world.size());
             let (right, left) = ((rank + 1) % size, (rank + size - 1) % size);
             let name = b"alloc::vec::Vec<f64>";
-            // A split message's first part: header, type name, the payload's first 8
-            // bytes (for a vector of numbers, its count).
+            // A split message's first part: header, type name, the payload's length and
+            // its first 8 bytes (for a vector of numbers, its count).
             let split_head = |payload_len: u64, count: u64| {
-                let mut head = b"rspr\x01\x01".to_vec();
+                let mut head = b"rspr\x02\x03".to_vec();
                 head.extend_from_slice(&(name.len() as u16).to_le_bytes());
-                head.extend_from_slice(&payload_len.to_le_bytes());
+                head.extend_from_slice(&fingerprint("alloc::vec::Vec<f64>").to_le_bytes());
                 head.extend_from_slice(name);
+                head.extend_from_slice(&payload_len.to_le_bytes());
                 head.extend_from_slice(&count.to_le_bytes());
                 head
             };

@@ -49,11 +49,100 @@ fn borrowed_forms_match_owned_forms() {
     let slice: &[f64] = &[1.0, 2.0];
     let bytes = encode(slice).unwrap();
     assert_eq!(decode::<Vec<f64>>(&bytes).unwrap(), vec![1.0, 2.0]);
-    assert_eq!(fingerprint::<[u8; 4]>(), "[u8; 4]");
+    assert_eq!(TypeName::of::<[u8; 4]>().to_string(), "[u8; 4]");
     assert_eq!(
-        fingerprint::<[Vec<[u8; 2]>]>(),
+        TypeName::of::<[Vec<[u8; 2]>]>().to_string(),
         "alloc::vec::Vec<alloc::vec::Vec<[u8; 2]>>"
     );
+    assert_eq!(fingerprint::<&&str>(), fingerprint::<String>());
+    assert_eq!(fingerprint::<[u8; 4]>(), fnv1a(b"[u8; 4]"));
+    assert_eq!(
+        fingerprint::<[Vec<[u8; 2]>]>(),
+        fnv1a(b"alloc::vec::Vec<alloc::vec::Vec<[u8; 2]>>")
+    );
+}
+
+/// FNV-1a, 64-bit, as the wire format specifies it, written out.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+#[test]
+fn the_header_is_as_documented() {
+    let bytes = encode(&7u32).unwrap();
+    assert_eq!(&bytes[..8], b"rspr\x02\x02\x03\x00");
+    assert_eq!(bytes[8..16], fnv1a(b"u32").to_le_bytes());
+    assert_eq!(&bytes[16..19], b"u32");
+    assert_eq!(&bytes[19..], 7u32.to_le_bytes());
+    // A long message is in the split layout: the payload's length after the name.
+    let long = vec![1u8; SPLIT_ABOVE];
+    let bytes = encode(&long).unwrap();
+    let name = b"alloc::vec::Vec<u8>";
+    assert_eq!(bytes[5], FLAG_SPLIT | FLAG_NAMED);
+    let at = HEADER_LEN + name.len();
+    assert_eq!(&bytes[HEADER_LEN..at], name);
+    assert_eq!(bytes[at..at + 8], (SPLIT_ABOVE as u64 + 8).to_le_bytes());
+    let first = split_at(&bytes).unwrap();
+    assert_eq!(first, at + 8 + LEAD);
+    let head = split_payload(&bytes[..first]).unwrap();
+    assert_eq!(head.rest, SPLIT_ABOVE as u64);
+    assert_eq!(head.lead, (SPLIT_ABOVE as u64).to_le_bytes());
+    assert_eq!(decode::<Vec<u8>>(&bytes).unwrap(), long);
+}
+
+#[test]
+fn a_name_that_would_cross_the_inline_limit_stays_home() {
+    // Header 16 + count 8 + 232 bytes = 256: the name would push it past.
+    let bytes = encode(&vec![3u8; 232]).unwrap();
+    assert_eq!(bytes.len(), INLINE);
+    let parsed = parse(&bytes).unwrap();
+    assert!(parsed.name.is_none());
+    let err = decode::<String>(&bytes).unwrap_err();
+    match err.kind() {
+        ErrorKind::TypeMismatch { expected, found } => {
+            assert_eq!(expected, "alloc::string::String");
+            assert!(
+                found.contains(&format!("{:#018x}", fnv1a(b"alloc::vec::Vec<u8>"))),
+                "{found}"
+            );
+        }
+        other => panic!("expected TypeMismatch, got {other:?}"),
+    }
+    assert_eq!(decode::<Vec<u8>>(&bytes).unwrap(), vec![3u8; 232]);
+    // Below and above the window the name travels.
+    assert!(parse(&encode(&vec![3u8; 200]).unwrap())
+        .unwrap()
+        .name
+        .is_some());
+    assert!(parse(&encode(&vec![3u8; 256]).unwrap())
+        .unwrap()
+        .name
+        .is_some());
+}
+
+#[test]
+fn the_old_wire_format_is_a_clear_error() {
+    // Version 1: "rspr", 1, flags, name length, payload length, name, payload.
+    let mut old = b"rspr\x01\x00".to_vec();
+    old.extend_from_slice(&3u16.to_le_bytes());
+    old.extend_from_slice(&8u64.to_le_bytes());
+    old.extend_from_slice(b"u64");
+    old.extend_from_slice(&42u64.to_le_bytes());
+    let err = decode::<u64>(&old).unwrap_err();
+    match err.kind() {
+        ErrorKind::Decode { reason } => {
+            assert!(reason.contains("version 1"), "{reason}");
+            assert!(reason.contains("older rspar"), "{reason}");
+        }
+        other => panic!("expected Decode, got {other:?}"),
+    }
+    assert!(split_payload(&old).is_none());
+    let mut future = encode(&42u64).unwrap();
+    future[4] = 3;
+    let err = decode::<u64>(&future).unwrap_err();
+    assert!(err.to_string().contains("version 3"), "{err}");
 }
 
 #[test]
