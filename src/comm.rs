@@ -57,16 +57,34 @@ pub struct Communicator {
 
 impl Communicator {
     pub(crate) fn new(raw: Handle, env: Rc<Env>) -> Result<Communicator> {
+        Communicator::shared(Rc::new(raw), env)
+    }
+
+    /// Like [`new`](Self::new) on a handle others hold too (the pool keeps a spawned
+    /// group's communicator for its later pools, without keeping the `Env` alive).
+    pub(crate) fn shared(raw: Rc<Handle>, env: Rc<Env>) -> Result<Communicator> {
         let p2p = copy_of(&raw, 0)?;
         crate::ffi::errors_return(&p2p);
         let lib = copy_of(&raw, 1)?;
         Ok(Communicator::with(
-            Rc::new(raw),
+            raw,
             Rc::new(p2p),
             Rc::new(lib),
             false,
             env,
         ))
+    }
+
+    /// What [`duplicate`](Self::duplicate) makes, from a bare handle: the same
+    /// collectives, so a process that holds `raw` only (the pool's root for a spawned
+    /// group) matches the other ranks' `duplicate` of their communicator on it.
+    pub(crate) fn duplicate_of(raw: &SimpleCommunicator, env: Rc<Env>) -> Result<Communicator> {
+        Communicator::new(copy_of(raw, 2)?, env)
+    }
+
+    /// The MPI environment this communicator lives in.
+    pub(crate) fn env(&self) -> &Rc<Env> {
+        &self.env
     }
 
     /// rspar's calls on `raw` itself, with no private copies (`Init::interop`). No MPI

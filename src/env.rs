@@ -141,10 +141,14 @@ impl Init {
             return self.adopt(Handle::world());
         }
         safe_truncation();
+        crate::pool::spawn::note_launcher();
         let (universe, granted) = mpi::initialize_with_threading(self.threading.to_mpi())
             .ok_or(ErrorKind::AlreadyInitialized)?;
+        // A pool worker spawned at run time: its world is the parent (rank 0) and its
+        // spawn's children (see `pool::spawn`).
+        let world = crate::pool::spawn::child_world()?.unwrap_or_else(Handle::world);
         let env = self.start(Some(universe), Threading::from_mpi(granted))?;
-        self.communicator(Handle::world(), env)
+        self.communicator(world, env)
     }
 
     /// rspar on an rsmpi communicator, which rspar owns from now on (and frees when its
@@ -418,6 +422,8 @@ impl Drop for Env {
         }
         // Dropping a parked send waits for it: nothing is active at MPI_Finalize.
         drop(parked);
+        // Workers the pool spawned: disconnected before MPI_Finalize (collective with them).
+        crate::pool::spawn::disconnect_all();
         // Dropping the universe calls MPI_Finalize; a host's MPI is left to the host.
         drop(self.universe.take());
         ENV_LIVE.store(false, Ordering::SeqCst);

@@ -82,6 +82,7 @@
 
 mod core;
 mod progress;
+pub(crate) mod spawn;
 mod stream;
 mod task;
 mod worker;
@@ -111,6 +112,8 @@ pub struct Pool<'f, I, O> {
     in_flight: usize,
     next_stream: Cell<u32>,
     closed: bool,
+    /// This pool's number in the process (spawned children count alike).
+    number: usize,
 }
 
 impl<I, O> std::fmt::Debug for Pool<'_, I, O> {
@@ -132,6 +135,7 @@ pub struct Builder<'c> {
     in_flight: usize,
     ranks: Option<usize>,
     root_computes: Option<bool>,
+    spawn: Option<bool>,
 }
 
 impl Pool<'static, (), ()> {
@@ -145,6 +149,7 @@ impl Pool<'static, (), ()> {
             in_flight: IN_FLIGHT,
             ranks: None,
             root_computes: None,
+            spawn: None,
         }
     }
 }
@@ -175,8 +180,11 @@ impl<'c> Builder<'c> {
         self
     }
 
-    /// Use only the first `ranks` ranks of the communicator (at least 1); the others
-    /// return `None` at once.
+    /// How many processes compute, the root included (at least 1). Under a launcher:
+    /// only the first `ranks` ranks of the communicator (the others return `None` at
+    /// once). Run directly (one process, no launcher): spawn `ranks - 1` workers (`1`:
+    /// everything in this process). Default: every rank launched, or run directly one
+    /// process per processor online.
     pub fn ranks(mut self, ranks: usize) -> Self {
         self.ranks = Some(ranks.max(1));
         self
@@ -188,6 +196,17 @@ impl<'c> Builder<'c> {
     /// oversubscribed root would only slow them). A pool of one rank always computes.
     pub fn root_computes(mut self, yes: bool) -> Self {
         self.root_computes = Some(yes);
+        self
+    }
+
+    /// Whether the root spawns workers at run time (`MPI_Comm_spawn` of this program)
+    /// to reach [`ranks`](Self::ranks) processes. Default: when run directly (a world of
+    /// one rank, no launcher); `true` also spawns under a launcher when `ranks` is more
+    /// than the communicator has; `false` never spawns. Where MPI cannot spawn (MPICH
+    /// with the ucx device), the pool says so in one line on stderr and runs on the
+    /// processes it has.
+    pub fn spawn(mut self, yes: bool) -> Self {
+        self.spawn = Some(yes);
         self
     }
 
@@ -211,6 +230,20 @@ impl<'c> Builder<'c> {
         E: Display,
         F: Fn(I) -> std::result::Result<O, E> + Sync + 'f,
     {
+        let number = spawn::next_pool();
+        if let Some(serves) = spawn::child_serves(number) {
+            // A spawned worker: the parent decides everything; serve on the world.
+            if !serves {
+                return Ok(None);
+            }
+            let comm = self.comm.duplicate()?;
+            comm.gather(&comm.processor_name(), worker::ROOT)?;
+            let f = worker::boxed(f);
+            if worker::serve(&comm, &*f)? == worker::Ended::Released {
+                spawn::retire();
+            }
+            return Ok(None);
+        }
         let comm = match self.ranks {
             Some(n) if n < self.comm.size() => {
                 let rank = self.comm.rank();
@@ -228,17 +261,55 @@ impl<'c> Builder<'c> {
             worker::serve(&comm, &*f)?;
             return Ok(None);
         }
+        let mut names = names.unwrap_or_default();
+        // Children of earlier spawns are in this pool's constructor now: link them.
+        let mut spawned = Vec::new();
+        for (group, ranks) in spawn::active_groups() {
+            let link = spawn::pool_comm(group, &comm)?;
+            names.extend(
+                link.gather(&link.processor_name(), worker::ROOT)?
+                    .unwrap_or_default(),
+            );
+            spawned.push((link, group, ranks));
+        }
+        let have = comm.size() + spawned.iter().map(|s| s.2.len()).sum::<usize>();
+        let wanted = spawn::wanted(have, self.ranks, self.spawn);
+        if wanted > 0 {
+            match spawn::spawn(wanted, number, &comm) {
+                Ok(group) => {
+                    let link = spawn::pool_comm(group, &comm)?;
+                    names.extend(
+                        link.gather(&link.processor_name(), worker::ROOT)?
+                            .unwrap_or_default(),
+                    );
+                    spawned.push((link, group, (1..=wanted).collect()));
+                }
+                Err(err) => spawn::say_cannot(&err, have),
+            }
+        }
         let root_computes = self.root_computes.unwrap_or_else(|| {
             let here = comm.processor_name();
-            let neighbours = names.iter().flatten().filter(|n| **n == here).count();
+            let neighbours = names.iter().filter(|n| **n == here).count();
             neighbours <= crate::ffi::cpus_online()
         });
+        let mut core = Core::new(comm, f, self.chunk, self.retries, root_computes);
+        for (link, group, ranks) in spawned {
+            core.add_link(link, group, &ranks);
+        }
+        // More children than asked for (a later pool with fewer ranks): release some.
+        if let Some(n) = self.ranks {
+            let extra = core.ranks().saturating_sub(n.max(1));
+            if extra > 0 {
+                core.release(extra)?;
+            }
+        }
         Ok(Some(Pool {
-            core: RefCell::new(Core::new(comm, f, self.chunk, self.retries, root_computes)),
+            core: RefCell::new(core),
             progress: self.progress,
             in_flight: self.in_flight,
             next_stream: Cell::new(0),
             closed: false,
+            number,
         }))
     }
 }
@@ -275,7 +346,54 @@ where
         self.core.borrow().root_computes()
     }
 
-    /// How many tasks each rank has run so far (retries count again), by rank.
+    /// Spawn `workers` more processes of this program into the running pool
+    /// (`MPI_Comm_spawn`, as Parallel Python's `set_ncpus`); they take work as soon as
+    /// they have started (their `main` runs to this pool's constructor). Blocks for the
+    /// spawn (about 0.3 s on one machine). `Err(Spawn)` where MPI cannot spawn (MPICH
+    /// with the ucx device); the pool is unchanged then.
+    pub fn grow(&self, workers: usize) -> Result<()> {
+        if workers == 0 {
+            return Ok(());
+        }
+        let mut core = self.core.borrow_mut();
+        let group = spawn::spawn(workers, self.number, core.launched())?;
+        let link = spawn::pool_comm(group, core.launched())?;
+        link.gather(&link.processor_name(), worker::ROOT)?;
+        core.add_link(link, group, &(1..=workers).collect::<Vec<_>>());
+        // The new workers get work at once.
+        core.dispatch()
+    }
+
+    /// Release `workers` workers, the most recently added first: they leave the pool
+    /// (their `Pool::new` returns `None`; a spawned one then serves no later pool, and
+    /// its process ends with its `main`). A worker running a batch leaves when the batch
+    /// is done: no task is lost. `Err(PoolSize)` when the pool has fewer workers (the
+    /// root always stays).
+    pub fn shrink(&self, workers: usize) -> Result<()> {
+        self.core.borrow_mut().release(workers)
+    }
+
+    /// Grow or shrink to `ranks` processes computing, the root included (Parallel
+    /// Python's `set_ncpus`). `Err(PoolSize)` for 0.
+    pub fn resize(&self, ranks: usize) -> Result<()> {
+        if ranks == 0 {
+            return Err(crate::ErrorKind::PoolSize {
+                requested: 0,
+                reason: "the root always stays in its pool".into(),
+            }
+            .into());
+        }
+        let now = self.ranks();
+        if ranks > now {
+            self.grow(ranks - now)
+        } else {
+            self.shrink(now - ranks)
+        }
+    }
+
+    /// How many tasks each process has run so far (retries count again), by worker id:
+    /// the launched ranks first (the root is 0), then spawned workers in the order they
+    /// joined.
     pub fn tasks_per_rank(&self) -> Vec<usize> {
         self.core.borrow().ran().to_vec()
     }

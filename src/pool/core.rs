@@ -44,9 +44,32 @@ pub(crate) struct Slot<O> {
     notify: Option<u32>,
 }
 
+/// A process of the pool: which of the pool's communicators reaches it, its rank there.
+pub(crate) struct Member {
+    link: usize,
+    rank: usize,
+    /// Which spawn it came from (`None`: a launched rank, or the root).
+    group: Option<usize>,
+    state: Membership,
+}
+
+/// Whether a member takes work.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Membership {
+    Active,
+    /// Released while running a batch: released when it reports.
+    Leaving,
+    Gone,
+}
+
 /// The root's dispatcher.
 pub(crate) struct Core<'f, I, O> {
-    comm: Communicator,
+    /// The pool's communicators: the launched ranks' first, then one per spawn.
+    links: Vec<Communicator>,
+    /// Every process that ever was in the pool, by worker id (the root is 0).
+    members: Vec<Member>,
+    /// Busy workers per link.
+    busy_on: Vec<usize>,
     f: Box<dyn Fn(I) -> std::result::Result<O, String> + Sync + 'f>,
     chunk: Option<usize>,
     retries: usize,
@@ -130,7 +153,16 @@ where
     ) -> Core<'f, I, O> {
         let size = comm.size();
         Core {
-            comm,
+            links: vec![comm],
+            members: (0..size)
+                .map(|rank| Member {
+                    link: 0,
+                    rank,
+                    group: None,
+                    state: Membership::Active,
+                })
+                .collect(),
+            busy_on: vec![0],
             f,
             chunk,
             retries,
@@ -150,12 +182,85 @@ where
         }
     }
 
+    /// The processes that take work, the root included.
     pub(crate) fn ranks(&self) -> usize {
-        self.comm.size()
+        self.members
+            .iter()
+            .filter(|m| m.state == Membership::Active)
+            .count()
+    }
+
+    /// True when no worker is left: the root runs everything.
+    fn alone(&self) -> bool {
+        self.idle.is_empty() && self.busy == 0
     }
 
     pub(crate) fn root_computes(&self) -> bool {
-        self.root_computes || self.comm.size() == 1
+        self.root_computes || self.alone()
+    }
+
+    /// The first communicator (the launched ranks'), for the processor names.
+    pub(crate) fn launched(&self) -> &Communicator {
+        &self.links[0]
+    }
+
+    /// Add the workers reached through `comm` (ranks 1.. of it, the root being 0 there)
+    /// of spawn `group`: idle at once.
+    pub(crate) fn add_link(&mut self, comm: Communicator, group: usize, ranks: &[usize]) {
+        let link = self.links.len();
+        self.links.push(comm);
+        self.busy_on.push(0);
+        for &rank in ranks {
+            self.members.push(Member {
+                link,
+                rank,
+                group: Some(group),
+                state: Membership::Active,
+            });
+            self.ran.push(0);
+            self.idle.insert(0, self.members.len() - 1);
+        }
+    }
+
+    /// Release `count` workers, the most recently added first: an idle one now, a busy
+    /// one when it reports (its batch is not lost). `Err(PoolSize)` when fewer than
+    /// `count` workers remain (the root always stays).
+    pub(crate) fn release(&mut self, count: usize) -> Result<()> {
+        let workers = self.ranks() - 1;
+        if count > workers {
+            return Err(ErrorKind::PoolSize {
+                requested: workers + 1 - count.min(workers + 1),
+                reason: format!(
+                    "releasing {count} workers, but the pool has {workers} besides the root, which always stays"
+                ),
+            }
+            .into());
+        }
+        let chosen: Vec<usize> = (1..self.members.len())
+            .rev()
+            .filter(|&id| self.members[id].state == Membership::Active)
+            .take(count)
+            .collect();
+        for id in chosen {
+            if let Some(at) = self.idle.iter().position(|&w| w == id) {
+                self.idle.remove(at);
+                self.send_release(id)?;
+            } else {
+                self.members[id].state = Membership::Leaving;
+            }
+        }
+        Ok(())
+    }
+
+    /// Tell worker `id` (idle) that it leaves the pool.
+    fn send_release(&mut self, id: usize) -> Result<()> {
+        let member = &mut self.members[id];
+        member.state = Membership::Gone;
+        if let Some(group) = member.group {
+            super::spawn::released(group, member.rank);
+        }
+        let (link, rank) = (member.link, member.rank);
+        self.links[link].tag(ORDER).send(&Order::<I>::Release, rank)
     }
 
     pub(crate) fn ran(&self) -> &[usize] {
@@ -188,7 +293,7 @@ where
 
     /// Run one batch on the root if a task is queued.
     pub(crate) fn run_one_batch(&mut self) -> Result<()> {
-        if (self.root_computes || self.comm.size() == 1) && self.has_queued() {
+        if self.root_computes() && self.has_queued() {
             self.run_here()?;
         }
         Ok(())
@@ -261,7 +366,9 @@ where
             }
             let worker = self.idle.pop().expect("an idle worker");
             let bytes = wire::encode(&Order::Work(batch))?;
-            self.comm.tag(ORDER).send_encoded(bytes, worker)?;
+            let Member { link, rank, .. } = self.members[worker];
+            self.links[link].tag(ORDER).send_encoded(bytes, rank)?;
+            self.busy_on[link] += 1;
             self.busy += 1;
         }
         Ok(())
@@ -274,7 +381,7 @@ where
     fn take_batch(&mut self) -> Result<Vec<(u64, I)>> {
         let size = self
             .chunk
-            .unwrap_or((self.queue.len() / (8 * self.comm.size())).max(1));
+            .unwrap_or((self.queue.len() / (8 * self.ranks())).max(1));
         let mut batch = Vec::with_capacity(size.min(self.queue.len()));
         while batch.len() < size {
             let Some((id, input)) = self.queue.pop_front() else {
@@ -331,20 +438,38 @@ where
         Ok(())
     }
 
-    /// A worker's report, if one has arrived (no MPI call when no worker is busy).
+    /// A worker's report and its id, if one has arrived (no MPI call when no worker
+    /// is busy).
     fn try_report(&self) -> Result<Option<(Report<O>, usize)>> {
         if self.busy == 0 {
             return Ok(None);
         }
-        let found = self.comm.tag(REPORT).ireceive::<Report<O>>(Any).test()?;
-        Ok(found.map(|(report, status)| (report, status.source)))
+        for (link, comm) in self.links.iter().enumerate() {
+            if self.busy_on[link] == 0 {
+                continue;
+            }
+            if let Some((report, status)) = comm.tag(REPORT).ireceive::<Report<O>>(Any).test()? {
+                let id = self
+                    .members
+                    .iter()
+                    .position(|m| m.link == link && m.rank == status.source)
+                    .unwrap_or(0);
+                return Ok(Some((report, id)));
+            }
+        }
+        Ok(None)
     }
 
     fn absorb(&mut self, report: Report<O>, source: usize) -> Result<()> {
         self.busy -= 1;
-        self.idle.push(source);
+        self.busy_on[self.members[source].link] -= 1;
         for (id, outcome) in report {
             self.finish(id, outcome, source)?;
+        }
+        match self.members[source].state {
+            Membership::Active => self.idle.push(source),
+            Membership::Leaving => self.send_release(source)?,
+            Membership::Gone => {}
         }
         Ok(())
     }
@@ -391,7 +516,8 @@ where
         }
         let workers = std::mem::take(&mut self.idle);
         for worker in workers {
-            self.comm.tag(ORDER).send(&Order::<I>::Stop, worker)?;
+            let Member { link, rank, .. } = self.members[worker];
+            self.links[link].tag(ORDER).send(&Order::<I>::Stop, rank)?;
         }
         Ok(())
     }

@@ -74,7 +74,7 @@ where
         if done(self) {
             return Ok(true);
         }
-        if self.comm.size() == 1 {
+        if self.alone() {
             return self.progress_alone(deadline, done);
         }
         if !self.root_computes || self.local_time < THREAD_ABOVE {

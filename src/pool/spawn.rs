@@ -1,0 +1,249 @@
+//! Workers started at run time: a program run without a launcher (an MPI singleton)
+//! spawns copies of itself (`MPI_Comm_spawn` of `current_exe` with the same arguments),
+//! and a running pool grows the same way.
+//!
+//! **Who is who.** A spawned child runs `main` like any rank. `rspar::init()` in it
+//! finds the parent (`MPI_Comm_get_parent`, and the variable [`SPAWNED_VAR`] the parent
+//! set through the spawn's info) and returns as its world the merged communicator of
+//! its spawn: the parent is rank 0, the children 1..=n. So a child never believes it is
+//! the root, and `if world.rank() == 0` code stays on the parent. The parent's own world
+//! stays what the launch gave it (one rank run directly).
+//!
+//! **Which pool a child serves.** Every process counts the pools it makes. A child is
+//! told (in [`SPAWNED_VAR`]) the number of the pool it was spawned for; its earlier
+//! `Pool::new` calls return `None` at once (that work was done without it), that one
+//! serves, and the later ones serve the parent's later pools, as a launched rank does.
+//! A child the parent released (a pool shrunk) is done: its later `Pool::new` calls
+//! return `None` at once.
+//!
+//! **Lifetime.** The parent keeps each spawn's merged communicator here (not in a
+//! `Communicator`, which would keep the `Env` alive) and disconnects from the children
+//! just before `MPI_Finalize` (`Env`'s drop calls [`disconnect_all`]); a child's
+//! `MPI_Finalize` waits for that (sleeping: no CPU measured), as MPI's disconnect is
+//! collective.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
+
+use crate::comm::Communicator;
+use crate::error::{ErrorKind, Result};
+use crate::ffi::{Handle, Spawned};
+
+/// The variable the parent sets in its children's environment (the spawn's info key
+/// `env`): the number of the pool they were spawned for.
+pub(crate) const SPAWNED_VAR: &str = "RSPAR_POOL_SPAWNED";
+
+/// One spawn: the children one `MPI_Comm_spawn` started.
+pub(crate) struct Group {
+    spawned: Option<Spawned>,
+    /// Parent rank 0, the children 1..=n.
+    merged: Rc<Handle>,
+    /// Children not released yet, by rank in `merged` minus one.
+    active: Vec<bool>,
+}
+
+thread_local! {
+    /// The parent's spawns (only the thread that initialised MPI touches them).
+    static GROUPS: RefCell<Vec<Group>> = const { RefCell::new(Vec::new()) };
+    /// Pools made so far by this process.
+    static POOLS: Cell<usize> = const { Cell::new(0) };
+    /// In a child: the pool it was spawned for.
+    static CHILD: Cell<Option<usize>> = const { Cell::new(None) };
+    /// In a child: released by its parent, serves no more pools.
+    static RETIRED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether a launcher started this process (read before `MPI_Init`: Open MPI sets
+/// `PMIX_RANK` in a singleton too).
+static LAUNCHED: OnceLock<bool> = OnceLock::new();
+
+/// Spawning failed once (this MPI cannot): said so on stderr, not tried again.
+static CANNOT: AtomicBool = AtomicBool::new(false);
+
+/// Note, before `MPI_Init`, whether a launcher started this process.
+pub(crate) fn note_launcher() {
+    LAUNCHED.get_or_init(|| {
+        [
+            "OMPI_COMM_WORLD_SIZE",
+            "PMI_SIZE",
+            "PMI_RANK",
+            "PMIX_RANK",
+            "MPI_LOCALNRANKS",
+            "SLURM_STEP_NUM_TASKS",
+        ]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some())
+    });
+}
+
+/// True when the program was started by a launcher (or MPI was up before rspar: a host
+/// decides its processes).
+fn launched() -> bool {
+    *LAUNCHED.get().unwrap_or(&true)
+}
+
+/// In `init`, after `MPI_Init`: a spawned child's world (see the module doc), `None` in
+/// any other process.
+pub(crate) fn child_world() -> Result<Option<Handle>> {
+    let Some(pool) = std::env::var(SPAWNED_VAR)
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    else {
+        return Ok(None);
+    };
+    let Some(merged) = crate::ffi::parent_merged()? else {
+        return Ok(None); // the variable leaked into a process nobody spawned
+    };
+    CHILD.with(|c| c.set(Some(pool)));
+    Ok(Some(Handle::owned(merged)))
+}
+
+/// A new pool's number in this process (every process counts alike).
+pub(crate) fn next_pool() -> usize {
+    POOLS.with(|p| {
+        let n = p.get();
+        p.set(n + 1);
+        n
+    })
+}
+
+/// In a spawned child: `Some(true)` when pool number `pool` is one it serves,
+/// `Some(false)` when its `Pool::new` returns `None` at once; `None` in other processes.
+pub(crate) fn child_serves(pool: usize) -> Option<bool> {
+    let start = CHILD.with(Cell::get)?;
+    Some(pool >= start && !RETIRED.with(Cell::get))
+}
+
+/// A child released by its parent serves no more pools.
+pub(crate) fn retire() {
+    RETIRED.with(|r| r.set(true));
+}
+
+/// How many workers to spawn for a new pool of `base` processes (launched ranks): run
+/// directly, enough for `ranks` (default: one process per core) unless `spawn` is
+/// `Some(false)`; under a launcher only with `spawn` `Some(true)`, up to `ranks`.
+pub(crate) fn wanted(base: usize, ranks: Option<usize>, spawn: Option<bool>) -> usize {
+    let direct = base == 1 && !launched() && CHILD.with(Cell::get).is_none();
+    let target = ranks.unwrap_or_else(crate::ffi::cpus_online);
+    match spawn {
+        Some(false) => 0,
+        Some(true) => target.saturating_sub(base),
+        None if direct => target.saturating_sub(base),
+        None => 0,
+    }
+}
+
+/// The children still active from earlier spawns, as `(group, ranks)`.
+pub(crate) fn active_groups() -> Vec<(usize, Vec<usize>)> {
+    GROUPS.with(|g| {
+        g.borrow()
+            .iter()
+            .enumerate()
+            .map(|(i, group)| {
+                let ranks = (1..=group.active.len())
+                    .filter(|r| group.active[r - 1])
+                    .collect::<Vec<_>>();
+                (i, ranks)
+            })
+            .filter(|(_, ranks)| !ranks.is_empty())
+            .collect()
+    })
+}
+
+/// The communicator a pool uses for group `group`: the same collectives as each child's
+/// `world.duplicate()` in its `Pool::new`.
+pub(crate) fn pool_comm(group: usize, like: &Communicator) -> Result<Communicator> {
+    let merged = GROUPS.with(|g| Rc::clone(&g.borrow()[group].merged));
+    Communicator::duplicate_of(&merged, Rc::clone(like.env()))
+}
+
+/// Mark child `rank` of group `group` released.
+pub(crate) fn released(group: usize, rank: usize) {
+    GROUPS.with(|g| {
+        if let Some(slot) = g.borrow_mut()[group].active.get_mut(rank - 1) {
+            *slot = false;
+        }
+    });
+}
+
+/// Spawn `count` children of this program for pool number `pool`: the group's number.
+/// `Err(Spawn)` when this MPI cannot (then never tried again in this process).
+pub(crate) fn spawn(count: usize, pool: usize, like: &Communicator) -> Result<usize> {
+    if CANNOT.load(Ordering::Relaxed) {
+        return Err(ErrorKind::Spawn {
+            reason: "this MPI could not spawn earlier in this program".into(),
+        }
+        .into());
+    }
+    let program = std::env::current_exe().map_err(|e| ErrorKind::Spawn {
+        reason: format!("cannot find this program's executable: {e}"),
+    })?;
+    let args: Vec<_> = std::env::args_os().skip(1).collect();
+    let env = format!("{SPAWNED_VAR}={pool}");
+    // Open MPI 4.1 refuses a singleton's spawn without a mapping that allows more
+    // processes than its one slot ("not enough slots").
+    let keys = [("map_by", "slot:OVERSUBSCRIBE"), ("env", env.as_str())];
+    let (spawned, merged) = match crate::ffi::spawn(&program, &args, count, &keys) {
+        Ok(done) => done,
+        Err(err) => {
+            CANNOT.store(true, Ordering::Relaxed);
+            return Err(ErrorKind::Spawn {
+                reason: first_line(&err.to_string()),
+            }
+            .into());
+        }
+    };
+    let merged = Rc::new(Handle::owned(merged));
+    // The children's `init` makes their world from the merged communicator: the same
+    // collectives here, on a communicator dropped at once.
+    drop(Communicator::shared(
+        Rc::clone(&merged),
+        Rc::clone(like.env()),
+    )?);
+    Ok(GROUPS.with(|g| {
+        let mut groups = g.borrow_mut();
+        groups.push(Group {
+            spawned: Some(spawned),
+            merged,
+            active: vec![true; count],
+        });
+        groups.len() - 1
+    }))
+}
+
+/// The one line a pool says on stderr when it cannot spawn (once per process).
+pub(crate) fn say_cannot(err: &crate::Error, processes: usize) {
+    static SAID: AtomicBool = AtomicBool::new(false);
+    if !SAID.swap(true, Ordering::Relaxed) {
+        crate::env::say(&format!(
+            "rspar: the pool runs on {processes} process(es): {err}"
+        ));
+    }
+}
+
+/// MPICH's messages run over several lines (its error stack): the first says it.
+fn first_line(text: &str) -> String {
+    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut line: String = joined.chars().take(300).collect();
+    if joined.chars().count() > 300 {
+        line.push_str("...");
+    }
+    line
+}
+
+/// Before `MPI_Finalize` (from `Env`'s drop): disconnect from every spawned child, and
+/// in a child from the parent.
+pub(crate) fn disconnect_all() {
+    if CHILD.with(Cell::get).is_some() {
+        let _ = crate::ffi::disconnect_parent();
+    }
+    let groups = GROUPS.with(|g| std::mem::take(&mut *g.borrow_mut()));
+    for mut group in groups {
+        drop(group.merged);
+        if let Some(spawned) = group.spawned.take() {
+            let _ = spawned.disconnect();
+        }
+    }
+}
