@@ -75,11 +75,27 @@ impl Communicator {
         ))
     }
 
-    /// What [`duplicate`](Self::duplicate) makes, from a bare handle: the same
-    /// collectives, so a process that holds `raw` only (the pool's root for a spawned
-    /// group) matches the other ranks' `duplicate` of their communicator on it.
-    pub(crate) fn duplicate_of(raw: &SimpleCommunicator, env: Rc<Env>) -> Result<Communicator> {
-        Communicator::new(copy_of(raw, 2)?, env)
+    /// A communicator over ranks `ranks` of `raw` (in that order), made with the
+    /// collectives [`duplicate`](Self::duplicate) makes over all of them: only those
+    /// ranks take part. The pool links its root with the children of a spawn still
+    /// serving (released ones are gone).
+    pub(crate) fn subset_of(
+        raw: &SimpleCommunicator,
+        ranks: &[usize],
+        env: Rc<Env>,
+    ) -> Result<Communicator> {
+        use mpi::topology::Group as _;
+        let ranks: Vec<i32> = ranks.iter().map(|&r| r as i32).collect();
+        let group = raw.group().include(&ranks);
+        let copy = raw
+            .split_by_subgroup_with_tag(&group, 2)
+            .map(Handle::owned)
+            .ok_or_else(|| ErrorKind::Mpi {
+                call: "MPI_Comm_create_group",
+                class: 0,
+                message: "MPI made no communicator for the subgroup".into(),
+            })?;
+        Communicator::new(copy, env)
     }
 
     /// The MPI environment this communicator lives in.

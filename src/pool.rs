@@ -236,11 +236,12 @@ impl<'c> Builder<'c> {
             if !serves {
                 return Ok(None);
             }
-            let comm = self.comm.duplicate()?;
+            let comm = spawn::child_pool_comm(self.comm)?;
             comm.gather(&comm.processor_name(), worker::ROOT)?;
             let f = worker::boxed(f);
-            if worker::serve(&comm, &*f)? == worker::Ended::Released {
-                spawn::retire();
+            match worker::serve(&comm, &*f)? {
+                worker::Ended::Released => spawn::retire(),
+                worker::Ended::Stopped(active) => spawn::note_active(active),
             }
             return Ok(None);
         }
@@ -265,7 +266,7 @@ impl<'c> Builder<'c> {
         // Children of earlier spawns are in this pool's constructor now: link them.
         let mut spawned = Vec::new();
         for (group, ranks) in spawn::active_groups() {
-            let link = spawn::pool_comm(group, &comm)?;
+            let link = spawn::pool_comm(group, &ranks, &comm)?;
             names.extend(
                 link.gather(&link.processor_name(), worker::ROOT)?
                     .unwrap_or_default(),
@@ -277,7 +278,7 @@ impl<'c> Builder<'c> {
         if wanted > 0 {
             match spawn::spawn(wanted, number, &comm) {
                 Ok(group) => {
-                    let link = spawn::pool_comm(group, &comm)?;
+                    let link = spawn::pool_comm(group, &spawn::active(group), &comm)?;
                     names.extend(
                         link.gather(&link.processor_name(), worker::ROOT)?
                             .unwrap_or_default(),
@@ -357,7 +358,7 @@ where
         }
         let mut core = self.core.borrow_mut();
         let group = spawn::spawn(workers, self.number, core.launched())?;
-        let link = spawn::pool_comm(group, core.launched())?;
+        let link = spawn::pool_comm(group, &spawn::active(group), core.launched())?;
         link.gather(&link.processor_name(), worker::ROOT)?;
         core.add_link(link, group, &(1..=workers).collect::<Vec<_>>());
         // The new workers get work at once.

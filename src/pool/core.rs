@@ -50,6 +50,8 @@ pub(crate) struct Member {
     rank: usize,
     /// Which spawn it came from (`None`: a launched rank, or the root).
     group: Option<usize>,
+    /// Its rank in its spawn's merged communicator.
+    spawn_rank: usize,
     state: Membership,
 }
 
@@ -159,6 +161,7 @@ where
                     link: 0,
                     rank,
                     group: None,
+                    spawn_rank: 0,
                     state: Membership::Active,
                 })
                 .collect(),
@@ -204,17 +207,18 @@ where
         &self.links[0]
     }
 
-    /// Add the workers reached through `comm` (ranks 1.. of it, the root being 0 there)
-    /// of spawn `group`: idle at once.
+    /// Add the workers of spawn `group` with ranks `ranks` in its merged communicator,
+    /// reached through `comm` (the root 0 there, then `ranks` in order): idle at once.
     pub(crate) fn add_link(&mut self, comm: Communicator, group: usize, ranks: &[usize]) {
         let link = self.links.len();
         self.links.push(comm);
         self.busy_on.push(0);
-        for &rank in ranks {
+        for (i, &spawn_rank) in ranks.iter().enumerate() {
             self.members.push(Member {
                 link,
-                rank,
+                rank: i + 1,
                 group: Some(group),
+                spawn_rank,
                 state: Membership::Active,
             });
             self.ran.push(0);
@@ -257,7 +261,7 @@ where
         let member = &mut self.members[id];
         member.state = Membership::Gone;
         if let Some(group) = member.group {
-            super::spawn::released(group, member.rank);
+            super::spawn::released(group, member.spawn_rank);
         }
         let (link, rank) = (member.link, member.rank);
         self.links[link].tag(ORDER).send(&Order::<I>::Release, rank)
@@ -516,8 +520,15 @@ where
         }
         let workers = std::mem::take(&mut self.idle);
         for worker in workers {
-            let Member { link, rank, .. } = self.members[worker];
-            self.links[link].tag(ORDER).send(&Order::<I>::Stop, rank)?;
+            let Member {
+                link, rank, group, ..
+            } = self.members[worker];
+            // A spawned worker learns who of its spawn serves on: the next pool links
+            // only them.
+            let active = group.map(super::spawn::active).unwrap_or_default();
+            self.links[link]
+                .tag(ORDER)
+                .send(&Order::<I>::Stop(active), rank)?;
         }
         Ok(())
     }

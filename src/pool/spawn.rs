@@ -53,6 +53,9 @@ thread_local! {
     static CHILD: Cell<Option<usize>> = const { Cell::new(None) };
     /// In a child: released by its parent, serves no more pools.
     static RETIRED: Cell<bool> = const { Cell::new(false) };
+    /// In a child: the ranks of its spawn (the parent 0) its next pool links, as the
+    /// parent said at the last pool's end (`None`: all, as spawned).
+    static ACTIVE: RefCell<Option<Vec<usize>>> = const { RefCell::new(None) };
 }
 
 /// Whether a launcher started this process (read before `MPI_Init`: Open MPI sets
@@ -152,11 +155,40 @@ pub(crate) fn active_groups() -> Vec<(usize, Vec<usize>)> {
     })
 }
 
-/// The communicator a pool uses for group `group`: the same collectives as each child's
-/// `world.duplicate()` in its `Pool::new`.
-pub(crate) fn pool_comm(group: usize, like: &Communicator) -> Result<Communicator> {
+/// The communicator a pool uses for the children `ranks` of group `group`: the root
+/// and them (a collective of theirs only: released children are gone), made alike by
+/// each child's [`child_pool_comm`].
+pub(crate) fn pool_comm(
+    group: usize,
+    ranks: &[usize],
+    like: &Communicator,
+) -> Result<Communicator> {
     let merged = GROUPS.with(|g| Rc::clone(&g.borrow()[group].merged));
-    Communicator::duplicate_of(&merged, Rc::clone(like.env()))
+    let members: Vec<usize> = std::iter::once(0).chain(ranks.iter().copied()).collect();
+    Communicator::subset_of(&merged, &members, Rc::clone(like.env()))
+}
+
+/// In a child, the communicator of its next pool on `world` (its spawn's merged
+/// communicator): the parent and the children of its spawn still serving.
+pub(crate) fn child_pool_comm(world: &Communicator) -> Result<Communicator> {
+    let members = ACTIVE.with(|a| a.borrow().clone());
+    let members = members.unwrap_or_else(|| (0..world.size()).collect());
+    Communicator::subset_of(world.raw(), &members, Rc::clone(world.env()))
+}
+
+/// In a child, after a pool: the ranks of its spawn that serve on (from the parent).
+pub(crate) fn note_active(ranks: Vec<usize>) {
+    let members = std::iter::once(0).chain(ranks).collect();
+    ACTIVE.with(|a| *a.borrow_mut() = Some(members));
+}
+
+/// The children of group `group` still serving, by rank in its merged communicator.
+pub(crate) fn active(group: usize) -> Vec<usize> {
+    GROUPS.with(|g| {
+        let groups = g.borrow();
+        let active = &groups[group].active;
+        (1..=active.len()).filter(|r| active[r - 1]).collect()
+    })
 }
 
 /// Mark child `rank` of group `group` released.

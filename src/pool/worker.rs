@@ -25,14 +25,15 @@ pub(crate) const REPORT: i32 = 2;
 #[derive(Serialize, Deserialize)]
 pub(crate) enum Order<I> {
     Work(Vec<(u64, I)>),
-    Stop,
+    /// The ranks of a spawned worker's group that serve on (empty for launched ranks).
+    Stop(Vec<usize>),
     Release,
 }
 
 /// How a worker's service ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Ended {
-    Stopped,
+    Stopped(Vec<usize>),
     Released,
 }
 
@@ -61,7 +62,7 @@ where
     loop {
         let batch = match wait_for_order::<I>(comm)? {
             Order::Work(batch) => batch,
-            Order::Stop => return Ok(Ended::Stopped),
+            Order::Stop(active) => return Ok(Ended::Stopped(active)),
             Order::Release => return Ok(Ended::Released),
         };
         let report: Report<O> = batch
