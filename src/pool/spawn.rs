@@ -221,8 +221,12 @@ pub(crate) fn spawn(count: usize, pool: usize, like: &Communicator) -> Result<us
         Ok(done) => done,
         Err(err) => {
             CANNOT.store(true, Ordering::Relaxed);
+            let text = match err.kind() {
+                ErrorKind::Mpi { message, .. } => message.clone(),
+                _ => err.to_string(),
+            };
             return Err(ErrorKind::Spawn {
-                reason: first_line(&err.to_string()),
+                reason: first_line(&text),
             }
             .into());
         }
@@ -255,14 +259,32 @@ pub(crate) fn say_cannot(err: &crate::Error, processes: usize) {
     }
 }
 
-/// MPICH's messages run over several lines (its error stack): the first says it.
+/// MPI's message in one short line. MPICH's runs over several lines (its error stack,
+/// with every argument of the call): the last line says what failed.
 fn first_line(text: &str) -> String {
-    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let mut line: String = joined.chars().take(300).collect();
-    if joined.chars().count() > 300 {
-        line.push_str("...");
-    }
-    line
+    let last = match text.split_once("error stack:") {
+        Some((_, stack)) => stack
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or(""),
+        None => text,
+    };
+    // `MPID_Comm_spawn_multiple(86): Error in spawn call` -> the function and the text.
+    let last = match last.split_once("): ") {
+        Some((place, what)) => format!("{}: {what}", place.split('(').next().unwrap_or(place)),
+        None => last.to_string(),
+    };
+    let library = mpi::environment::library_version().unwrap_or_default();
+    let hint = match crate::launch::Library::from_version(&library) {
+        crate::launch::Library::Mpich => {
+            " (MPICH built with the ucx device cannot spawn; launch with mpiexec -n N instead)"
+        }
+        _ => "",
+    };
+    let mut line: String = last.split_whitespace().collect::<Vec<_>>().join(" ");
+    line.truncate(200);
+    format!("MPI_Comm_spawn failed: {line}{hint}")
 }
 
 /// Before `MPI_Finalize` (from `Env`'s drop): disconnect from every spawned child, and
