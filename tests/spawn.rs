@@ -185,3 +185,35 @@ fn spawned_workers_see_the_parent_as_rank_0_and_serve_pool_after_pool() {
         },
     );
 }
+
+#[test]
+fn a_spawned_worker_that_panics_ends_the_job() {
+    const NAME: &str = "a_spawned_worker_that_panics_ends_the_job";
+    if common::in_rank(NAME) {
+        let world = rspar::init().expect("init");
+        if world.rank() > 0 {
+            panic!("a spawned worker fails on purpose");
+        }
+        // The root waits in the pool's constructor for a worker that is gone.
+        let pool = Pool::builder(&world)
+            .ranks(2)
+            .build(|x: u32| x)
+            .expect("pool");
+        if let Some(pool) = pool {
+            let _ = pool.map(0..10u32);
+        }
+        return;
+    }
+    let run = common::launch_self_direct(NAME, &[]);
+    if !spawns() {
+        // Nothing spawned: the root alone finishes.
+        assert!(run.success(), "{}", run.report());
+        return;
+    }
+    assert!(!run.timed_out && !run.success(), "{}", run.report());
+    assert!(
+        run.stderr.contains("a spawned worker fails on purpose"),
+        "{}",
+        run.report()
+    );
+}

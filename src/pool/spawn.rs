@@ -32,7 +32,8 @@ use crate::error::{ErrorKind, Result};
 use crate::ffi::{Handle, Spawned};
 
 /// The variable the parent sets in its children's environment (the spawn's info key
-/// `env`): the number of the pool they were spawned for.
+/// `env`): the number of the pool they were spawned for, and the parent as `pid@node`
+/// (`2:1234@vm`).
 pub(crate) const SPAWNED_VAR: &str = "RSPAR_POOL_SPAWNED";
 
 /// One spawn: the children one `MPI_Comm_spawn` started.
@@ -62,6 +63,29 @@ thread_local! {
 /// `PMIX_RANK` in a singleton too).
 static LAUNCHED: OnceLock<bool> = OnceLock::new();
 
+/// In a spawned child: its parent as `pid@node` (set once, at `init`).
+static PARENT: OnceLock<String> = OnceLock::new();
+
+/// In a spawned child that aborts: Open MPI 4.1 ends the child's own spawn but not the
+/// parent (measured: an `MPI_Abort` on the parent's inter-communicator did not either),
+/// which would wait for the child forever. So the child sends its parent SIGTERM when
+/// both run on the same node (the parent's pid travels with the pool number); the
+/// parent's end then ends the other children (Open MPI's singleton daemon does). On
+/// another node nothing: there the parent's launcher is in charge.
+pub(crate) fn end_parent() {
+    let Some((pid, node)) = PARENT.get().and_then(|p| p.split_once('@')) else {
+        return;
+    };
+    if node == mpi::environment::processor_name().unwrap_or_default() {
+        if let Ok(pid) = pid.parse() {
+            crate::ffi::terminate(pid);
+        }
+    }
+}
+
+/// In a spawned child: its place in its world (set once, at `init`).
+static CHILD_PLACE: OnceLock<(i32, i32)> = OnceLock::new();
+
 /// Spawning failed once (this MPI cannot): said so on stderr, not tried again.
 static CANNOT: AtomicBool = AtomicBool::new(false);
 
@@ -90,17 +114,26 @@ fn launched() -> bool {
 /// In `init`, after `MPI_Init`: a spawned child's world (see the module doc), `None` in
 /// any other process.
 pub(crate) fn child_world() -> Result<Option<Handle>> {
-    let Some(pool) = std::env::var(SPAWNED_VAR)
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-    else {
+    let Some((pool, parent)) = std::env::var(SPAWNED_VAR).ok().and_then(|v| {
+        let (pool, parent) = v.split_once(':')?;
+        Some((pool.parse::<usize>().ok()?, parent.to_string()))
+    }) else {
         return Ok(None);
     };
     let Some(merged) = crate::ffi::parent_merged()? else {
         return Ok(None); // the variable leaked into a process nobody spawned
     };
     CHILD.with(|c| c.set(Some(pool)));
+    use mpi::traits::Communicator as _;
+    let _ = CHILD_PLACE.set((merged.rank(), merged.size()));
+    let _ = PARENT.set(parent);
     Ok(Some(Handle::owned(merged)))
+}
+
+/// In a spawned child: its rank and size in the world `init` gave it (any thread may
+/// ask: the panic hook runs on the panicking one).
+pub(crate) fn child_place() -> Option<(i32, i32)> {
+    CHILD_PLACE.get().copied()
 }
 
 /// A new pool's number in this process (every process counts alike).
@@ -213,7 +246,8 @@ pub(crate) fn spawn(count: usize, pool: usize, like: &Communicator) -> Result<us
         reason: format!("cannot find this program's executable: {e}"),
     })?;
     let args: Vec<_> = std::env::args_os().skip(1).collect();
-    let env = format!("{SPAWNED_VAR}={pool}");
+    let node = mpi::environment::processor_name().unwrap_or_default();
+    let env = format!("{SPAWNED_VAR}={pool}:{}@{node}", std::process::id());
     // Open MPI 4.1 refuses a singleton's spawn without a mapping that allows more
     // processes than its one slot ("not enough slots").
     let keys = [("map_by", "slot:OVERSUBSCRIBE"), ("env", env.as_str())];
