@@ -114,6 +114,45 @@ pub fn rows(samples: &Samples) -> Vec<Row> {
             }
         }
     }
+    // Run directly, start-up included (whole-process wall times): rspar's fib 44..39 with
+    // its spawned workers against `--workers 1`, and the Python peers (fib 35..30)
+    // through multiprocessing.Pool() and mpi4py's MPIPoolExecutor against a plain map.
+    let wall = |i: &str, n: &str| samples.get(&(i.to_string(), n.to_string(), 0));
+    let pairs = |slow: &[f64], fast: &[f64]| -> Vec<f64> {
+        slow.iter().zip(fast).map(|(a, b)| a / b).collect()
+    };
+    let direct = wall("rspar", "direct_w1").zip(wall("rspar", "direct_wall"));
+    let direct = direct.map(|(a, b)| pairs(a, b)).filter(|v| !v.is_empty());
+    if let Some(rs) = &direct {
+        let (lo, hi) = median_interval(rs);
+        rows.push(Row {
+            measure: "pool_direct_spawn_speedup",
+            size: 0,
+            rspar: median(rs),
+            reference: 2.0,
+            ratio_interval: (lo / 2.0, hi / 2.0),
+            rspar_interval: (lo, hi),
+        });
+    }
+    for (measure, peer) in [
+        ("direct_speedup_vs_multiprocessing", "mp_pool"),
+        ("direct_speedup_vs_mpi4py_futures", "mpi4py_pool"),
+    ] {
+        let theirs = wall("python", "mp_seq").zip(wall("python", peer));
+        let theirs = theirs.map(|(a, b)| pairs(a, b)).filter(|v| !v.is_empty());
+        if let (Some(rs), Some(py)) = (&direct, theirs) {
+            // Round by round: rspar's speedup over the peer's.
+            let ratios = pairs(rs, &py);
+            rows.push(Row {
+                measure,
+                size: 0,
+                rspar: median(rs),
+                reference: median(&py),
+                ratio_interval: median_interval(&ratios),
+                rspar_interval: median_interval(rs),
+            });
+        }
+    }
     let rate = |i| {
         samples
             .get(&(i, "tasks_per_s".to_string(), 0))
@@ -296,6 +335,15 @@ const TARGETS: &[Target] = &[
         aim: 1.95,
     },
     Target {
+        what: "pool run directly, fib 44..39, spawned vs --workers 1 (start-up included)",
+        measures: &["pool_direct_spawn_speedup"],
+        sizes: (0, 0),
+        higher: true,
+        absolute: true,
+        must: 1.7,
+        aim: 1.9,
+    },
+    Target {
         what: "pool tiny-task rate through submit (tasks/s)",
         measures: &["pool_submit_tasks_per_s"],
         sizes: (0, 0),
@@ -385,7 +433,12 @@ pub fn human(size: u64) -> String {
 fn unit(measure: &str) -> &'static str {
     match measure {
         m if m.starts_with("bandwidth") => "MB/s",
-        "farm_speedup" | "pool_speedup_n2" | "pool_direct_vs_n1" => "x",
+        "farm_speedup"
+        | "pool_speedup_n2"
+        | "pool_direct_vs_n1"
+        | "pool_direct_spawn_speedup"
+        | "direct_speedup_vs_multiprocessing"
+        | "direct_speedup_vs_mpi4py_futures" => "x",
         "farm_tasks_per_s" | "pool_submit_tasks_per_s" => "tasks/s",
         _ => "us",
     }

@@ -92,6 +92,9 @@ pub(crate) struct Core<'f, I, O> {
     local_time: Duration,
     /// Whether the root runs tasks too (with workers; alone it always does).
     root_computes: bool,
+    /// When the last batch went to a worker: every busy worker has run at least this
+    /// long, which bounds how long the root naps while it waits (`patience`).
+    last_dispatch: Instant,
     /// [`Core::close`], kept here so that the pool's `Drop` (which has no bounds on
     /// the types) can call it.
     closer: fn(&mut Core<'f, I, O>) -> Result<()>,
@@ -181,6 +184,7 @@ where
             ran: vec![0; size],
             local_time: Duration::MAX,
             root_computes,
+            last_dispatch: Instant::now(),
             closer: Core::close,
         }
     }
@@ -374,6 +378,7 @@ where
             self.links[link].tag(ORDER).send_encoded(bytes, rank)?;
             self.busy_on[link] += 1;
             self.busy += 1;
+            self.last_dispatch = Instant::now();
         }
         Ok(())
     }
@@ -440,6 +445,14 @@ where
         }
         self.trim();
         Ok(())
+    }
+
+    /// The longest nap while waiting for reports: a hundredth of the time since the last
+    /// hand-out (so a worker that reports waits at most about 1% of its batch), between
+    /// `pending`'s 100 us and 20 ms.
+    pub(crate) fn patience(&self) -> impl Fn() -> Duration {
+        let since = self.last_dispatch;
+        move || (since.elapsed() / 100).min(Duration::from_millis(20))
     }
 
     /// A worker's report and its id, if one has arrived (no MPI call when no worker
@@ -513,7 +526,9 @@ where
         self.queue.clear();
         while self.busy > 0 {
             let _wait = crate::watch::receive("pool (root closing)", None, Some(REPORT));
-            if let Some((report, source)) = crate::pending::poll_until(None, || self.try_report())?
+            let patience = self.patience();
+            if let Some((report, source)) =
+                crate::pending::poll_patiently(None, patience, || self.try_report())?
             {
                 self.absorb(report, source)?;
             }
