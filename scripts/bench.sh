@@ -8,18 +8,21 @@
 #   summary.md   the same as a table, with the speed targets checked
 #   pingpong.svg latency and bandwidth by message size, C and each rspar mode
 #
-#   scripts/bench.sh [--quick] [--rounds N] [--ranks N] [--mpi-args ARGS]
+#   scripts/bench.sh [--quick] [--pool] [--rounds N] [--ranks N] [--mpi-args ARGS]
 #     --quick    3 rounds, sizes up to 1 MiB, fewer samples and launches: under two minutes
+#     --pool     only the pool's measures (fib speedups, run directly and its Python
+#                peers, tiny-task rates): no ping-pong, no collectives
 #     --rounds   rounds (default 5)
 #     --ranks    ranks for broadcast / all-reduce (default 2); ping-pong uses ranks 0 and 1
 #     --mpi-args more mpirun arguments for every launch, C's and rspar's alike (split at
 #                spaces), e.g. "--mca btl_vader_single_copy_mechanism none"
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rounds=5 quick=0 ranks=2 mpi_args=
+rounds=5 quick=0 ranks=2 mpi_args= pool_only=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1; rounds=3 ;;
+    --pool) pool_only=1 ;;
     --rounds) rounds="${2:?--rounds needs a number}"; shift ;;
     --ranks) ranks="${2:?--ranks needs a number}"; shift ;;
     --mpi-args) mpi_args="${2?--mpi-args needs its arguments}"; shift ;;
@@ -162,7 +165,7 @@ direct_round() {
 }
 
 rspar_side() {
-  rspar_launch "$1" "$max_size"
+  [ "$pool_only" = 1 ] || rspar_launch "$1" "$max_size"
   for pair in $(seq "$farm"); do farm_pair "$1" "$pair"; done
   direct_round "$1"
   "${MPIRUN[@]}" -n 2 "$ex/farm_rate" --csv --tasks "$tasks" --rounds 3 |
@@ -197,6 +200,7 @@ more_launches() {
 start=$(date +%s)
 for round in $(seq "$rounds"); do
   echo "bench: round $round of $rounds"
+  if [ "$pool_only" = 1 ]; then rspar_side "$round"; continue; fi
   if [ $((round % 2)) = 1 ]; then c_launch "$round" "$max_size"; rspar_side "$round"
   else rspar_side "$round"; c_launch "$round" "$max_size"; fi
   more_launches "$round"

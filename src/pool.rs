@@ -267,9 +267,12 @@ impl<'c> Builder<'c> {
         let mut spawned = Vec::new();
         for (group, ranks) in spawn::active_groups() {
             let link = spawn::pool_comm(group, &ranks, &comm)?;
+            // The workers' names (the root's first, counted already).
             names.extend(
                 link.gather(&link.processor_name(), worker::ROOT)?
-                    .unwrap_or_default(),
+                    .unwrap_or_default()
+                    .into_iter()
+                    .skip(1),
             );
             spawned.push((link, group, ranks));
         }
@@ -281,7 +284,9 @@ impl<'c> Builder<'c> {
                     let link = spawn::pool_comm(group, &spawn::active(group), &comm)?;
                     names.extend(
                         link.gather(&link.processor_name(), worker::ROOT)?
-                            .unwrap_or_default(),
+                            .unwrap_or_default()
+                            .into_iter()
+                            .skip(1),
                     );
                     spawned.push((link, group, (1..=wanted).collect()));
                 }

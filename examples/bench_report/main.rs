@@ -93,6 +93,10 @@ fn run(args: &Args) -> Result<(), String> {
         launches,
     )?;
     print!("{md}");
+    if !samples.keys().any(|(_, bench, _)| bench == "pingpong") {
+        println!("(no ping-pong rows, as with bench.sh --pool: no chart)");
+        return Ok(());
+    }
     chart::draw(&samples, &args.out.join("pingpong.svg"))
 }
 
