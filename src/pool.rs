@@ -277,30 +277,20 @@ impl<'c> Builder<'c> {
             spawned.push((link, group, ranks));
         }
         let have = comm.size() + spawned.iter().map(|s| s.2.len()).sum::<usize>();
+        // New workers are spawned at the pool's first use, while the root computes its
+        // first batch (the spawn blocks for about 0.3 s); they run on this node.
         let wanted = spawn::wanted(have, self.ranks, self.spawn);
-        if wanted > 0 {
-            match spawn::spawn(wanted, number, &comm) {
-                Ok(group) => {
-                    let link = spawn::pool_comm(group, &spawn::active(group), &comm)?;
-                    names.extend(
-                        link.gather(&link.processor_name(), worker::ROOT)?
-                            .unwrap_or_default()
-                            .into_iter()
-                            .skip(1),
-                    );
-                    spawned.push((link, group, (1..=wanted).collect()));
-                }
-                Err(err) => spawn::say_cannot(&err, have),
-            }
-        }
         let root_computes = self.root_computes.unwrap_or_else(|| {
             let here = comm.processor_name();
-            let neighbours = names.iter().filter(|n| **n == here).count();
+            let neighbours = names.iter().filter(|n| **n == here).count() + wanted;
             neighbours <= crate::ffi::cpus_online()
         });
         let mut core = Core::new(comm, f, self.chunk, self.retries, root_computes);
         for (link, group, ranks) in spawned {
             core.add_link(link, group, &ranks);
+        }
+        if wanted > 0 {
+            core.spawn_later(wanted, number);
         }
         // More children than asked for (a later pool with fewer ranks): release some.
         if let Some(n) = self.ranks {
@@ -344,12 +334,16 @@ where
 
     /// The ranks that run tasks, the root included.
     pub fn ranks(&self) -> usize {
-        self.core.borrow().ranks()
+        let mut core = self.core.borrow_mut();
+        core.settle();
+        core.ranks()
     }
 
     /// Whether the root runs tasks too (see [`Builder::root_computes`]).
     pub fn root_computes(&self) -> bool {
-        self.core.borrow().root_computes()
+        let mut core = self.core.borrow_mut();
+        core.settle();
+        core.root_computes()
     }
 
     /// Spawn `workers` more processes of this program into the running pool
@@ -362,10 +356,8 @@ where
             return Ok(());
         }
         let mut core = self.core.borrow_mut();
-        let group = spawn::spawn(workers, self.number, core.launched())?;
-        let link = spawn::pool_comm(group, &spawn::active(group), core.launched())?;
-        link.gather(&link.processor_name(), worker::ROOT)?;
-        core.add_link(link, group, &(1..=workers).collect::<Vec<_>>());
+        core.settle();
+        core.spawn_workers(workers, self.number)?;
         // The new workers get work at once.
         core.dispatch()
     }
@@ -376,7 +368,9 @@ where
     /// is done: no task is lost. `Err(PoolSize)` when the pool has fewer workers (the
     /// root always stays).
     pub fn shrink(&self, workers: usize) -> Result<()> {
-        self.core.borrow_mut().release(workers)
+        let mut core = self.core.borrow_mut();
+        core.settle();
+        core.release(workers)
     }
 
     /// Grow or shrink to `ranks` processes computing, the root included (Parallel
@@ -401,7 +395,9 @@ where
     /// the launched ranks first (the root is 0), then spawned workers in the order they
     /// joined.
     pub fn tasks_per_rank(&self) -> Vec<usize> {
-        self.core.borrow().ran().to_vec()
+        let mut core = self.core.borrow_mut();
+        core.settle();
+        core.ran().to_vec()
     }
 
     /// Queue one task and return its handle at once (an idle worker gets it now).
@@ -487,6 +483,7 @@ where
 
     fn step(&self, id: u64) -> Result<bool> {
         let mut core = self.borrow_mut();
+        core.settle();
         core.step()?;
         if !core.ready(id) {
             core.run_one_batch()?;

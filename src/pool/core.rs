@@ -95,6 +95,8 @@ pub(crate) struct Core<'f, I, O> {
     /// When the last batch went to a worker: every busy worker has run at least this
     /// long, which bounds how long the root naps while it waits (`patience`).
     last_dispatch: Instant,
+    /// Workers to spawn at the first progress (how many, for which pool number).
+    pending_spawn: Option<(usize, usize)>,
     /// [`Core::close`], kept here so that the pool's `Drop` (which has no bounds on
     /// the types) can call it.
     closer: fn(&mut Core<'f, I, O>) -> Result<()>,
@@ -185,6 +187,7 @@ where
             local_time: Duration::MAX,
             root_computes,
             last_dispatch: Instant::now(),
+            pending_spawn: None,
             closer: Core::close,
         }
     }
@@ -206,11 +209,6 @@ where
         self.root_computes || self.alone()
     }
 
-    /// The first communicator (the launched ranks'), for the processor names.
-    pub(crate) fn launched(&self) -> &Communicator {
-        &self.links[0]
-    }
-
     /// Add the workers of spawn `group` with ranks `ranks` in its merged communicator,
     /// reached through `comm` (the root 0 there, then `ranks` in order): idle at once.
     pub(crate) fn add_link(&mut self, comm: Communicator, group: usize, ranks: &[usize]) {
@@ -228,6 +226,37 @@ where
             self.ran.push(0);
             self.idle.insert(0, self.members.len() - 1);
         }
+    }
+
+    /// Spawn `count` workers at the first progress (`settle`), or at once when some other
+    /// call needs them.
+    pub(crate) fn spawn_later(&mut self, count: usize, number: usize) {
+        self.pending_spawn = Some((count, number));
+    }
+
+    /// Spawn `count` workers of this program for pool `number` and link them now.
+    pub(crate) fn spawn_workers(&mut self, count: usize, number: usize) -> Result<()> {
+        let group = super::spawn::spawn(count, number, &self.links[0])?;
+        let ranks = super::spawn::active(group);
+        let link = super::spawn::pool_comm(group, &ranks, &self.links[0])?;
+        link.gather(&link.processor_name(), ROOT)?;
+        self.add_link(link, group, &ranks);
+        Ok(())
+    }
+
+    /// Spawn the workers still to come; where that fails, say so in one line (once per
+    /// process) and go on with the processes there are.
+    pub(crate) fn settle(&mut self) {
+        if let Some((count, number)) = self.pending_spawn.take() {
+            if let Err(err) = self.spawn_workers(count, number) {
+                super::spawn::say_cannot(&err, self.ranks());
+            }
+        }
+    }
+
+    /// True while workers are still to be spawned.
+    pub(crate) fn spawn_pending(&self) -> bool {
+        self.pending_spawn.is_some()
     }
 
     /// Release `count` workers, the most recently added first: an idle one now, a busy
@@ -388,9 +417,10 @@ where
     /// equal share per rank, so tiny tasks travel in large batches and the last,
     /// small batches even out the finish.
     fn take_batch(&mut self) -> Result<Vec<(u64, I)>> {
-        let size = self
-            .chunk
-            .unwrap_or((self.queue.len() / (8 * self.ranks())).max(1));
+        let size = self.chunk.unwrap_or(
+            (self.queue.len() / (8 * (self.ranks() + self.pending_spawn.map_or(0, |p| p.0))))
+                .max(1),
+        );
         let mut batch = Vec::with_capacity(size.min(self.queue.len()));
         while batch.len() < size {
             let Some((id, input)) = self.queue.pop_front() else {
@@ -523,6 +553,8 @@ where
 
     /// Let the batches in flight finish, then release the workers.
     pub(crate) fn close(&mut self) -> Result<()> {
+        // A pool closed before any work spawns nothing.
+        self.pending_spawn = None;
         self.queue.clear();
         while self.busy > 0 {
             let _wait = crate::watch::receive("pool (root closing)", None, Some(REPORT));

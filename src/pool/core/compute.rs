@@ -77,7 +77,14 @@ where
         if done(self) {
             return Ok(true);
         }
-        if self.alone() {
+        // Workers still to spawn: while the root computes its first batch on its thread
+        // (the spawn blocks this one), or now.
+        if self.spawn_pending()
+            && !(self.root_computes && self.local_time >= THREAD_ABOVE && self.has_queued())
+        {
+            self.settle();
+        }
+        if self.alone() && !self.spawn_pending() {
             return self.progress_alone(deadline, done);
         }
         if !self.root_computes || self.local_time < THREAD_ABOVE {
@@ -118,6 +125,8 @@ where
                     if helper.batches.send(batch).is_ok() {
                         computing = true;
                     }
+                    // The root computes: spawn the workers still to come meanwhile.
+                    self.settle();
                     continue;
                 }
                 if verdict.is_none() && !computing && self.busy == 0 {
