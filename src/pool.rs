@@ -6,8 +6,18 @@
 //! **One program, every rank.** Every rank runs `main` and calls [`Pool::new`] with the
 //! same function. On the root (rank 0) it returns `Some(pool)`; on every other rank it
 //! serves tasks until the root closes or drops its pool, then returns `None`. So the
-//! same code runs under `mpirun -n N` and run directly (a world of one rank: the root
-//! runs every task itself).
+//! same code runs under `mpirun -n N` and run directly.
+//!
+//! **Run directly** (no launcher: a world of one rank), the root spawns workers at run
+//! time, copies of this program with the same arguments (`MPI_Comm_spawn`), so that one
+//! process per processor computes ([`Builder::ranks`] sets how many, [`Builder::spawn`]
+//! turns it off or on under a launcher). They are spawned at the pool's first use while
+//! the root computes its first batch. A spawned copy runs `main`; its `rspar::init()`
+//! returns the spawn's world (the root is rank 0 there, the copies 1..), and its
+//! `Pool::new` serves the root's pool and then the root's later pools in order.
+//! [`Pool::grow`], [`Pool::shrink`] and [`Pool::resize`] change the workers while the
+//! pool runs. Where MPI cannot spawn (MPICH with the ucx device) the pool says so in
+//! one line on stderr and computes on the processes it has.
 //!
 //! ```no_run
 //! fn fib(n: u64) -> u64 {
@@ -37,9 +47,11 @@
 //! - batches of 1 ms or more (and the first one) run on a compute thread beside the
 //!   dispatcher, started for the length of the call (a scoped thread, so the function
 //!   may borrow: it must be `Sync`, inputs and outputs `Send`, nothing `'static`). The
-//!   dispatcher waits for reports with the sleeping back-off of `pending::poll_until`,
-//!   so a worker that finishes gets its next batch within about 0.1 ms while the root
-//!   computes; the call returns once the root's batch is done too;
+//!   dispatcher waits parked (its compute thread wakes it when a batch is done), and
+//!   for reports naps at most a hundredth of the time since its last hand-out (so a
+//!   worker that finishes waits about 1% of its batch at most, and the dispatcher does
+//!   not wake thousands of times a second on the core its compute thread needs); the
+//!   call returns once the root's batch is done too;
 //! - shorter batches run on the main thread between hand-outs: a worker then waits at
 //!   most one such batch, less than starting a thread would cost.
 //!
