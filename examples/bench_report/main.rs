@@ -12,6 +12,7 @@
 //! interval of each ratio shows how far that median can be trusted on a noisy machine.
 
 mod chart;
+mod direct;
 mod stats;
 mod summary;
 
