@@ -1,8 +1,10 @@
 //! The seed's program: `multiprocessing.Pool().map(fib, [38, 37, 36, 35, 34, 33])`, as a
 //! pool over the ranks of the world (every rank computes, the root too). The root prints
-//! the results in input order. The same program runs under mpirun and run directly.
+//! the results in input order. The same program runs under mpirun and run directly (then
+//! it spawns its workers at run time: one process per core, or `--workers N`).
 //!
 //!     mpirun -n 2 target/release/examples/fib --time
+//!     target/release/examples/fib --time
 
 use clap::Parser;
 use rspar::pool::Progress;
@@ -20,8 +22,9 @@ struct Args {
     /// Show a progress bar even when stderr is not a terminal.
     #[arg(long)]
     progress: bool,
-    /// Use at most N ranks of the world (every rank computes, the root included). Spawning
-    /// workers at run time is not built yet: run under `mpirun -n N` for N ranks.
+    /// N processes compute, the root included. Run directly: spawn N-1 workers at run
+    /// time (default: one process per core; 1: everything in this process). Under mpirun:
+    /// at most N of the launched ranks.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     workers: Option<u64>,
     /// Run the map this many times; `--time` then prints the median run (a benchmark
@@ -70,8 +73,8 @@ fn main() -> rspar::Result<()> {
     if let Some(n) = args.workers {
         builder = builder.ranks(n as usize);
     }
-    // The root gets the pool; every other rank serves tasks in `build` until the root
-    // drops it, then gets `None`.
+    // The root gets the pool; every other process (a launched rank, or a worker spawned
+    // when run directly) serves tasks in `build` until the root drops it, then gets `None`.
     if let Some(pool) = builder.build(fib)? {
         let mut times = Vec::new();
         let mut results = Vec::new();

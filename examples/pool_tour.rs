@@ -1,18 +1,19 @@
 //! A tour of the pool, each step checked: submit and wait, map, imap, imap_unordered, a
-//! time limit, a cancel, a failure. The same program runs under `mpirun -n N` and run
-//! directly (a world of one rank): every rank runs `main`, and `Pool::new` returns the
-//! pool on the root while the other ranks serve tasks in it until the root is done.
+//! time limit, a cancel, a failure, growing and shrinking. The same program runs under
+//! `mpirun -n N` and run directly (then the root spawns its workers, one process per
+//! core): every process runs `main`, and `Pool::new` returns the pool on the root while
+//! the others serve tasks in it until the root is done.
 //!
 //!     mpirun -n 3 target/release/examples/pool_tour
+//!     target/release/examples/pool_tour
 
 use std::time::Duration;
 
 use clap::Parser;
 use rspar::{ErrorKind, Pool};
 
-/// Submit, map, imap, imap_unordered, a time limit, a cancel and a failure, each checked;
-/// prints `all pool checks ok` last. Growing and shrinking come with spawned workers
-/// (not yet built).
+/// Submit, map, imap, imap_unordered, a time limit, a cancel, a failure, growing and
+/// shrinking, each checked; prints `all pool checks ok` last.
 #[derive(Parser)]
 #[command(version, about)]
 struct Args {}
@@ -134,7 +135,56 @@ fn main() -> rspar::Result<()> {
     );
     check(pool.map([1, 2])? == [10, 20], "the pool after a failure");
 
-    println!("growing and shrinking the pool come with spawned workers (not yet built)");
+    // Shrinking: release a worker (a busy one leaves after its batch; no task is lost).
+    let before = pool.ranks();
+    if before > 1 {
+        let tasks: Vec<_> = (0..before).map(|_| pool.submit(30)).collect();
+        pool.shrink(1)?;
+        check(pool.ranks() == before - 1, "shrink by one worker");
+        let values: Vec<u64> = tasks
+            .into_iter()
+            .map(|t| t.wait())
+            .collect::<rspar::Result<_>>()?;
+        check(values == vec![300; before], "no task lost while shrinking");
+        check(
+            pool.map(1..=6)? == [10, 20, 30, 40, 50, 60],
+            "map after shrinking",
+        );
+    } else {
+        println!("ok: nothing to shrink (one process)");
+    }
+    // Shrinking past the root is a typed error; the pool is unchanged.
+    let now = pool.ranks();
+    check(
+        matches!(
+            pool.shrink(now).map_err(|e| e.kind().clone()),
+            Err(ErrorKind::PoolSize { .. })
+        ) && pool.ranks() == now,
+        "shrinking past the root is Err(PoolSize)",
+    );
+
+    // Growing: spawn a worker into the running pool, where this MPI can spawn.
+    match pool.grow(1) {
+        Ok(()) => {
+            check(pool.ranks() == now + 1, "grow by one spawned worker");
+            let spread: Vec<u64> = pool.map(vec![20; 4 * pool.ranks()])?;
+            check(spread == vec![200; 4 * pool.ranks()], "map after growing");
+            let counts = pool.tasks_per_rank();
+            check(
+                counts.last().is_some_and(|&n| n > 0),
+                &format!("the new worker ran tasks ({counts:?})"),
+            );
+            pool.resize(now)?;
+            check(
+                pool.ranks() == now,
+                "resize back (Parallel Python's set_ncpus)",
+            );
+        }
+        Err(err) if matches!(err.kind(), ErrorKind::Spawn { .. }) => {
+            println!("ok: this MPI cannot grow a pool: {err}");
+        }
+        Err(err) => return Err(err),
+    }
     pool.close()?;
     println!("all pool checks ok");
     Ok(())

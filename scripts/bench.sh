@@ -1,24 +1,28 @@
 #!/usr/bin/env bash
 # rspar against C MPI, side by side: ping-pong latency and bandwidth, broadcast and
-# all-reduce, the task farm. Builds everything in release, runs the C reference and rspar
+# all-reduce, the task farm; the pool run directly (spawned workers) beside Python's
+# multiprocessing.Pool() and mpi4py.futures' MPIPoolExecutor (a venv under target/). Builds everything in release, runs the C reference and rspar
 # alternately (A B, then B A, ...) so machine drift cancels, and writes to target/bench/:
 #   raw.csv      every measurement: round,implementation,benchmark,size_bytes,value
 #   summary.csv  measure,size_bytes,rspar,reference,ratio (medians over rounds)
 #   summary.md   the same as a table, with the speed targets checked
 #   pingpong.svg latency and bandwidth by message size, C and each rspar mode
 #
-#   scripts/bench.sh [--quick] [--rounds N] [--ranks N] [--mpi-args ARGS]
+#   scripts/bench.sh [--quick] [--pool] [--rounds N] [--ranks N] [--mpi-args ARGS]
 #     --quick    3 rounds, sizes up to 1 MiB, fewer samples and launches: under two minutes
+#     --pool     only the pool's measures (fib speedups, run directly and its Python
+#                peers, tiny-task rates): no ping-pong, no collectives
 #     --rounds   rounds (default 5)
 #     --ranks    ranks for broadcast / all-reduce (default 2); ping-pong uses ranks 0 and 1
 #     --mpi-args more mpirun arguments for every launch, C's and rspar's alike (split at
 #                spaces), e.g. "--mca btl_vader_single_copy_mechanism none"
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rounds=5 quick=0 ranks=2 mpi_args=
+rounds=5 quick=0 ranks=2 mpi_args= pool_only=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1; rounds=3 ;;
+    --pool) pool_only=1 ;;
     --rounds) rounds="${2:?--rounds needs a number}"; shift ;;
     --ranks) ranks="${2:?--ranks needs a number}"; shift ;;
     --mpi-args) mpi_args="${2?--mpi-args needs its arguments}"; shift ;;
@@ -46,6 +50,19 @@ cargo build --release --quiet --example pingpong --example collective_timing \
   --example fib --example farm_rate --example bench_report
 mpicc -O2 -o "$out/c/pingpong" benches/c/pingpong.c
 mpicc -O2 -o "$out/c/collectives" benches/c/collectives.c
+
+# The Python peers: mpi4py's binary wheel (it loads the system's MPI) in a virtual
+# environment under the target directory, as tests/interop.rs makes it. Without it (no
+# venv module, no registry) the peers are left out, with a line saying so.
+venv=target/mpi4py
+python=
+if { [ -x "$venv/bin/python3" ] || python3 -m venv "$venv"; } &&
+  "$venv/bin/python3" -m pip install --quiet --disable-pip-version-check \
+    --only-binary :all: mpi4py; then
+  python="$venv/bin/python3"
+else
+  echo "bench: no Python venv with mpi4py: the Python peers are left out" >&2
+fi
 
 ex=target/release/examples
 if [ "$quick" = 1 ]; then
@@ -114,9 +131,43 @@ farm_pair() {
     'NR == FNR { a = $1; next } { printf "%.4f", one / a + one / $1 }' "$out/fib_a" "$out/fib_b")" >> "$raw"
 }
 
+# Whole-process wall seconds of a command (start-up, spawning and all).
+wall() {
+  local t0 t1
+  t0=$(date +%s.%N)
+  "$@" > /dev/null
+  t1=$(date +%s.%N)
+  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", b - a }'
+}
+
+# Run directly, start-up included, for round $1: rspar's fib 44..39 with its workers
+# spawned (one process per core) and with --workers 1; the same seed program in Python
+# (fib 35..30: CPython is about 50x slower per call, so a list of about the same
+# sequential time) as a plain map, through multiprocessing.Pool() and through mpi4py's
+# MPIPoolExecutor (as many workers as cores; it spawns them, which MPICH cannot here).
+direct_round() {
+  local big=(44 43 42 41 40 39) py=(35 34 33 32 31 30) cores
+  cores=$(nproc)
+  if [ $(($1 % 2)) = 1 ]; then
+    echo "$1,rspar,direct_w1,0,$(wall "$ex/fib" --workers 1 "${big[@]}")" >> "$raw"
+    echo "$1,rspar,direct_wall,0,$(wall "$ex/fib" "${big[@]}")" >> "$raw"
+  else
+    echo "$1,rspar,direct_wall,0,$(wall "$ex/fib" "${big[@]}")" >> "$raw"
+    echo "$1,rspar,direct_w1,0,$(wall "$ex/fib" --workers 1 "${big[@]}")" >> "$raw"
+  fi
+  [ -n "$python" ] || return 0
+  local peer=benches/python/fib_pool.py
+  echo "$1,python,mp_seq,0,$(wall "$python" "$peer" seq 1 "${py[@]}")" >> "$raw"
+  echo "$1,python,mp_pool,0,$(wall "$python" "$peer" mp "$cores" "${py[@]}")" >> "$raw"
+  if [ "${RSPAR_MPI:-openmpi}" = openmpi ]; then
+    echo "$1,python,mpi4py_pool,0,$(wall "$python" "$peer" mpi4py "$cores" "${py[@]}")" >> "$raw"
+  fi
+}
+
 rspar_side() {
-  rspar_launch "$1" "$max_size"
+  [ "$pool_only" = 1 ] || rspar_launch "$1" "$max_size"
   for pair in $(seq "$farm"); do farm_pair "$1" "$pair"; done
+  direct_round "$1"
   "${MPIRUN[@]}" -n 2 "$ex/farm_rate" --csv --tasks "$tasks" --rounds 3 |
     sed -n -e "s/^farm_tasks_per_s,\([0-9.]*\),\([0-9.]*\)\$/$1,rspar,tasks_per_s,0,\1\n$1,loop,tasks_per_s,0,\2/p" \
       -e "s/^submit_tasks_per_s,\([0-9.]*\)\$/$1,rspar_submit,tasks_per_s,0,\1/p" >> "$raw"
@@ -149,6 +200,7 @@ more_launches() {
 start=$(date +%s)
 for round in $(seq "$rounds"); do
   echo "bench: round $round of $rounds"
+  if [ "$pool_only" = 1 ]; then rspar_side "$round"; continue; fi
   if [ $((round % 2)) = 1 ]; then c_launch "$round" "$max_size"; rspar_side "$round"
   else rspar_side "$round"; c_launch "$round" "$max_size"; fi
   more_launches "$round"

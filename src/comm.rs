@@ -66,18 +66,52 @@ pub struct Communicator {
 
 impl Communicator {
     pub(crate) fn new(raw: Handle, env: Rc<Env>) -> Result<Communicator> {
+        Communicator::shared(Rc::new(raw), env)
+    }
+
+    /// Like [`new`](Self::new) on a handle others hold too (the pool keeps a spawned
+    /// group's communicator for its later pools, without keeping the `Env` alive).
+    pub(crate) fn shared(raw: Rc<Handle>, env: Rc<Env>) -> Result<Communicator> {
         let p2p = copy_of(&raw, 0)?;
         crate::ffi::errors_return(&p2p);
         let lib = copy_of(&raw, 1)?;
         // With ULFM on, a lost process is an error code on the collectives' copy too.
         crate::fault::guard_collectives(&lib)?;
         Ok(Communicator::with(
-            Rc::new(raw),
+            raw,
             Rc::new(p2p),
             Rc::new(lib),
             false,
             env,
         ))
+    }
+
+    /// A communicator over ranks `ranks` of `raw` (in that order), made with the
+    /// collectives [`duplicate`](Self::duplicate) makes over all of them: only those
+    /// ranks take part. The pool links its root with the children of a spawn still
+    /// serving (released ones are gone).
+    pub(crate) fn subset_of(
+        raw: &SimpleCommunicator,
+        ranks: &[usize],
+        env: Rc<Env>,
+    ) -> Result<Communicator> {
+        use mpi::topology::Group as _;
+        let ranks: Vec<i32> = ranks.iter().map(|&r| r as i32).collect();
+        let group = raw.group().include(&ranks);
+        let copy = raw
+            .split_by_subgroup_with_tag(&group, 2)
+            .map(Handle::owned)
+            .ok_or_else(|| ErrorKind::Mpi {
+                call: "MPI_Comm_create_group",
+                class: 0,
+                message: "MPI made no communicator for the subgroup".into(),
+            })?;
+        Communicator::new(copy, env)
+    }
+
+    /// The MPI environment this communicator lives in.
+    pub(crate) fn env(&self) -> &Rc<Env> {
+        &self.env
     }
 
     /// rspar's calls on `raw` itself, with no private copies (`Init::interop`). No MPI
@@ -325,11 +359,6 @@ impl Communicator {
     /// The private communicator for rspar's collectives.
     pub(crate) fn lib(&self) -> &SimpleCommunicator {
         &self.lib
-    }
-
-    /// The `Env` this communicator holds (for communicators made from it).
-    pub(crate) fn env(&self) -> &Rc<Env> {
-        &self.env
     }
 
     /// The handles rspar's calls use: `raw`, the point-to-point and collective copies.

@@ -141,10 +141,14 @@ impl Init {
             return self.adopt(Handle::world());
         }
         safe_truncation();
+        crate::pool::spawn::note_launcher();
         let (universe, granted) = mpi::initialize_with_threading(self.threading.to_mpi())
             .ok_or(ErrorKind::AlreadyInitialized)?;
+        // A pool worker spawned at run time: its world is the parent (rank 0) and its
+        // spawn's children (see `pool::spawn`).
+        let world = crate::pool::spawn::child_world()?.unwrap_or_else(Handle::world);
         let env = self.start(Some(universe), Threading::from_mpi(granted))?;
-        self.communicator(Handle::world(), env)
+        self.communicator(world, env)
     }
 
     /// rspar on an rsmpi communicator, which rspar owns from now on (and frees when its
@@ -208,9 +212,8 @@ impl Init {
 
     /// The environment: the launcher check, the panic hook, logging, the watchdog.
     fn start(&self, universe: Option<Universe>, threading: Threading) -> Result<Rc<Env>> {
-        let world = SimpleCommunicator::world();
-        let rank = world.rank() as usize;
-        let size = world.size() as usize;
+        let (rank, size) = world_place();
+        let (rank, size) = (rank as usize, size as usize);
         if let Some(warning) = crate::launch::check(size) {
             say(&warning);
         }
@@ -325,14 +328,21 @@ pub fn wtime() -> f64 {
 /// ```
 pub fn abort(code: i32) -> ! {
     if initialized() {
-        let world = SimpleCommunicator::world();
+        let (rank, size) = world_place();
         say(&format!(
-            "rspar: rank {} of {} called abort({code}); ending the MPI job",
-            world.rank(),
-            world.size()
+            "rspar: rank {rank} of {size} called abort({code}); ending the MPI job"
         ));
     }
     abort_job(code)
+}
+
+/// This process's rank and the size of the world `init` gives it (in a pool worker
+/// spawned at run time: its spawn's world, the parent first).
+fn world_place() -> (i32, i32) {
+    crate::pool::spawn::child_place().unwrap_or_else(|| {
+        let world = SimpleCommunicator::world();
+        (world.rank(), world.size())
+    })
 }
 
 /// Write `text` and a newline to stderr in one `write`, so that the launcher's own
@@ -353,6 +363,8 @@ pub(crate) fn abort_job(code: i32) -> ! {
         // That line says what Open MPI's MPI_ABORT banner would, and Open MPI 4.1's mpirun
         // sometimes mangles the banner into ORTE_ERROR_LOG lines: leave it out.
         crate::ffi::quiet_abort_banner();
+        // A spawned pool worker: its parent ends too (it would wait for it forever).
+        crate::pool::spawn::end_parent();
         SimpleCommunicator::world().abort(code)
     } else {
         std::process::exit(code)
@@ -418,6 +430,8 @@ impl Drop for Env {
         }
         // Dropping a parked send waits for it: nothing is active at MPI_Finalize.
         drop(parked);
+        // Workers the pool spawned: disconnected before MPI_Finalize (collective with them).
+        crate::pool::spawn::disconnect_all();
         // Dropping the universe calls MPI_Finalize; a host's MPI is left to the host.
         // After a process failure under ULFM, Open MPI 5's finalize may wait forever.
         let _stuck = self
@@ -484,8 +498,7 @@ fn install_panic_hook() {
         }
         previous(info);
         if initialized() {
-            let world = SimpleCommunicator::world();
-            let (rank, size) = (world.rank(), world.size());
+            let (rank, size) = world_place();
             say(&format!(
                 "rspar: rank {rank} of {size} panicked{place}: {message}\n\
                  rspar: aborting the MPI job (exit code {PANIC_EXIT_CODE})"

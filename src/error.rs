@@ -177,6 +177,23 @@ pub enum ErrorKind {
         /// Results delivered before the limit.
         done: usize,
     },
+    /// The pool could not start workers at run time (`MPI_Comm_spawn`): this MPI cannot
+    /// spawn (MPICH with the ucx device), or a child failed to start. The pool goes on
+    /// with the processes it has.
+    #[error("cannot spawn pool workers: {reason}")]
+    Spawn {
+        /// MPI's message, or what was wrong with the request.
+        reason: String,
+    },
+    /// A pool cannot be resized as asked (the root always stays; only the root grows a
+    /// pool).
+    #[error("cannot resize the pool to {requested} processes: {reason}")]
+    PoolSize {
+        /// The number of computing processes asked for, the root included.
+        requested: usize,
+        /// Why not.
+        reason: String,
+    },
     /// No matching message arrived within a receive's timeout (see
     /// [`Tagged::timeout`](crate::Tagged::timeout)). Nothing was received: the
     /// communicator is usable and a later receive gets the message if it comes.

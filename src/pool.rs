@@ -6,8 +6,18 @@
 //! **One program, every rank.** Every rank runs `main` and calls [`Pool::new`] with the
 //! same function. On the root (rank 0) it returns `Some(pool)`; on every other rank it
 //! serves tasks until the root closes or drops its pool, then returns `None`. So the
-//! same code runs under `mpirun -n N` and run directly (a world of one rank: the root
-//! runs every task itself).
+//! same code runs under `mpirun -n N` and run directly.
+//!
+//! **Run directly** (no launcher: a world of one rank), the root spawns workers at run
+//! time, copies of this program with the same arguments (`MPI_Comm_spawn`), so that one
+//! process per processor computes ([`Builder::ranks`] sets how many, [`Builder::spawn`]
+//! turns it off or on under a launcher). They are spawned at the pool's first use while
+//! the root computes its first batch. A spawned copy runs `main`; its `rspar::init()`
+//! returns the spawn's world (the root is rank 0 there, the copies 1..), and its
+//! `Pool::new` serves the root's pool and then the root's later pools in order.
+//! [`Pool::grow`], [`Pool::shrink`] and [`Pool::resize`] change the workers while the
+//! pool runs. Where MPI cannot spawn (MPICH with the ucx device) the pool says so in
+//! one line on stderr and computes on the processes it has.
 //!
 //! ```no_run
 //! fn fib(n: u64) -> u64 {
@@ -37,9 +47,11 @@
 //! - batches of 1 ms or more (and the first one) run on a compute thread beside the
 //!   dispatcher, started for the length of the call (a scoped thread, so the function
 //!   may borrow: it must be `Sync`, inputs and outputs `Send`, nothing `'static`). The
-//!   dispatcher waits for reports with the sleeping back-off of `pending::poll_until`,
-//!   so a worker that finishes gets its next batch within about 0.1 ms while the root
-//!   computes; the call returns once the root's batch is done too;
+//!   dispatcher waits parked (its compute thread wakes it when a batch is done), and
+//!   for reports naps at most a hundredth of the time since its last hand-out (so a
+//!   worker that finishes waits about 1% of its batch at most, and the dispatcher does
+//!   not wake thousands of times a second on the core its compute thread needs); the
+//!   call returns once the root's batch is done too;
 //! - shorter batches run on the main thread between hand-outs: a worker then waits at
 //!   most one such batch, less than starting a thread would cost.
 //!
@@ -82,6 +94,8 @@
 
 mod core;
 mod progress;
+mod resize;
+pub(crate) mod spawn;
 mod stream;
 mod task;
 mod worker;
@@ -111,6 +125,8 @@ pub struct Pool<'f, I, O> {
     in_flight: usize,
     next_stream: Cell<u32>,
     closed: bool,
+    /// This pool's number in the process (spawned children count alike).
+    number: usize,
 }
 
 impl<I, O> std::fmt::Debug for Pool<'_, I, O> {
@@ -132,6 +148,7 @@ pub struct Builder<'c> {
     in_flight: usize,
     ranks: Option<usize>,
     root_computes: Option<bool>,
+    spawn: Option<bool>,
 }
 
 impl Pool<'static, (), ()> {
@@ -145,6 +162,7 @@ impl Pool<'static, (), ()> {
             in_flight: IN_FLIGHT,
             ranks: None,
             root_computes: None,
+            spawn: None,
         }
     }
 }
@@ -175,8 +193,11 @@ impl<'c> Builder<'c> {
         self
     }
 
-    /// Use only the first `ranks` ranks of the communicator (at least 1); the others
-    /// return `None` at once.
+    /// How many processes compute, the root included (at least 1). Under a launcher:
+    /// only the first `ranks` ranks of the communicator (the others return `None` at
+    /// once). Run directly (one process, no launcher): spawn `ranks - 1` workers (`1`:
+    /// everything in this process). Default: every rank launched, or run directly one
+    /// process per processor online.
     pub fn ranks(mut self, ranks: usize) -> Self {
         self.ranks = Some(ranks.max(1));
         self
@@ -188,6 +209,17 @@ impl<'c> Builder<'c> {
     /// oversubscribed root would only slow them). A pool of one rank always computes.
     pub fn root_computes(mut self, yes: bool) -> Self {
         self.root_computes = Some(yes);
+        self
+    }
+
+    /// Whether the root spawns workers at run time (`MPI_Comm_spawn` of this program)
+    /// to reach [`ranks`](Self::ranks) processes. Default: when run directly (a world of
+    /// one rank, no launcher); `true` also spawns under a launcher when `ranks` is more
+    /// than the communicator has; `false` never spawns. Where MPI cannot spawn (MPICH
+    /// with the ucx device), the pool says so in one line on stderr and runs on the
+    /// processes it has.
+    pub fn spawn(mut self, yes: bool) -> Self {
+        self.spawn = Some(yes);
         self
     }
 
@@ -211,6 +243,21 @@ impl<'c> Builder<'c> {
         E: Display,
         F: Fn(I) -> std::result::Result<O, E> + Sync + 'f,
     {
+        let number = spawn::next_pool();
+        if let Some(serves) = spawn::child_serves(number) {
+            // A spawned worker: the parent decides everything; serve on the world.
+            if !serves {
+                return Ok(None);
+            }
+            let comm = spawn::child_pool_comm(self.comm)?;
+            comm.gather(&comm.processor_name(), worker::ROOT)?;
+            let f = worker::boxed(f);
+            match worker::serve(&comm, &*f)? {
+                worker::Ended::Released => spawn::retire(),
+                worker::Ended::Stopped(active) => spawn::note_active(active),
+            }
+            return Ok(None);
+        }
         let comm = match self.ranks {
             Some(n) if n < self.comm.size() => {
                 let rank = self.comm.rank();
@@ -228,17 +275,50 @@ impl<'c> Builder<'c> {
             worker::serve(&comm, &*f)?;
             return Ok(None);
         }
+        let mut names = names.unwrap_or_default();
+        // Children of earlier spawns are in this pool's constructor now: link them.
+        let mut spawned = Vec::new();
+        for (group, ranks) in spawn::active_groups() {
+            let link = spawn::pool_comm(group, &ranks, &comm)?;
+            // The workers' names (the root's first, counted already).
+            names.extend(
+                link.gather(&link.processor_name(), worker::ROOT)?
+                    .unwrap_or_default()
+                    .into_iter()
+                    .skip(1),
+            );
+            spawned.push((link, group, ranks));
+        }
+        let have = comm.size() + spawned.iter().map(|s| s.2.len()).sum::<usize>();
+        // New workers are spawned at the pool's first use, while the root computes its
+        // first batch (the spawn blocks for about 0.3 s); they run on this node.
+        let wanted = spawn::wanted(have, self.ranks, self.spawn);
         let root_computes = self.root_computes.unwrap_or_else(|| {
             let here = comm.processor_name();
-            let neighbours = names.iter().flatten().filter(|n| **n == here).count();
+            let neighbours = names.iter().filter(|n| **n == here).count() + wanted;
             neighbours <= crate::ffi::cpus_online()
         });
+        let mut core = Core::new(comm, f, self.chunk, self.retries, root_computes);
+        for (link, group, ranks) in spawned {
+            core.add_link(link, group, &ranks);
+        }
+        if wanted > 0 {
+            core.spawn_later(wanted, number);
+        }
+        // More children than asked for (a later pool with fewer ranks): release some.
+        if let Some(n) = self.ranks {
+            let extra = core.ranks().saturating_sub(n.max(1));
+            if extra > 0 {
+                core.release(extra)?;
+            }
+        }
         Ok(Some(Pool {
-            core: RefCell::new(Core::new(comm, f, self.chunk, self.retries, root_computes)),
+            core: RefCell::new(core),
             progress: self.progress,
             in_flight: self.in_flight,
             next_stream: Cell::new(0),
             closed: false,
+            number,
         }))
     }
 }
@@ -267,17 +347,25 @@ where
 
     /// The ranks that run tasks, the root included.
     pub fn ranks(&self) -> usize {
-        self.core.borrow().ranks()
+        let mut core = self.core.borrow_mut();
+        core.settle();
+        core.ranks()
     }
 
     /// Whether the root runs tasks too (see [`Builder::root_computes`]).
     pub fn root_computes(&self) -> bool {
-        self.core.borrow().root_computes()
+        let mut core = self.core.borrow_mut();
+        core.settle();
+        core.root_computes()
     }
 
-    /// How many tasks each rank has run so far (retries count again), by rank.
+    /// How many tasks each process has run so far (retries count again), by worker id:
+    /// the launched ranks first (the root is 0), then spawned workers in the order they
+    /// joined.
     pub fn tasks_per_rank(&self) -> Vec<usize> {
-        self.core.borrow().ran().to_vec()
+        let mut core = self.core.borrow_mut();
+        core.settle();
+        core.ran().to_vec()
     }
 
     /// Queue one task and return its handle at once (an idle worker gets it now).
@@ -363,6 +451,7 @@ where
 
     fn step(&self, id: u64) -> Result<bool> {
         let mut core = self.borrow_mut();
+        core.settle();
         core.step()?;
         if !core.ready(id) {
             core.run_one_batch()?;

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{assert_ring_went_round, example, mpirun};
+use common::{assert_ring_went_round, direct, example, mpirun, TIMEOUT};
 use std::process::Command;
 
 #[test]
@@ -128,13 +128,14 @@ fn pool_tour_passes_at_every_size_and_run_directly() {
             run.report()
         );
     }
-    let direct = Command::new(example("pool_tour")).output().unwrap();
-    let stdout = String::from_utf8_lossy(&direct.stdout);
-    assert!(direct.status.success(), "{direct:?}");
+    // Run directly: the pool spawns its workers (Open MPI; tests/spawn.rs has more).
+    let run = direct(&example("pool_tour"), &[], &[], TIMEOUT);
+    run.assert_success();
     assert_eq!(
-        stdout.lines().last(),
+        run.stdout.lines().last(),
         Some("all pool checks ok"),
-        "{stdout}"
+        "{}",
+        run.report()
     );
 }
 
@@ -154,16 +155,10 @@ fn fib_prints_the_seed_answer_at_every_size() {
     let run = mpirun(3, &example("fib"), &["20", "10", "1"]);
     run.assert_success();
     assert_eq!(run.stdout.trim_end(), "[6765, 55, 1]");
-    // Run directly (no launcher): a world of one rank computes the same.
-    let direct = Command::new(example("fib"))
-        .args(["--time", "25", "20"])
-        .output()
-        .unwrap();
-    assert!(direct.status.success(), "{direct:?}");
-    assert_eq!(
-        String::from_utf8_lossy(&direct.stdout).trim_end(),
-        "[75025, 6765]"
-    );
+    // Run directly (no launcher): the same answer, the workers spawned at run time.
+    let run = direct(&example("fib"), &["--time", "25", "20"], &[], TIMEOUT);
+    run.assert_success();
+    assert_eq!(run.stdout.trim_end(), "[75025, 6765]", "{}", run.report());
     // --workers N uses at most N ranks.
     let run = mpirun(
         3,

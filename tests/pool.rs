@@ -1,5 +1,6 @@
 //! The pool under mpirun at 1..5 ranks: streams, futures, cancellation, the in-flight
-//! bound, time limits, failures, the root computing, and several pools in one program.
+//! bound, time limits, failures, the root computing, several pools in one program, and
+//! pools that grow (spawning, Open MPI) and shrink while they run.
 
 mod common;
 
@@ -8,7 +9,7 @@ use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{spmd, SIZES};
+use common::{flavor, spmd, Flavor, SIZES};
 use rspar::{ErrorKind, Pool};
 
 #[test]
@@ -420,4 +421,64 @@ fn a_panic_on_the_roots_compute_thread_fails_only_its_task() {
             Ok(())
         },
     );
+}
+
+#[test]
+fn pools_grow_and_shrink_while_running() {
+    spmd("pools_grow_and_shrink_while_running", SIZES, |world| {
+        let launched = world.size();
+        let Some(pool) = Pool::new(world, |ms: u64| {
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+            ms
+        })?
+        else {
+            return Ok(());
+        };
+        assert_eq!(pool.ranks(), launched);
+        // Shrink to the root alone while every worker holds a batch: nothing is lost.
+        let tasks: Vec<_> = (0..4 * launched as u64)
+            .map(|i| pool.submit(5 + i % 3))
+            .collect();
+        pool.shrink(launched - 1)?;
+        assert_eq!(pool.ranks(), 1);
+        for (i, task) in tasks.into_iter().enumerate() {
+            assert_eq!(task.wait()?, 5 + i as u64 % 3);
+        }
+        let released = pool.tasks_per_rank();
+        assert_eq!(pool.map(vec![1; 20])?, vec![1; 20]);
+        let after = pool.tasks_per_rank();
+        assert_eq!(&after[1..], &released[1..], "a released rank ran tasks");
+        assert_eq!(after[0], released[0] + 20);
+        // Impossible requests are typed errors, and change nothing.
+        for wrong in [pool.shrink(1), pool.resize(0)] {
+            assert!(
+                matches!(
+                    wrong.as_ref().map_err(|e| e.kind()),
+                    Err(ErrorKind::PoolSize { .. })
+                ),
+                "{wrong:?}"
+            );
+        }
+        assert_eq!(pool.ranks(), 1);
+        // Grow by spawning (Open MPI); MPICH says it cannot.
+        match pool.grow(2) {
+            Ok(()) => {
+                assert_eq!(flavor(), Flavor::OpenMpi);
+                assert_eq!(pool.ranks(), 3);
+                assert_eq!(pool.map(vec![2; 60])?, vec![2; 60]);
+                let counts = pool.tasks_per_rank();
+                assert_eq!(counts.len(), launched + 2);
+                assert!(counts[launched..].iter().all(|&n| n > 0), "{counts:?}");
+                pool.resize(2)?;
+                assert_eq!(pool.ranks(), 2);
+                assert_eq!(pool.map([3, 1])?, [3, 1]);
+            }
+            Err(err) => {
+                assert!(matches!(err.kind(), ErrorKind::Spawn { .. }), "{err}");
+                assert_ne!(flavor(), Flavor::OpenMpi, "{err}");
+                assert_eq!(pool.ranks(), 1);
+            }
+        }
+        pool.close()
+    });
 }

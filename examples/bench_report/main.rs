@@ -12,6 +12,7 @@
 //! interval of each ratio shows how far that median can be trusted on a noisy machine.
 
 mod chart;
+mod direct;
 mod stats;
 mod summary;
 
@@ -93,6 +94,10 @@ fn run(args: &Args) -> Result<(), String> {
         launches,
     )?;
     print!("{md}");
+    if !samples.keys().any(|(_, bench, _)| bench == "pingpong") {
+        println!("(no ping-pong rows, as with bench.sh --pool: no chart)");
+        return Ok(());
+    }
     chart::draw(&samples, &args.out.join("pingpong.svg"))
 }
 

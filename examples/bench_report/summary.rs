@@ -10,14 +10,14 @@ use crate::Samples;
 
 /// One row of summary.csv.
 pub struct Row {
-    measure: &'static str,
-    size: u64,
-    rspar: f64,
-    reference: f64,
+    pub(crate) measure: &'static str,
+    pub(crate) size: u64,
+    pub(crate) rspar: f64,
+    pub(crate) reference: f64,
     /// 95% bootstrap interval of `ratio()`.
-    ratio_interval: (f64, f64),
+    pub(crate) ratio_interval: (f64, f64),
     /// 95% bootstrap interval of `rspar`.
-    rspar_interval: (f64, f64),
+    pub(crate) rspar_interval: (f64, f64),
 }
 
 impl Row {
@@ -133,6 +133,7 @@ pub fn rows(samples: &Samples) -> Vec<Row> {
             }
         }
     }
+    rows.extend(crate::direct::rows(samples));
     let rate = |i| {
         samples
             .get(&(i, "tasks_per_s".to_string(), 0))
@@ -324,6 +325,15 @@ const TARGETS: &[Target] = &[
         aim: 1.95,
     },
     Target {
+        what: "pool run directly, fib 44..39, spawned vs --workers 1 (start-up included)",
+        measures: &["pool_direct_spawn_speedup"],
+        sizes: (0, 0),
+        higher: true,
+        absolute: true,
+        must: 1.7,
+        aim: 1.9,
+    },
+    Target {
         what: "pool tiny-task rate through submit (tasks/s)",
         measures: &["pool_submit_tasks_per_s"],
         sizes: (0, 0),
@@ -413,7 +423,12 @@ pub fn human(size: u64) -> String {
 fn unit(measure: &str) -> &'static str {
     match measure {
         m if m.starts_with("bandwidth") => "MB/s",
-        "farm_speedup" | "pool_speedup_n2" | "pool_direct_vs_n1" => "x",
+        "farm_speedup"
+        | "pool_speedup_n2"
+        | "pool_direct_vs_n1"
+        | "pool_direct_spawn_speedup"
+        | "direct_speedup_vs_multiprocessing"
+        | "direct_speedup_vs_mpi4py_futures" => "x",
         m if m.ends_with("_in_launch") => "x raw MPI",
         "farm_tasks_per_s" | "pool_submit_tasks_per_s" => "tasks/s",
         _ => "us",

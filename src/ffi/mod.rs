@@ -20,6 +20,8 @@
 //!   with `#[derive(Plain)]`.
 //! - [`Handle`] and `Init::wrap_raw`: the communicators rspar holds (its own, freed
 //!   unless MPI was finalized first; a host's, never freed) and a host's raw `MPI_Comm`.
+//! - [`spawn`], [`parent_merged`], [`Spawned`]: the pool's workers started at run time
+//!   (`MPI_Comm_spawn` with an info, `MPI_Intercomm_merge`, `MPI_Comm_disconnect`).
 //! - [`quiet_abort_banner`]: Open MPI 4's `MPI_ABORT` help text left out of an abort
 //!   rspar has already explained (mpirun 4.1 sometimes misreads it and prints
 //!   `ORTE_ERROR_LOG` lines instead).
@@ -40,6 +42,7 @@ mod p2p;
 mod plain;
 mod process;
 mod send;
+mod spawn;
 mod status;
 #[cfg(rspar_ulfm)]
 pub(crate) mod ulfm;
@@ -59,8 +62,9 @@ pub(crate) use host::Handle;
 pub(crate) use p2p::{probe, receive_into, send, Matched, Received};
 pub use plain::Plain;
 pub(crate) use plain::{as_elements, as_elements_mut, element_count};
-pub(crate) use process::signal_group;
+pub(crate) use process::{signal_group, terminate};
 pub(crate) use send::OwnedSend;
+pub(crate) use spawn::{disconnect_parent, parent_merged, spawn, Spawned};
 pub(crate) use status::elements;
 
 /// The raw handle of a communicator rspar sends on, read once (rsmpi's `as_raw` picks

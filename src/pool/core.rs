@@ -16,6 +16,10 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 mod compute;
+mod members;
+mod survive;
+
+pub(crate) use members::{Member, Membership};
 
 use super::worker::{run_task, Order, Report, ORDER, REPORT, ROOT};
 use crate::comm::Communicator;
@@ -46,7 +50,12 @@ pub(crate) struct Slot<O> {
 
 /// The root's dispatcher.
 pub(crate) struct Core<'f, I, O> {
-    comm: Communicator,
+    /// The pool's communicators: the launched ranks' first, then one per spawn.
+    links: Vec<Communicator>,
+    /// Every process that ever was in the pool, by worker id (the root is 0).
+    members: Vec<Member>,
+    /// Busy workers per link.
+    busy_on: Vec<usize>,
     f: Box<dyn Fn(I) -> std::result::Result<O, String> + Sync + 'f>,
     chunk: Option<usize>,
     retries: usize,
@@ -67,10 +76,14 @@ pub(crate) struct Core<'f, I, O> {
     local_time: Duration,
     /// Whether the root runs tasks too (with workers; alone it always does).
     root_computes: bool,
-    /// With ULFM on (`fault::enabled`): each busy worker's batch as sent, to queue its
-    /// tasks again if the worker is lost (`lose`); the workers lost so far.
+    /// When the last batch went to a worker: every busy worker has run at least this
+    /// long, which bounds how long the root naps while it waits (`patience`).
+    last_dispatch: Instant,
+    /// Workers to spawn at the first progress (how many, for which pool number).
+    pending_spawn: Option<(usize, usize)>,
+    /// With ULFM on (`fault::enabled`): each busy worker's batch as sent, by worker id,
+    /// to queue its tasks again if the worker is lost (`survive.rs`).
     held: HashMap<usize, Vec<u8>>,
-    lost: Vec<usize>,
     /// [`Core::close`], kept here so that the pool's `Drop` (which has no bounds on
     /// the types) can call it.
     closer: fn(&mut Core<'f, I, O>) -> Result<()>,
@@ -134,7 +147,17 @@ where
     ) -> Core<'f, I, O> {
         let size = comm.size();
         Core {
-            comm,
+            links: vec![comm],
+            members: (0..size)
+                .map(|rank| Member {
+                    link: 0,
+                    rank,
+                    group: None,
+                    spawn_rank: 0,
+                    state: Membership::Active,
+                })
+                .collect(),
+            busy_on: vec![0],
             f,
             chunk,
             retries,
@@ -150,18 +173,28 @@ where
             ran: vec![0; size],
             local_time: Duration::MAX,
             root_computes,
+            last_dispatch: Instant::now(),
+            pending_spawn: None,
             held: HashMap::new(),
-            lost: Vec::new(),
             closer: Core::close,
         }
     }
 
+    /// The processes that take work, the root included.
     pub(crate) fn ranks(&self) -> usize {
-        self.comm.size()
+        self.members
+            .iter()
+            .filter(|m| m.state == Membership::Active)
+            .count()
+    }
+
+    /// True when no worker is left: the root runs everything.
+    fn alone(&self) -> bool {
+        self.idle.is_empty() && self.busy == 0
     }
 
     pub(crate) fn root_computes(&self) -> bool {
-        self.root_computes || self.comm.size() == 1
+        self.root_computes || self.alone()
     }
 
     pub(crate) fn ran(&self) -> &[usize] {
@@ -194,7 +227,7 @@ where
 
     /// Run one batch on the root if a task is queued.
     pub(crate) fn run_one_batch(&mut self) -> Result<()> {
-        if (self.root_computes || self.comm.size() == 1) && self.has_queued() {
+        if self.root_computes() && self.has_queued() {
             self.run_here()?;
         }
         Ok(())
@@ -267,70 +300,17 @@ where
             }
             let worker = self.idle.pop().expect("an idle worker");
             let bytes = wire::encode(&Order::Work(batch))?;
-            let sent = if crate::fault::enabled() {
+            let Member { link, rank, .. } = self.members[worker];
+            if crate::fault::enabled() {
                 self.held.insert(worker, bytes.clone());
-                self.comm.tag(ORDER).send_encoded(bytes, worker)
-            } else {
-                self.comm.tag(ORDER).send_encoded(bytes, worker)
-            };
+            }
+            let sent = self.links[link].tag(ORDER).send_encoded(bytes, rank);
+            self.busy_on[link] += 1;
             self.busy += 1;
+            self.last_dispatch = Instant::now();
             if let Err(err) = sent {
-                self.survive(err)?;
+                self.survive(err, link)?;
             }
-        }
-        Ok(())
-    }
-
-    /// A process failure (ULFM) among the workers: lose them and go on; any other error,
-    /// or a failure the pool cannot survive, is returned.
-    fn survive(&mut self, err: Error) -> Result<()> {
-        let ErrorKind::ProcessFailed { ranks } = err.kind() else {
-            return Err(err);
-        };
-        let ranks = if ranks.is_empty() {
-            self.comm.failed_ranks()
-        } else {
-            ranks.clone()
-        };
-        if ranks.is_empty() || ranks.contains(&ROOT) {
-            return Err(err);
-        }
-        for rank in ranks {
-            self.lose(rank)?;
-        }
-        Ok(())
-    }
-
-    /// Worker `rank` has failed: no more orders to it, and the tasks of the batch it
-    /// held go back to the front of the queue, in order.
-    fn lose(&mut self, rank: usize) -> Result<()> {
-        if self.lost.contains(&rank) {
-            return Ok(());
-        }
-        self.lost.push(rank);
-        self.idle.retain(|&w| w != rank);
-        let mut back = 0;
-        if let Some(bytes) = self.held.remove(&rank) {
-            self.busy -= 1;
-            if let Order::Work(batch) = wire::decode::<Order<I>>(&bytes)? {
-                for (id, input) in batch.into_iter().rev() {
-                    if let Some(slot) = self.slot_mut(id) {
-                        if matches!(slot.state, State::Running) {
-                            slot.state = State::Queued;
-                            self.queue.push_front((id, input));
-                            back += 1;
-                        }
-                    }
-                }
-            }
-        }
-        crate::env::say(&format!(
-            "rspar: pool: lost worker rank {rank}; its {back} task(s) in flight go back in \
-             the queue"
-        ));
-        if self.idle.is_empty() && self.busy == 0 {
-            // No worker left: the root runs the rest.
-            self.root_computes = true;
         }
         Ok(())
     }
@@ -340,9 +320,10 @@ where
     /// equal share per rank, so tiny tasks travel in large batches and the last,
     /// small batches even out the finish.
     fn take_batch(&mut self) -> Result<Vec<(u64, I)>> {
-        let size = self
-            .chunk
-            .unwrap_or((self.queue.len() / (8 * self.comm.size())).max(1));
+        let size = self.chunk.unwrap_or(
+            (self.queue.len() / (8 * (self.ranks() + self.pending_spawn.map_or(0, |p| p.0))))
+                .max(1),
+        );
         let mut batch = Vec::with_capacity(size.min(self.queue.len()));
         while batch.len() < size {
             let Some((id, input)) = self.queue.pop_front() else {
@@ -399,29 +380,59 @@ where
         Ok(())
     }
 
-    /// A worker's report, if one has arrived (no MPI call when no worker is busy).
+    /// The longest nap while waiting for reports: a hundredth of the time since the last
+    /// hand-out (so a worker that reports waits at most about 1% of its batch), between
+    /// `pending`'s 100 us and 20 ms.
+    pub(crate) fn patience(&self) -> impl Fn() -> Duration {
+        let since = self.last_dispatch;
+        move || (since.elapsed() / 100).min(Duration::from_millis(20))
+    }
+
+    /// A worker's report and its id, if one has arrived (no MPI call when no worker
+    /// is busy).
     fn try_report(&mut self) -> Result<Option<(Report<O>, usize)>> {
         if self.busy == 0 {
             return Ok(None);
         }
-        let found = self
-            .comm
-            .tag(REPORT)
-            .with_status()
-            .ireceive::<Report<O>>(Any)
-            .test();
-        match found {
-            Ok(found) => Ok(found.map(|(report, status)| (report, status.source))),
-            Err(err) => self.survive(err).map(|()| None),
+        for link in 0..self.links.len() {
+            if self.busy_on[link] == 0 {
+                continue;
+            }
+            let found = self.links[link]
+                .tag(REPORT)
+                .with_status()
+                .ireceive::<Report<O>>(Any)
+                .test();
+            let found = match found {
+                Ok(found) => found,
+                Err(err) => {
+                    self.survive(err, link)?;
+                    continue;
+                }
+            };
+            if let Some((report, status)) = found {
+                let id = self
+                    .members
+                    .iter()
+                    .position(|m| m.link == link && m.rank == status.source)
+                    .unwrap_or(0);
+                return Ok(Some((report, id)));
+            }
         }
+        Ok(None)
     }
 
     fn absorb(&mut self, report: Report<O>, source: usize) -> Result<()> {
         self.held.remove(&source);
         self.busy -= 1;
-        self.idle.push(source);
+        self.busy_on[self.members[source].link] -= 1;
         for (id, outcome) in report {
             self.finish(id, outcome, source)?;
+        }
+        match self.members[source].state {
+            Membership::Active => self.idle.push(source),
+            Membership::Leaving => self.send_release(source)?,
+            Membership::Gone => {}
         }
         Ok(())
     }
@@ -458,18 +469,31 @@ where
 
     /// Let the batches in flight finish, then release the workers.
     pub(crate) fn close(&mut self) -> Result<()> {
+        // A pool closed before any work spawns nothing.
+        self.pending_spawn = None;
         self.queue.clear();
         while self.busy > 0 {
             let _wait = crate::watch::receive("pool (root closing)", None, Some(REPORT));
-            if let Some((report, source)) = crate::pending::poll_until(None, || self.try_report())?
+            let patience = self.patience();
+            if let Some((report, source)) =
+                crate::pending::poll_patiently(None, patience, || self.try_report())?
             {
                 self.absorb(report, source)?;
             }
         }
         let workers = std::mem::take(&mut self.idle);
         for worker in workers {
-            if let Err(err) = self.comm.tag(ORDER).send(&Order::<I>::Stop, worker) {
-                self.survive(err)?;
+            let Member {
+                link, rank, group, ..
+            } = self.members[worker];
+            // A spawned worker learns who of its spawn serves on: the next pool links
+            // only them.
+            let active = group.map(super::spawn::active).unwrap_or_default();
+            let sent = self.links[link]
+                .tag(ORDER)
+                .send(&Order::<I>::Stop(active), rank);
+            if let Err(err) = sent {
+                self.survive(err, link)?;
             }
         }
         Ok(())

@@ -20,11 +20,21 @@ pub(crate) const ORDER: i32 = 1;
 /// Tag of the workers' reports.
 pub(crate) const REPORT: i32 = 2;
 
-/// What the root sends a worker: a batch of (task id, input), or stop.
+/// What the root sends a worker: a batch of (task id, input); stop (the pool is
+/// closed); or release (the pool shrank: a spawned worker serves no more pools).
 #[derive(Serialize, Deserialize)]
 pub(crate) enum Order<I> {
     Work(Vec<(u64, I)>),
-    Stop,
+    /// The ranks of a spawned worker's group that serve on (empty for launched ranks).
+    Stop(Vec<usize>),
+    Release,
+}
+
+/// How a worker's service ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Ended {
+    Stopped(Vec<usize>),
+    Released,
 }
 
 /// What a worker sends back: each task's id and its value or failure message.
@@ -40,11 +50,11 @@ fn wait_for_order<I: DeserializeOwned>(comm: &Communicator) -> Result<Order<I>> 
     Ok(order)
 }
 
-/// Serve batches until the root says stop.
+/// Serve batches until the root says stop or release.
 pub(crate) fn serve<I, O>(
     comm: &Communicator,
     f: &dyn Fn(I) -> std::result::Result<O, String>,
-) -> Result<()>
+) -> Result<Ended>
 where
     I: DeserializeOwned,
     O: Serialize,
@@ -52,7 +62,8 @@ where
     loop {
         let batch = match wait_for_order::<I>(comm)? {
             Order::Work(batch) => batch,
-            Order::Stop => return Ok(()),
+            Order::Stop(active) => return Ok(Ended::Stopped(active)),
+            Order::Release => return Ok(Ended::Released),
         };
         let report: Report<O> = batch
             .into_iter()

@@ -139,6 +139,82 @@ pub fn assert_ring_went_round(run: &Run, n: usize) {
     );
 }
 
+/// Run `program args` directly, without a launcher (an MPI singleton, which may spawn
+/// workers at run time), with extra environment `env`, killed after `timeout` (coreutils
+/// `timeout` signals its process group; Open MPI's singleton daemon ends the spawned
+/// workers when their parent dies). The run-as-root variables are set as for mpirun.
+pub fn direct(program: &Path, args: &[&str], env: &[(&str, &str)], timeout: Duration) -> Run {
+    let _one = ONE_JOB.lock().unwrap_or_else(|p| p.into_inner());
+    let command = format!("{} {}", program.display(), args.join(" "));
+    let mut cmd = Command::new("timeout");
+    cmd.arg("-k").arg("5").arg(format!("{}", timeout.as_secs()));
+    cmd.arg(program).args(args);
+    cmd.env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .env("PRTE_ALLOW_RUN_AS_ROOT", "1")
+        .env("PRTE_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let start = Instant::now();
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot start '{command}': {e}"));
+    let code = out.status.code();
+    Run {
+        code,
+        timed_out: matches!(code, Some(124) | Some(137)),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: start.elapsed(),
+        command,
+    }
+}
+
+/// Run this test binary directly (no launcher), only the test `name`, in rank mode:
+/// the body runs in a world of one rank, and a pool in it may spawn workers. The run,
+/// for the caller to check (see [`spmd_direct`]).
+pub fn launch_self_direct(name: &str, env: &[(&str, &str)]) -> Run {
+    let exe = std::env::current_exe().expect("current_exe");
+    let mut all_env = vec![(SPMD_VAR, name)];
+    all_env.extend_from_slice(env);
+    direct(
+        &exe,
+        &[
+            name,
+            "--exact",
+            "--include-ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ],
+        &all_env,
+        TIMEOUT,
+    )
+}
+
+/// Run `body` in this test binary started directly (a world of one rank; the pool's
+/// spawned workers run it too, as every process runs `main`), and check that it passed.
+pub fn spmd_direct(
+    name: &str,
+    body: impl FnOnce(&rspar::Communicator) -> rspar::Result<()>,
+) -> Option<Run> {
+    if in_rank(name) {
+        spmd(name, &[], body);
+        return None;
+    }
+    let run = launch_self_direct(name, &[]);
+    run.assert_success();
+    let mark = format!("{PASSED_MARK} {name}\n");
+    assert_eq!(run.stdout.matches(&mark).count(), 1, "{}", run.report());
+    Some(run)
+}
+
+/// True in a pool worker spawned at run time (by a pool in a test body): it runs the
+/// test body too, but is none of the launched ranks the driver counts.
+pub fn spawned_worker() -> bool {
+    std::env::var_os("RSPAR_POOL_SPAWNED").is_some()
+}
+
 /// Run `program args` on `n` ranks with the default timeout.
 pub fn mpirun(n: usize, program: &Path, args: &[&str]) -> Run {
     mpirun_with(n, program, args, &[], TIMEOUT)
@@ -207,7 +283,8 @@ pub fn spmd(
 ) {
     spmd_process(name, sizes, || {
         let world = rspar::init().expect("rspar::init");
-        if let Some(launched) = std::env::var(SIZE_VAR).ok().and_then(|n| n.parse().ok()) {
+        let launched = std::env::var(SIZE_VAR).ok().and_then(|n| n.parse().ok());
+        if let Some(launched) = launched.filter(|_| !spawned_worker()) {
             assert_eq!(
                 world.size(),
                 launched,
@@ -228,6 +305,9 @@ pub fn spmd(
 pub fn spmd_process(name: &str, sizes: &[usize], body: impl FnOnce()) {
     if in_rank(name) {
         body();
+        if spawned_worker() {
+            return;
+        }
         // One write per line, so lines of different ranks cannot interleave.
         use std::io::Write;
         let line = format!("{PASSED_MARK} {name}\n");

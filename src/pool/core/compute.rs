@@ -42,6 +42,8 @@ impl<I: Send, O: Send> Compute<I, O> {
     {
         let (batches, inbox) = mpsc::channel::<Vec<(u64, I)>>();
         let (outbox, results) = mpsc::channel::<(Report<O>, Duration)>();
+        // The dispatcher naps parked while it waits: wake it when a batch is done.
+        let dispatcher = std::thread::current();
         scope.spawn(move || {
             for batch in inbox {
                 let start = Instant::now();
@@ -52,6 +54,7 @@ impl<I: Send, O: Send> Compute<I, O> {
                 if outbox.send((report, start.elapsed())).is_err() {
                     break;
                 }
+                dispatcher.unpark();
             }
         });
         Compute { batches, results }
@@ -74,7 +77,14 @@ where
         if done(self) {
             return Ok(true);
         }
-        if self.comm.size() == 1 {
+        // Workers still to spawn: while the root computes its first batch on its thread
+        // (the spawn blocks this one), or now.
+        if self.spawn_pending()
+            && !(self.root_computes && self.local_time >= THREAD_ABOVE && self.has_queued())
+        {
+            self.settle();
+        }
+        if self.alone() && !self.spawn_pending() {
             return self.progress_alone(deadline, done);
         }
         if !self.root_computes || self.local_time < THREAD_ABOVE {
@@ -115,6 +125,8 @@ where
                     if helper.batches.send(batch).is_ok() {
                         computing = true;
                     }
+                    // The root computes: spawn the workers still to come meanwhile.
+                    self.settle();
                     continue;
                 }
                 if verdict.is_none() && !computing && self.busy == 0 {
@@ -129,7 +141,8 @@ where
                 };
                 let _wait =
                     crate::watch::receive("pool (root waiting for a report)", None, Some(REPORT));
-                let event = crate::pending::poll_until(limit, || {
+                let patience = self.patience();
+                let event = crate::pending::poll_patiently(limit, patience, || {
                     if let Some((report, took)) =
                         compute.as_ref().and_then(|c| c.results.try_recv().ok())
                     {
@@ -188,7 +201,9 @@ where
             let limit = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             let _wait =
                 crate::watch::receive("pool (root waiting for a report)", None, Some(REPORT));
-            if let Some((report, source)) = crate::pending::poll_until(limit, || self.try_report())?
+            let patience = self.patience();
+            if let Some((report, source)) =
+                crate::pending::poll_patiently(limit, patience, || self.try_report())?
             {
                 self.absorb(report, source)?;
             }

@@ -1,0 +1,337 @@
+//! Workers started at run time: a program run without a launcher (an MPI singleton)
+//! spawns copies of itself (`MPI_Comm_spawn` of `current_exe` with the same arguments),
+//! and a running pool grows the same way.
+//!
+//! **Who is who.** A spawned child runs `main` like any rank. `rspar::init()` in it
+//! finds the parent (`MPI_Comm_get_parent`, and the variable [`SPAWNED_VAR`] the parent
+//! set through the spawn's info) and returns as its world the merged communicator of
+//! its spawn: the parent is rank 0, the children 1..=n. So a child never believes it is
+//! the root, and `if world.rank() == 0` code stays on the parent. The parent's own world
+//! stays what the launch gave it (one rank run directly).
+//!
+//! **Which pool a child serves.** Every process counts the pools it makes. A child is
+//! told (in [`SPAWNED_VAR`]) the number of the pool it was spawned for; its earlier
+//! `Pool::new` calls return `None` at once (that work was done without it), that one
+//! serves, and the later ones serve the parent's later pools, as a launched rank does.
+//! A child the parent released (a pool shrunk) is done: its later `Pool::new` calls
+//! return `None` at once.
+//!
+//! **Lifetime.** The parent keeps each spawn's merged communicator here (not in a
+//! `Communicator`, which would keep the `Env` alive) and disconnects from the children
+//! just before `MPI_Finalize` (`Env`'s drop calls [`disconnect_all`]); a child's
+//! `MPI_Finalize` waits for that (sleeping: no CPU measured), as MPI's disconnect is
+//! collective.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
+
+use crate::comm::Communicator;
+use crate::error::{ErrorKind, Result};
+use crate::ffi::{Handle, Spawned};
+
+/// The variable the parent sets in its children's environment (the spawn's info key
+/// `env`): the number of the pool they were spawned for, and the parent as `pid@node`
+/// (`2:1234@vm`).
+pub(crate) const SPAWNED_VAR: &str = "RSPAR_POOL_SPAWNED";
+
+/// One spawn: the children one `MPI_Comm_spawn` started.
+pub(crate) struct Group {
+    spawned: Option<Spawned>,
+    /// Parent rank 0, the children 1..=n.
+    merged: Rc<Handle>,
+    /// Children not released yet, by rank in `merged` minus one.
+    active: Vec<bool>,
+}
+
+thread_local! {
+    /// The parent's spawns (only the thread that initialised MPI touches them).
+    static GROUPS: RefCell<Vec<Group>> = const { RefCell::new(Vec::new()) };
+    /// Pools made so far by this process.
+    static POOLS: Cell<usize> = const { Cell::new(0) };
+    /// In a child: the pool it was spawned for.
+    static CHILD: Cell<Option<usize>> = const { Cell::new(None) };
+    /// In a child: released by its parent, serves no more pools.
+    static RETIRED: Cell<bool> = const { Cell::new(false) };
+    /// In a child: the ranks of its spawn (the parent 0) its next pool links, as the
+    /// parent said at the last pool's end (`None`: all, as spawned).
+    static ACTIVE: RefCell<Option<Vec<usize>>> = const { RefCell::new(None) };
+}
+
+/// Whether a launcher started this process (read before `MPI_Init`: Open MPI sets
+/// `PMIX_RANK` in a singleton too).
+static LAUNCHED: OnceLock<bool> = OnceLock::new();
+
+/// In a spawned child: its parent as `pid@node` (set once, at `init`).
+static PARENT: OnceLock<String> = OnceLock::new();
+
+/// In a spawned child that aborts: Open MPI 4.1 ends the child's own spawn but not the
+/// parent (measured: an `MPI_Abort` on the parent's inter-communicator did not either),
+/// which would wait for the child forever. So the child sends its parent SIGTERM when
+/// both run on the same node (the parent's pid travels with the pool number); the
+/// parent's end then ends the other children (Open MPI's singleton daemon does). On
+/// another node nothing: there the parent's launcher is in charge.
+pub(crate) fn end_parent() {
+    let Some((pid, node)) = PARENT.get().and_then(|p| p.split_once('@')) else {
+        return;
+    };
+    if node == mpi::environment::processor_name().unwrap_or_default() {
+        if let Ok(pid) = pid.parse() {
+            crate::ffi::terminate(pid);
+        }
+    }
+}
+
+/// In a spawned child: its place in its world (set once, at `init`).
+static CHILD_PLACE: OnceLock<(i32, i32)> = OnceLock::new();
+
+/// Spawning failed once (this MPI cannot): said so on stderr, not tried again.
+static CANNOT: AtomicBool = AtomicBool::new(false);
+
+/// Note, before `MPI_Init`, whether a launcher started this process.
+pub(crate) fn note_launcher() {
+    LAUNCHED.get_or_init(|| {
+        [
+            "OMPI_COMM_WORLD_SIZE",
+            "PMI_SIZE",
+            "PMI_RANK",
+            "PMIX_RANK",
+            "MPI_LOCALNRANKS",
+            "SLURM_STEP_NUM_TASKS",
+        ]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some())
+    });
+}
+
+/// True when the program was started by a launcher (or MPI was up before rspar: a host
+/// decides its processes).
+fn launched() -> bool {
+    *LAUNCHED.get().unwrap_or(&true)
+}
+
+/// In `init`, after `MPI_Init`: a spawned child's world (see the module doc), `None` in
+/// any other process.
+pub(crate) fn child_world() -> Result<Option<Handle>> {
+    let Some((pool, parent)) = std::env::var(SPAWNED_VAR).ok().and_then(|v| {
+        let (pool, parent) = v.split_once(':')?;
+        Some((pool.parse::<usize>().ok()?, parent.to_string()))
+    }) else {
+        return Ok(None);
+    };
+    let Some(merged) = crate::ffi::parent_merged()? else {
+        return Ok(None); // the variable leaked into a process nobody spawned
+    };
+    CHILD.with(|c| c.set(Some(pool)));
+    use mpi::traits::Communicator as _;
+    let _ = CHILD_PLACE.set((merged.rank(), merged.size()));
+    let _ = PARENT.set(parent);
+    Ok(Some(Handle::owned(merged)))
+}
+
+/// In a spawned child: its rank and size in the world `init` gave it (any thread may
+/// ask: the panic hook runs on the panicking one).
+pub(crate) fn child_place() -> Option<(i32, i32)> {
+    CHILD_PLACE.get().copied()
+}
+
+/// A new pool's number in this process (every process counts alike).
+pub(crate) fn next_pool() -> usize {
+    POOLS.with(|p| {
+        let n = p.get();
+        p.set(n + 1);
+        n
+    })
+}
+
+/// In a spawned child: `Some(true)` when pool number `pool` is one it serves,
+/// `Some(false)` when its `Pool::new` returns `None` at once; `None` in other processes.
+pub(crate) fn child_serves(pool: usize) -> Option<bool> {
+    let start = CHILD.with(Cell::get)?;
+    Some(pool >= start && !RETIRED.with(Cell::get))
+}
+
+/// A child released by its parent serves no more pools.
+pub(crate) fn retire() {
+    RETIRED.with(|r| r.set(true));
+}
+
+/// How many workers to spawn for a new pool of `base` processes (launched ranks): run
+/// directly, enough for `ranks` (default: one process per core) unless `spawn` is
+/// `Some(false)`; under a launcher only with `spawn` `Some(true)`, up to `ranks`.
+pub(crate) fn wanted(base: usize, ranks: Option<usize>, spawn: Option<bool>) -> usize {
+    let direct = base == 1 && !launched() && CHILD.with(Cell::get).is_none();
+    let target = ranks.unwrap_or_else(crate::ffi::cpus_online);
+    match spawn {
+        Some(false) => 0,
+        Some(true) => target.saturating_sub(base),
+        None if direct => target.saturating_sub(base),
+        None => 0,
+    }
+}
+
+/// The children still active from earlier spawns, as `(group, ranks)`.
+pub(crate) fn active_groups() -> Vec<(usize, Vec<usize>)> {
+    GROUPS.with(|g| {
+        g.borrow()
+            .iter()
+            .enumerate()
+            .map(|(i, group)| {
+                let ranks = (1..=group.active.len())
+                    .filter(|r| group.active[r - 1])
+                    .collect::<Vec<_>>();
+                (i, ranks)
+            })
+            .filter(|(_, ranks)| !ranks.is_empty())
+            .collect()
+    })
+}
+
+/// The communicator a pool uses for the children `ranks` of group `group`: the root
+/// and them (a collective of theirs only: released children are gone), made alike by
+/// each child's [`child_pool_comm`].
+pub(crate) fn pool_comm(
+    group: usize,
+    ranks: &[usize],
+    like: &Communicator,
+) -> Result<Communicator> {
+    let merged = GROUPS.with(|g| Rc::clone(&g.borrow()[group].merged));
+    let members: Vec<usize> = std::iter::once(0).chain(ranks.iter().copied()).collect();
+    Communicator::subset_of(&merged, &members, Rc::clone(like.env()))
+}
+
+/// In a child, the communicator of its next pool on `world` (its spawn's merged
+/// communicator): the parent and the children of its spawn still serving.
+pub(crate) fn child_pool_comm(world: &Communicator) -> Result<Communicator> {
+    let members = ACTIVE.with(|a| a.borrow().clone());
+    let members = members.unwrap_or_else(|| (0..world.size()).collect());
+    Communicator::subset_of(world.raw(), &members, Rc::clone(world.env()))
+}
+
+/// In a child, after a pool: the ranks of its spawn that serve on (from the parent).
+pub(crate) fn note_active(ranks: Vec<usize>) {
+    let members = std::iter::once(0).chain(ranks).collect();
+    ACTIVE.with(|a| *a.borrow_mut() = Some(members));
+}
+
+/// The children of group `group` still serving, by rank in its merged communicator.
+pub(crate) fn active(group: usize) -> Vec<usize> {
+    GROUPS.with(|g| {
+        let groups = g.borrow();
+        let active = &groups[group].active;
+        (1..=active.len()).filter(|r| active[r - 1]).collect()
+    })
+}
+
+/// Mark child `rank` of group `group` released.
+pub(crate) fn released(group: usize, rank: usize) {
+    GROUPS.with(|g| {
+        if let Some(slot) = g.borrow_mut()[group].active.get_mut(rank - 1) {
+            *slot = false;
+        }
+    });
+}
+
+/// Spawn `count` children of this program for pool number `pool`: the group's number.
+/// `Err(Spawn)` when this MPI cannot (then never tried again in this process).
+pub(crate) fn spawn(count: usize, pool: usize, like: &Communicator) -> Result<usize> {
+    if CANNOT.load(Ordering::Relaxed) {
+        return Err(ErrorKind::Spawn {
+            reason: "this MPI could not spawn earlier in this program".into(),
+        }
+        .into());
+    }
+    let program = std::env::current_exe().map_err(|e| ErrorKind::Spawn {
+        reason: format!("cannot find this program's executable: {e}"),
+    })?;
+    let args: Vec<_> = std::env::args_os().skip(1).collect();
+    let node = mpi::environment::processor_name().unwrap_or_default();
+    let env = format!("{SPAWNED_VAR}={pool}:{}@{node}", std::process::id());
+    // Open MPI 4.1 refuses a singleton's spawn without a mapping that allows more
+    // processes than its one slot ("not enough slots").
+    let keys = [("map_by", "slot:OVERSUBSCRIBE"), ("env", env.as_str())];
+    let (spawned, merged) = match crate::ffi::spawn(&program, &args, count, &keys) {
+        Ok(done) => done,
+        Err(err) => {
+            CANNOT.store(true, Ordering::Relaxed);
+            let text = match err.kind() {
+                ErrorKind::Mpi { message, .. } => message.clone(),
+                _ => err.to_string(),
+            };
+            return Err(ErrorKind::Spawn {
+                reason: first_line(&text),
+            }
+            .into());
+        }
+    };
+    let merged = Rc::new(Handle::owned(merged));
+    // The children's `init` makes their world from the merged communicator: the same
+    // collectives here, on a communicator dropped at once.
+    drop(Communicator::shared(
+        Rc::clone(&merged),
+        Rc::clone(like.env()),
+    )?);
+    Ok(GROUPS.with(|g| {
+        let mut groups = g.borrow_mut();
+        groups.push(Group {
+            spawned: Some(spawned),
+            merged,
+            active: vec![true; count],
+        });
+        groups.len() - 1
+    }))
+}
+
+/// The one line a pool says on stderr when it cannot spawn (once per process).
+pub(crate) fn say_cannot(err: &crate::Error, processes: usize) {
+    static SAID: AtomicBool = AtomicBool::new(false);
+    if !SAID.swap(true, Ordering::Relaxed) {
+        crate::env::say(&format!(
+            "rspar: the pool runs on {processes} process(es): {err}"
+        ));
+    }
+}
+
+/// MPI's message in one short line. MPICH's runs over several lines (its error stack,
+/// with every argument of the call): the last line says what failed.
+fn first_line(text: &str) -> String {
+    let last = match text.split_once("error stack:") {
+        Some((_, stack)) => stack
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or(""),
+        None => text,
+    };
+    // `MPID_Comm_spawn_multiple(86): Error in spawn call` -> the function and the text.
+    let last = match last.split_once("): ") {
+        Some((place, what)) => format!("{}: {what}", place.split('(').next().unwrap_or(place)),
+        None => last.to_string(),
+    };
+    let library = mpi::environment::library_version().unwrap_or_default();
+    let hint = match crate::launch::Library::from_version(&library) {
+        crate::launch::Library::Mpich => {
+            " (MPICH built with the ucx device cannot spawn; launch with mpiexec -n N instead)"
+        }
+        _ => "",
+    };
+    let mut line: String = last.split_whitespace().collect::<Vec<_>>().join(" ");
+    line.truncate(200);
+    format!("MPI_Comm_spawn failed: {line}{hint}")
+}
+
+/// Before `MPI_Finalize` (from `Env`'s drop): disconnect from every spawned child, and
+/// in a child from the parent.
+pub(crate) fn disconnect_all() {
+    if CHILD.with(Cell::get).is_some() {
+        let _ = crate::ffi::disconnect_parent();
+    }
+    let groups = GROUPS.with(|g| std::mem::take(&mut *g.borrow_mut()));
+    for mut group in groups {
+        drop(group.merged);
+        if let Some(spawned) = group.spawned.take() {
+            let _ = spawned.disconnect();
+        }
+    }
+}
