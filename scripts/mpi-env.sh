@@ -119,9 +119,16 @@ rspar_use_mpi() {
       # the path (the system's Open MPI 4 has the same soname); rspar's own tests and
       # examples also carry an rpath (build.rs).
       export LD_LIBRARY_PATH="$prefix/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+      # A program run directly (an MPI singleton) starts Open MPI 5's runtime (prte) to
+      # spawn pool workers: it must be on the PATH, else every spawn fails.
+      case ":$PATH:" in *":$prefix/bin:"*) ;; *) export PATH="$prefix/bin:$PATH" ;; esac
       # As root: Open MPI 5.0.11's mpirun accepts the OMPI_ variables above (the PRTE_
       # ones alone were not enough, measured); prterun and prted read these.
       export PRTE_ALLOW_RUN_AS_ROOT=1 PRTE_ALLOW_RUN_AS_ROOT_CONFIRM=1
+      # Open MPI 5 converts this 4.x variable and then fails every MPI_Comm_spawn of a
+      # program run directly ("Error in file dpm.c", measured); its mpirun gets
+      # --oversubscribe instead (rspar_mpirun).
+      unset OMPI_MCA_rmaps_base_oversubscribe
       [ -n "${RSPAR_MPIRUN:-}" ] || RSPAR_MPIRUN="$prefix/bin/$(rspar_flavour ulfm runs)" ;;
     *) echo "rspar: --mpi takes openmpi, mpich or ulfm, not '$mpi'" >&2; return 2 ;;
   esac

@@ -99,8 +99,7 @@ impl Launcher {
         cmd.env("OMPI_ALLOW_RUN_AS_ROOT", "1")
             .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
             .env("PRTE_ALLOW_RUN_AS_ROOT", "1")
-            .env("PRTE_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
-            .env("OMPI_MCA_rmaps_base_oversubscribe", "1");
+            .env("PRTE_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
         cmd
     }
 }
