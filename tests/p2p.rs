@@ -152,7 +152,7 @@ fn type_mismatch_names_both_types_and_keeps_the_message() {
     );
 }
 
-/// A type's fingerprint on the wire (format version 2): FNV-1a (64-bit) of its name.
+/// A type's fingerprint on the wire (format version 3, long form): FNV-1a (64-bit) of its name.
 fn fingerprint(name: &str) -> u64 {
     use std::hash::Hasher;
     let mut hash = fnv::FnvHasher::default();
@@ -190,6 +190,54 @@ fn type_mismatch_is_named_at_every_size() {
         }
         Ok(())
     });
+}
+
+/// A short message (up to 24 bytes) carries no name: a rank that never used the sent type
+/// gives its 32-bit fingerprint, one that did names it; the message stays queued.
+#[test]
+fn a_short_mismatch_names_what_the_receiver_knows() {
+    spmd(
+        "a_short_mismatch_names_what_the_receiver_knows",
+        &[2, 3],
+        |world| {
+            #[derive(Serialize, Deserialize, PartialEq, Debug)]
+            struct OnlyRankZeroSendsThis(u16);
+            let name = std::any::type_name::<OnlyRankZeroSendsThis>();
+            let fp = fingerprint(name);
+            let folded = format!("{:#010x}", (fp ^ (fp >> 32)) as u32);
+            match world.rank() {
+                0 => {
+                    world.send(&OnlyRankZeroSendsThis(7), 1)?;
+                    world.send(&vec![3u8], 1)?;
+                }
+                1 => {
+                    let err = world.receive::<String>(0).unwrap_err();
+                    match err.kind() {
+                        ErrorKind::TypeMismatch { expected, found } => {
+                            assert_eq!(expected, "alloc::string::String");
+                            assert!(found.contains(&folded), "{found}");
+                        }
+                        other => panic!("expected TypeMismatch, got {other:?}"),
+                    }
+                    assert_eq!(world.receive::<OnlyRankZeroSendsThis>(0)?.0, 7);
+                    // Now this rank has received the type, and it knows `Vec<u8>` as well
+                    // once it has sent one (to itself here).
+                    world.send(&vec![1u8], 1)?;
+                    assert_eq!(world.receive::<Vec<u8>>(1)?, vec![1]);
+                    let err = world.receive::<String>(0).unwrap_err();
+                    match err.kind() {
+                        ErrorKind::TypeMismatch { found, .. } => {
+                            assert_eq!(found, "alloc::vec::Vec<u8>")
+                        }
+                        other => panic!("expected TypeMismatch, got {other:?}"),
+                    }
+                    assert_eq!(world.receive::<Vec<u8>>(0)?, vec![3]);
+                }
+                _ => {}
+            }
+            Ok(())
+        },
+    );
 }
 
 /// A message in the old wire format (version 1: the type's name and the payload length
@@ -289,14 +337,14 @@ fn undecodable_bytes_are_an_error_not_a_panic() {
             let (right, left) = ((rank + 1) % size, (rank + size - 1) % size);
             // Raw bytes (no rspar header), and a header announcing more than it carries.
             world.send_buffer(b"definitely not an object", right)?;
-            // (Version 2: "rspr", 2, flags (1 split, 2 named), name length, fingerprint.)
-            let mut forged = b"rspr\x02\x02\x00\x10".to_vec();
+            // (Version 3: "rspr", 3, flags (1 split, 2 named), name length, fingerprint.)
+            let mut forged = b"rspr\x03\x02\x00\x10".to_vec();
             forged.extend_from_slice(&fingerprint("alloc::string::String").to_le_bytes());
             forged.extend_from_slice(b"alloc");
             world.send_buffer(&forged, right)?;
             // The first part of a split message announcing a terabyte, then 3 bytes: an
             // error, with nothing allocated for the announced size.
-            let mut split = b"rspr\x02\x03\x05\x00".to_vec();
+            let mut split = b"rspr\x03\x03\x05\x00".to_vec();
             split.extend_from_slice(&fingerprint("alloc::string::String").to_le_bytes());
             split.extend_from_slice(b"alloc");
             split.extend_from_slice(&(1u64 << 40).to_le_bytes());
@@ -463,7 +511,7 @@ fn forged_number_payloads_are_decode_errors() {
             // A split message's first part: header, type name, the payload's length and
             // its first 8 bytes (for a vector of numbers, its count).
             let split_head = |payload_len: u64, count: u64| {
-                let mut head = b"rspr\x02\x03".to_vec();
+                let mut head = b"rspr\x03\x03".to_vec();
                 head.extend_from_slice(&(name.len() as u16).to_le_bytes());
                 head.extend_from_slice(&fingerprint("alloc::vec::Vec<f64>").to_le_bytes());
                 head.extend_from_slice(name);

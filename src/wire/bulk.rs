@@ -163,17 +163,30 @@ fn corrupt(reason: String) -> crate::Error {
 }
 
 /// Decode `payload` as a `T` when `T` is a bulk type: `None` when it is not (serde
-/// decodes it then). Accepts and rejects exactly what bincode does.
-pub(crate) fn decode<T>(payload: &[u8]) -> Option<Result<T>> {
+/// decodes it then). A payload is bincode's, count and elements (accepted and rejected
+/// exactly as bincode does), or, when `bare`, the elements alone (a short message: the
+/// count is the payload's length).
+#[inline(always)]
+pub(crate) fn decode<T>(payload: &[u8], bare: bool) -> Option<Result<T>> {
     let size = element_size::<T>()?;
-    let mut announced = [0u8; COUNT_LEN];
-    if let Some(head) = payload.get(..COUNT_LEN) {
-        announced.copy_from_slice(head);
-    }
-    if let Err(err) = element_count(payload.len(), size, announced) {
-        return Some(Err(err));
-    }
-    let body = &payload[COUNT_LEN..];
+    let body = if bare {
+        if payload.len() % size != 0 {
+            return Some(Err(corrupt(format!(
+                "{} bytes of bare elements are not whole {size}-byte elements",
+                payload.len()
+            ))));
+        }
+        payload
+    } else {
+        let mut announced = [0u8; COUNT_LEN];
+        if let Some(head) = payload.get(..COUNT_LEN) {
+            announced.copy_from_slice(head);
+        }
+        if let Err(err) = element_count(payload.len(), size, announced) {
+            return Some(Err(err));
+        }
+        &payload[COUNT_LEN..]
+    };
     let mut slot = None;
     macro_rules! try_each {
         ($($t:ty),*) => {$(

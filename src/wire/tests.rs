@@ -71,11 +71,12 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 
 #[test]
 fn the_header_is_as_documented() {
-    let bytes = encode(&7u32).unwrap();
-    assert_eq!(&bytes[..8], b"rspr\x02\x02\x03\x00");
-    assert_eq!(bytes[8..16], fnv1a(b"u32").to_le_bytes());
-    assert_eq!(&bytes[16..19], b"u32");
-    assert_eq!(&bytes[19..], 7u32.to_le_bytes());
+    let value = [7u64, 8, 9];
+    let bytes = encode(&value).unwrap();
+    assert_eq!(&bytes[..8], b"rspr\x03\x02\x08\x00");
+    assert_eq!(bytes[8..16], fnv1a(b"[u64; 3]").to_le_bytes());
+    assert_eq!(&bytes[16..24], b"[u64; 3]");
+    assert_eq!(bytes[24..], bincode_payload(&value));
     // A long message is in the split layout: the payload's length after the name.
     let long = vec![1u8; SPLIT_ABOVE];
     let bytes = encode(&long).unwrap();
@@ -139,10 +140,109 @@ fn the_old_wire_format_is_a_clear_error() {
         other => panic!("expected Decode, got {other:?}"),
     }
     assert!(split_payload(&old).is_none());
+    // Version 2: the long form alone (16-byte header, 64-bit fingerprint).
+    let mut two = encode(&[42u64; 3]).unwrap();
+    two[4] = 2;
+    let err = decode::<[u64; 3]>(&two).unwrap_err();
+    assert!(err.to_string().contains("version 2"), "{err}");
+    assert!(err.to_string().contains("older rspar"), "{err}");
+    let mut future = encode(&[42u64; 3]).unwrap();
+    future[4] = 4;
+    let err = decode::<[u64; 3]>(&future).unwrap_err();
+    assert!(err.to_string().contains("version 4"), "{err}");
+    // A short message of another version.
     let mut future = encode(&42u64).unwrap();
-    future[4] = 3;
+    assert_eq!(future.len(), short::HEADER_LEN + 8);
+    future[0] = (future[0] & 0xf0) | 4;
     let err = decode::<u64>(&future).unwrap_err();
-    assert!(err.to_string().contains("version 3"), "{err}");
+    assert!(err.to_string().contains("version 4"), "{err}");
+}
+
+#[test]
+fn small_values_travel_in_the_short_form() {
+    // A vector of numbers: marker (bare), folded fingerprint, the elements alone.
+    let bytes = encode(&vec![1u8, 2, 3]).unwrap();
+    let fp = fnv1a(b"alloc::vec::Vec<u8>");
+    assert_eq!(bytes[0], 0xf3);
+    assert_eq!(bytes[1..5], ((fp ^ (fp >> 32)) as u32).to_le_bytes());
+    assert_eq!(&bytes[5..], &[1, 2, 3]);
+    assert_eq!(decode::<Vec<u8>>(&bytes).unwrap(), vec![1, 2, 3]);
+    // Anything else: marker (bincode), folded fingerprint, bincode's payload.
+    let bytes = encode(&7u32).unwrap();
+    let fp = fnv1a(b"u32");
+    assert_eq!(bytes[0], 0xe3);
+    assert_eq!(bytes[1..5], ((fp ^ (fp >> 32)) as u32).to_le_bytes());
+    assert_eq!(&bytes[5..], 7u32.to_le_bytes());
+    // The longest short message, and the shortest long one.
+    assert_eq!(encode(&vec![0u8; 19]).unwrap().len(), short::MAX);
+    assert_eq!(&encode(&vec![0u8; 20]).unwrap()[..4], b"rspr");
+    assert_eq!(encode(&vec![0u16; 9]).unwrap().len(), 23);
+    // A slice is its vector; a borrowed value its owned one.
+    let slice: &[i32] = &[-1, 2];
+    assert_eq!(encode(slice).unwrap(), encode(&vec![-1i32, 2]).unwrap());
+    assert_eq!(decode::<String>(&encode("hi").unwrap()).unwrap(), "hi");
+    // A receiver takes either form at any size.
+    let value = vec![5u32; 2];
+    let name = TypeName::of::<Vec<u32>>();
+    let mut bytes = vec![0; HEADER_LEN + name.len()];
+    let at = put_header(&mut bytes, FLAG_NAMED, name, 0);
+    assert_eq!(at, bytes.len());
+    bytes.extend(bincode_payload(&value));
+    assert_eq!(&bytes[..4], b"rspr");
+    assert_eq!(decode::<Vec<u32>>(&bytes).unwrap(), value);
+}
+
+#[test]
+fn short_messages_are_checked_like_long_ones() {
+    let bytes = encode(&vec![1u32, 2]).unwrap();
+    // Bare elements that are no whole number of elements.
+    assert!(matches!(
+        decode::<Vec<u32>>(&bytes[..bytes.len() - 1])
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Decode { .. }
+    ));
+    // Bare elements for a type that is no vector of numbers, with the same fingerprint.
+    let mut forged = bytes.clone();
+    forged[1..5].copy_from_slice(&short::fold(fingerprint::<String>()).to_le_bytes());
+    assert!(matches!(
+        decode::<String>(&forged).unwrap_err().kind(),
+        ErrorKind::Decode { .. }
+    ));
+    // Too short for the header; too long to be short.
+    for cut in 0..short::HEADER_LEN {
+        assert!(decode::<Vec<u32>>(&bytes[..cut]).is_err(), "cut at {cut}");
+    }
+    let mut long = bytes.clone();
+    long.resize(short::MAX + 1, 0);
+    assert!(matches!(
+        decode::<Vec<u32>>(&long).unwrap_err().kind(),
+        ErrorKind::Decode { .. }
+    ));
+}
+
+#[test]
+fn a_short_mismatch_names_the_sent_type_when_this_program_knows_it() {
+    struct NeverSent;
+    // This process sent a short `Vec<i8>`, so it knows the name.
+    let bytes = encode(&vec![1i8]).unwrap();
+    match decode::<String>(&bytes).unwrap_err().kind() {
+        ErrorKind::TypeMismatch { expected, found } => {
+            assert_eq!(expected, "alloc::string::String");
+            assert_eq!(found, "alloc::vec::Vec<i8>");
+        }
+        other => panic!("expected TypeMismatch, got {other:?}"),
+    }
+    // A type this process never used: its short fingerprint.
+    let mut bytes = bytes;
+    let folded = short::fold(fingerprint::<NeverSent>());
+    bytes[1..5].copy_from_slice(&folded.to_le_bytes());
+    match decode::<String>(&bytes).unwrap_err().kind() {
+        ErrorKind::TypeMismatch { found, .. } => {
+            assert!(found.contains(&format!("{folded:#010x}")), "{found}");
+        }
+        other => panic!("expected TypeMismatch, got {other:?}"),
+    }
 }
 
 #[test]
@@ -227,18 +327,28 @@ proptest! {
         bytes in proptest::collection::vec(any::<u8>(), 0..300),
         i16s in proptest::collection::vec(any::<i16>(), 0..100),
     ) {
+        // The long form carries bincode's bytes; the short form the elements alone.
+        let payload_of = |encoded: &[u8], size: usize| {
+            let parsed = parse(encoded).unwrap();
+            let mut payload = parsed.payload.to_vec();
+            if parsed.bare {
+                let count = (payload.len() / size) as u64;
+                payload.splice(0..0, count.to_le_bytes());
+            }
+            payload
+        };
         let encoded = encode(&f64s).unwrap();
-        prop_assert_eq!(parse(&encoded).unwrap().payload, &bincode_payload(&f64s)[..]);
+        prop_assert_eq!(payload_of(&encoded, 8), bincode_payload(&f64s));
         let back: Vec<f64> = decode(&encoded).unwrap();
         prop_assert_eq!(
             back.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
             f64s.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
         );
         let encoded = encode(&bytes[..]).unwrap();
-        prop_assert_eq!(parse(&encoded).unwrap().payload, &bincode_payload(&bytes)[..]);
+        prop_assert_eq!(payload_of(&encoded, 1), bincode_payload(&bytes));
         prop_assert_eq!(decode::<Vec<u8>>(&encoded).unwrap(), bytes);
         let encoded = encode(&i16s).unwrap();
-        prop_assert_eq!(parse(&encoded).unwrap().payload, &bincode_payload(&i16s)[..]);
+        prop_assert_eq!(payload_of(&encoded, 2), bincode_payload(&i16s));
         prop_assert_eq!(decode::<Vec<i16>>(&encoded).unwrap(), i16s);
     }
 
@@ -250,7 +360,7 @@ proptest! {
         let mut payload = count.to_le_bytes().to_vec();
         payload.extend_from_slice(&body);
         for payload in [&payload[..], &payload[..payload.len().min(5)]] {
-            let ours = bulk::decode::<Vec<u32>>(payload).unwrap();
+            let ours = bulk::decode::<Vec<u32>>(payload, false).unwrap();
             let theirs: std::result::Result<Vec<u32>, _> =
                 options().with_limit(payload.len() as u64).deserialize(payload);
             match (ours, theirs) {

@@ -1,0 +1,149 @@
+//! The short form of a message (wire format 3): a one-byte header and a 32-bit
+//! fingerprint, for messages of at most [`MAX`] bytes, so that the smallest objects stay
+//! as short as raw MPI's fastest messages. The layout is in the docs of [`super`].
+//!
+//! A short message carries no name: the receiver names the sender's type from a
+//! process-local registry of the types this program has sent or received (in an SPMD
+//! program both sides usually know the same types), or else gives its fingerprint.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+use super::{bad, Fingerprint, Parsed, TypeName};
+use crate::error::Result;
+
+/// Bytes of the short header: the marker and the 32-bit fingerprint.
+pub(crate) const HEADER_LEN: usize = 5;
+
+/// The longest message sent in the short form.
+pub(crate) const MAX: usize = 24;
+
+/// The marker byte: the short magic in the high three bits, the bare flag in bit 4 (the
+/// payload is a vector's elements, their count taken from the message size), the format
+/// version in the low four bits.
+const MAGIC: u8 = 0xe0;
+const MAGIC_MASK: u8 = 0xe0;
+const BARE: u8 = 0x10;
+const VERSION_MASK: u8 = 0x0f;
+/// A short message with a bincode payload.
+pub(crate) const SERDE: u8 = MAGIC | super::VERSION;
+/// A short message whose payload is a vector's bare elements.
+pub(crate) const ELEMENTS: u8 = MAGIC | BARE | super::VERSION;
+
+/// The short fingerprint of a type: the two halves of its fingerprint folded.
+#[inline(always)]
+pub(crate) fn fold(fingerprint: u64) -> u32 {
+    (fingerprint ^ (fingerprint >> 32)) as u32
+}
+
+/// Whether `bytes` starts like a short message of any version.
+#[inline(always)]
+pub(crate) fn is_short(bytes: &[u8]) -> bool {
+    bytes.first().is_some_and(|&m| m & MAGIC_MASK == MAGIC)
+}
+
+/// The version of a message that [`is_short`].
+pub(crate) fn version(marker: u8) -> u8 {
+    marker & VERSION_MASK
+}
+
+/// Whether a short message's payload is bare elements.
+pub(crate) fn is_bare(marker: u8) -> bool {
+    marker & BARE != 0
+}
+
+/// Write the short header of a message of `name` into `out`; where the payload starts.
+#[inline(always)]
+pub(crate) fn put_header(out: &mut [u8], bare: bool, name: TypeName) -> usize {
+    out[0] = if bare { ELEMENTS } else { SERDE };
+    out[1..HEADER_LEN].copy_from_slice(&fold(name.fingerprint()).to_le_bytes());
+    HEADER_LEN
+}
+
+/// The short fingerprint at the start of `bytes` (at least [`HEADER_LEN`] long).
+#[inline(always)]
+pub(crate) fn fingerprint_of(bytes: &[u8]) -> u32 {
+    u32::from_le_bytes([bytes[1], bytes[2], bytes[3], bytes[4]])
+}
+
+/// Slots of the registry's lock-free front: the short fingerprint last noted there.
+const SLOTS: usize = 256;
+static SEEN: [AtomicU32; SLOTS] = [const { AtomicU32::new(0) }; SLOTS];
+static NAMES: OnceLock<Mutex<HashMap<u32, TypeName>>> = OnceLock::new();
+
+/// Note that this program uses `name` (it sends or receives it): a relaxed load and a
+/// compare once noted.
+#[inline(always)]
+pub(crate) fn note(name: TypeName) {
+    let short = fold(name.fingerprint());
+    if short == 0 || SEEN[short as usize % SLOTS].load(Ordering::Relaxed) != short {
+        note_slow(short, name);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn note_slow(short: u32, name: TypeName) {
+    let names = NAMES.get_or_init(Default::default);
+    let mut names = names
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    names.entry(short).or_insert(name);
+    SEEN[short as usize % SLOTS].store(short, Ordering::Relaxed);
+}
+
+/// The name of the type of short fingerprint `short`, when this program has used it.
+pub(crate) fn name_of(short: u32) -> Option<String> {
+    let names = NAMES.get()?;
+    let names = names
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    names.get(&short).map(|name| name.to_string())
+}
+
+/// [`super::parse`] of a message that starts like a short one.
+pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
+    let marker = bytes[0];
+    if version(marker) != super::VERSION {
+        return Err(bad(format!(
+            "a short object message of wire format version {} (this rspar reads version \
+             {} only)",
+            version(marker),
+            super::VERSION
+        )));
+    }
+    if bytes.len() < HEADER_LEN || bytes.len() > MAX {
+        return Err(bad(format!(
+            "a short object message of {} bytes (its header is {} and it is at most {})",
+            bytes.len(),
+            HEADER_LEN,
+            MAX
+        )));
+    }
+    Ok(Parsed {
+        fingerprint: Fingerprint::Short(fingerprint_of(bytes)),
+        bare: is_bare(marker),
+        name: None,
+        payload: &bytes[HEADER_LEN..],
+    })
+}
+
+/// [`super::decode_common`] of a short message: its payload, and whether it is bare elements.
+#[inline(always)]
+pub(crate) fn payload<T>(bytes: &[u8]) -> Option<(&[u8], bool)> {
+    if bytes.len() < HEADER_LEN
+        || bytes.len() > MAX
+        || fingerprint_of(bytes) != fold(super::fingerprint::<T>())
+    {
+        return None;
+    }
+    let payload = &bytes[HEADER_LEN..];
+    let bare = match bytes[0] {
+        ELEMENTS => true,
+        SERDE => false,
+        _ => return None,
+    };
+    note(TypeName::of::<T>());
+    Some((payload, bare))
+}
