@@ -53,6 +53,22 @@ pub(crate) fn failure_seen() {
     FAILURE_SEEN.store(true, Ordering::Relaxed);
 }
 
+/// A process failure was reported to this process by a call, or the runtime has told
+/// it of one (`MPIX_Comm_get_failed` on the world: a pool's idle worker never calls
+/// anything that fails, but its finalize hangs the same way).
+fn failure_known() -> bool {
+    if FAILURE_SEEN.load(Ordering::Relaxed) {
+        return true;
+    }
+    #[cfg(rspar_ulfm)]
+    {
+        let world = mpi::topology::SimpleCommunicator::world();
+        !crate::ffi::ulfm::failed_ranks(crate::ffi::Comm::of(&world)).is_empty()
+    }
+    #[cfg(not(rspar_ulfm))]
+    false
+}
+
 /// How long `MPI_Finalize` may take after a process failure before this process ends.
 const FINALIZE_LIMIT: Duration = Duration::from_secs(3);
 
@@ -64,7 +80,7 @@ const FINALIZE_LIMIT: Duration = Duration::from_secs(3);
 /// says so on stderr and ends the process with exit code 0 (everything the program did
 /// before finalizing is done). `None` (no thread) in every other case.
 pub(crate) fn finalize_watch() -> Option<mpsc::Sender<()>> {
-    if !enabled() || !FAILURE_SEEN.load(Ordering::Relaxed) {
+    if !enabled() || !failure_known() {
         return None;
     }
     let (done, wait) = mpsc::channel::<()>();

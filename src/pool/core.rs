@@ -416,6 +416,18 @@ where
         }
     }
 
+    /// For waits: a worker's report, or `Some(None)` when a worker was lost while
+    /// looking (ULFM: its tasks are queued again and the busy count fell, so what the
+    /// caller waits for may have changed: no report may ever come).
+    fn poll_report(&mut self) -> Result<Option<Option<(Report<O>, usize)>>> {
+        let lost = self.lost.len();
+        Ok(match self.try_report()? {
+            Some(found) => Some(Some(found)),
+            None if self.lost.len() > lost => Some(None),
+            None => None,
+        })
+    }
+
     fn absorb(&mut self, report: Report<O>, source: usize) -> Result<()> {
         self.held.remove(&source);
         self.busy -= 1;
@@ -461,7 +473,8 @@ where
         self.queue.clear();
         while self.busy > 0 {
             let _wait = crate::watch::receive("pool (root closing)", None, Some(REPORT));
-            if let Some((report, source)) = crate::pending::poll_until(None, || self.try_report())?
+            if let Some(Some((report, source))) =
+                crate::pending::poll_until(None, || self.poll_report())?
             {
                 self.absorb(report, source)?;
             }

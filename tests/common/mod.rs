@@ -179,6 +179,11 @@ pub fn in_rank(name: &str) -> bool {
 
 /// Launch this test binary on `n` ranks, running only the test `name` in rank mode.
 pub fn launch_self(name: &str, n: usize, env: &[(&str, &str)]) -> Run {
+    launch_self_within(name, n, env, TIMEOUT)
+}
+
+/// [`launch_self`] with the time limit `timeout`.
+pub fn launch_self_within(name: &str, n: usize, env: &[(&str, &str)], timeout: Duration) -> Run {
     let exe = std::env::current_exe().expect("current_exe");
     let size = n.to_string();
     let mut all_env = vec![(SPMD_VAR, name), (SIZE_VAR, size.as_str())];
@@ -194,7 +199,7 @@ pub fn launch_self(name: &str, n: usize, env: &[(&str, &str)]) -> Run {
             "--test-threads=1",
         ],
         &all_env,
-        TIMEOUT,
+        timeout,
     )
 }
 
