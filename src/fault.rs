@@ -53,20 +53,24 @@ pub(crate) fn failure_seen() {
     FAILURE_SEEN.store(true, Ordering::Relaxed);
 }
 
-/// A process failure was reported to this process by a call, or the runtime has told
-/// it of one (`MPIX_Comm_get_failed` on the world: a pool's idle worker never calls
-/// anything that fails, but its finalize hangs the same way).
+/// Before finalizing under ULFM: whether any process of the job has failed, as every
+/// survivor agrees. A call of this process may have reported one; if not, the live ranks
+/// agree over the world (`MPIX_Comm_agree`, which fails on every survivor once a failure
+/// is not acknowledged everywhere): a pool's idle worker never calls anything that
+/// fails, and its finalize hangs the same way. Every rank finalizes, so every live rank
+/// joins the agreement, as it would finalize's own synchronisation.
 fn failure_known() -> bool {
-    if FAILURE_SEEN.load(Ordering::Relaxed) {
-        return true;
-    }
     #[cfg(rspar_ulfm)]
     {
         let world = mpi::topology::SimpleCommunicator::world();
-        !crate::ffi::ulfm::failed_ranks(crate::ffi::Comm::of(&world)).is_empty()
+        // Finalize comes next: the world's handler may return errors from now on.
+        crate::ffi::errors_return(&world);
+        let (_, code) = crate::ffi::ulfm::agree(crate::ffi::Comm::of(&world), 1);
+        if code != 0 {
+            FAILURE_SEEN.store(true, Ordering::Relaxed);
+        }
     }
-    #[cfg(not(rspar_ulfm))]
-    false
+    FAILURE_SEEN.load(Ordering::Relaxed)
 }
 
 /// How long `MPI_Finalize` may take after a process failure before this process ends.
