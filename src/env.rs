@@ -353,6 +353,10 @@ pub(crate) fn abort_job(code: i32) -> ! {
         // That line says what Open MPI's MPI_ABORT banner would, and Open MPI 4.1's mpirun
         // sometimes mangles the banner into ORTE_ERROR_LOG lines: leave it out.
         crate::ffi::quiet_abort_banner();
+        if crate::fault::enabled() {
+            // MPI_Abort alone does not end a job with fault tolerance on.
+            crate::ffi::end_job_through_launcher();
+        }
         SimpleCommunicator::world().abort(code)
     } else {
         std::process::exit(code)
