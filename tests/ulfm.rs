@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::io::Read;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 

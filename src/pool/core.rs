@@ -23,6 +23,9 @@ use crate::envelope::Any;
 use crate::error::{Error, ErrorKind, Result};
 use crate::wire;
 
+/// A worker's report and the worker's rank.
+type Reported<O> = (Report<O>, usize);
+
 /// A task's state.
 pub(crate) enum State<O> {
     Queued,
@@ -419,7 +422,7 @@ where
     /// For waits: a worker's report, or `Some(None)` when a worker was lost while
     /// looking (ULFM: its tasks are queued again and the busy count fell, so what the
     /// caller waits for may have changed: no report may ever come).
-    fn poll_report(&mut self) -> Result<Option<Option<(Report<O>, usize)>>> {
+    fn poll_report(&mut self) -> Result<Option<Option<Reported<O>>>> {
         let lost = self.lost.len();
         Ok(match self.try_report()? {
             Some(found) => Some(Some(found)),
