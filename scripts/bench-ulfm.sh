@@ -3,7 +3,7 @@
 # configuration, target/ulfm), launched with `--with-ft ulfm` and without, alternately
 # (on off, then off on, ...) so that machine drift cancels. Each round measures, on each
 # side: ping-pong latency (examples/pingpong: rspar's object and buffer paths and raw
-# rsmpi, 1 and 8 bytes), the pool's task rate (examples/farm_rate, 2 ranks, tiny tasks)
+# rsmpi, 1 byte), the pool's task rate (examples/farm_rate, 2 ranks, tiny tasks)
 # and the seed program's wall time (examples/fib 38..33 on 3 ranks). Prints medians with
 # 95% intervals (bootstrap of the median, seeded) and the on/off ratio; every
 # measurement goes to target/bench/ulfm-raw.csv (round,ft,measure,value).
@@ -39,8 +39,8 @@ echo "round,ft,measure,value" > "$raw"
 side() {
   local round="$1" ft="$2" run=("${plain[@]}")
   [ "$ft" = off ] || run+=(--with-ft ulfm)
-  "${run[@]}" -n 2 "$ex/pingpong" --csv --max-size 8 --samples 5 |
-    awk -F, -v p="$round,$ft" '$2 == "pingpong" && ($3 == 1 || $3 == 8) && $1 != "object-struct" {
+  "${run[@]}" -n 2 "$ex/pingpong" --csv --max-size 1 --samples 5 |
+    awk -F, -v p="$round,$ft" '$2 == "pingpong" && $3 == 1 && $1 != "object-struct" {
       print p ",latency_us_" $1 "_" $3 "B," $4 }' >> "$raw"
   "${run[@]}" -n 2 "$ex/farm_rate" --csv --tasks "$tasks" --rounds 3 |
     sed -n "s/^farm_tasks_per_s,\([0-9.]*\),.*/$round,$ft,pool_tasks_per_s,\1/p" >> "$raw"
