@@ -9,8 +9,8 @@
 #                                MPI 5 with fault tolerance (scripts/setup.sh --mpi ulfm: a
 #                                virtual environment in target/ulfm-venv), in target/ulfm,
 #                                every job launched with --with-ft ulfm (docs/ulfm.md);
-#                                with --full also 50 jobs of random worker kills
-#                                (scripts/stress-ulfm.sh)
+#                                with --full: 50 jobs of random worker kills
+#                                (scripts/stress-ulfm.sh), not the slow checks below
 #   scripts/test.sh --full       also the slow checks: 2.5 GiB messages (release build),
 #                                50 failing jobs (scripts/stress-abort.sh), a longer
 #                                hostile-bytes campaign, and the Slurm batch scripts on a
