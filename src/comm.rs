@@ -407,12 +407,13 @@ impl std::fmt::Debug for Communicator {
 /// agrees by point-to-point messages and leaves nothing behind.
 ///
 /// With ULFM on, `MPI_Comm_dup` after all: Open MPI 5.0.11's `MPI_Comm_create_group`
-/// waits forever when a process of the group has died, where its dup fails (with
-/// `comm`'s error handler: on the world or a user's communicator, MPI's default ends the
-/// job), so a crash before a pool's start ends the job instead of hanging it.
+/// waits forever when a process of the group has died, where its dup fails (errors
+/// returned: `ProcessFailed`), so a crash before a pool's start ends the job through
+/// rspar's error path instead of hanging it.
 fn copy_of(comm: &SimpleCommunicator, tag: i32) -> Result<Handle> {
+    #[cfg(rspar_ulfm)]
     if crate::fault::enabled() {
-        return Ok(Handle::owned(comm.duplicate()));
+        return crate::ffi::ulfm::dup(comm).map(Handle::owned);
     }
     comm.split_by_subgroup_with_tag(&comm.group(), tag)
         .map(Handle::owned)
