@@ -8,7 +8,9 @@
 #   scripts/test.sh --mpi ulfm   the multi-rank tests and the examples built against Open
 #                                MPI 5 with fault tolerance (scripts/setup.sh --mpi ulfm: a
 #                                virtual environment in target/ulfm-venv), in target/ulfm,
-#                                every job launched with --with-ft ulfm (docs/ulfm.md)
+#                                every job launched with --with-ft ulfm (docs/ulfm.md);
+#                                with --full: 50 jobs of random worker kills
+#                                (scripts/stress-ulfm.sh), not the slow checks below
 #   scripts/test.sh --full       also the slow checks: 2.5 GiB messages (release build),
 #                                50 failing jobs (scripts/stress-abort.sh), a longer
 #                                hostile-bytes campaign, and the Slurm batch scripts on a
@@ -34,7 +36,7 @@ while [ $# -gt 0 ]; do
     --full) full=1; shift ;;
     --mpi) mpi="${2:-}"; shift 2 || { echo "test.sh: --mpi needs openmpi, mpich or ulfm" >&2; exit 2; } ;;
     --mpi=*) mpi="${1#--mpi=}"; shift ;;
-    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "test.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -95,12 +97,12 @@ if ! grep -q 'I am rank 1 of 2' <<<"$out" || grep -q '^rspar: warning' <<<"$out"
 fi
 
 if [ "$mpi" = ulfm ]; then
-  # Open MPI 5 with ULFM: the tests of what it changes (lost ranks, the pool, the
-  # examples) and the multi-rank basics, not the whole suite again (the Open MPI and
-  # MPICH passes run that). Not tests/abort.rs: it asserts that a crashed rank ends the
-  # job, which is what ULFM changes (a crash there is survived or left to the program).
+  # Open MPI 5 with ULFM: the tests of what it changes (lost ranks, lost pool workers,
+  # failures outside a pool still ending the job, the pool, the examples) and the
+  # multi-rank basics, not the whole suite again (the Open MPI and MPICH passes run that).
   step "cargo test: multi-rank tests and examples under ULFM (${MPIRUN[*]})"
-  cargo test --test ulfm --test pool --test examples --test p2p --test collective
+  cargo test --test ulfm --test lost_worker --test abort --test pool --test examples \
+    --test p2p --test collective
 else
   step "cargo test"
   # Unit, integration and doc tests; the multi-rank tests launch with RSPAR_MPIRUN.
@@ -133,7 +135,10 @@ case "$rc" in
   *) exit "$rc" ;;
 esac
 
-if [ "$full" = 1 ]; then
+if [ "$full" = 1 ] && [ "$mpi" = ulfm ]; then
+  step "full: 50 jobs with pool workers killed at random moments (scripts/stress-ulfm.sh)"
+  scripts/stress-ulfm.sh --runs 50
+elif [ "$full" = 1 ]; then
   step "full: messages over 2 GiB (release)"
   cargo test --release --test large -- --ignored --test-threads=1
   step "full: hostile bytes, 20000 cases per rank count (release)"

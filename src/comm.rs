@@ -434,7 +434,16 @@ impl std::fmt::Debug for Communicator {
 /// request callback) in every later wait of the process, and each poll of every receive
 /// pays for them: a few percent of small-message latency. `MPI_Comm_create_group`
 /// agrees by point-to-point messages and leaves nothing behind.
+///
+/// With ULFM on, `MPI_Comm_dup` after all: Open MPI 5.0.11's `MPI_Comm_create_group`
+/// waits forever when a process of the group has died, where its dup fails (errors
+/// returned: `ProcessFailed`), so a crash before a pool's start ends the job through
+/// rspar's error path instead of hanging it.
 fn copy_of(comm: &SimpleCommunicator, tag: i32) -> Result<Handle> {
+    #[cfg(rspar_ulfm)]
+    if crate::fault::enabled() {
+        return crate::ffi::ulfm::dup(comm).map(Handle::owned);
+    }
     comm.split_by_subgroup_with_tag(&comm.group(), tag)
         .map(Handle::owned)
         .ok_or_else(|| {

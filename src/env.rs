@@ -365,6 +365,10 @@ pub(crate) fn abort_job(code: i32) -> ! {
         crate::ffi::quiet_abort_banner();
         // A spawned pool worker: its parent ends too (it would wait for it forever).
         crate::pool::spawn::end_parent();
+        if crate::fault::enabled() {
+            // MPI_Abort alone does not end a job with fault tolerance on.
+            crate::ffi::end_job_through_launcher();
+        }
         SimpleCommunicator::world().abort(code)
     } else {
         std::process::exit(code)

@@ -53,6 +53,26 @@ pub(crate) fn failure_seen() {
     FAILURE_SEEN.store(true, Ordering::Relaxed);
 }
 
+/// Before finalizing under ULFM: whether any process of the job has failed, as every
+/// survivor agrees. A call of this process may have reported one; if not, the live ranks
+/// agree over the world (`MPIX_Comm_agree`, which fails on every survivor once a failure
+/// is not acknowledged everywhere): a pool's idle worker never calls anything that
+/// fails, and its finalize hangs the same way. Every rank finalizes, so every live rank
+/// joins the agreement, as it would finalize's own synchronisation.
+fn failure_known() -> bool {
+    #[cfg(rspar_ulfm)]
+    {
+        let world = mpi::topology::SimpleCommunicator::world();
+        // Finalize comes next: the world's handler may return errors from now on.
+        crate::ffi::errors_return(&world);
+        let (_, code) = crate::ffi::ulfm::agree(crate::ffi::Comm::of(&world), 1);
+        if code != 0 {
+            FAILURE_SEEN.store(true, Ordering::Relaxed);
+        }
+    }
+    FAILURE_SEEN.load(Ordering::Relaxed)
+}
+
 /// How long `MPI_Finalize` may take after a process failure before this process ends.
 const FINALIZE_LIMIT: Duration = Duration::from_secs(3);
 
@@ -64,7 +84,7 @@ const FINALIZE_LIMIT: Duration = Duration::from_secs(3);
 /// says so on stderr and ends the process with exit code 0 (everything the program did
 /// before finalizing is done). `None` (no thread) in every other case.
 pub(crate) fn finalize_watch() -> Option<mpsc::Sender<()>> {
-    if !enabled() || !FAILURE_SEEN.load(Ordering::Relaxed) {
+    if !enabled() || !failure_known() {
         return None;
     }
     let (done, wait) = mpsc::channel::<()>();

@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{launch_self, note, SIZES};
@@ -149,4 +150,170 @@ fn recovery_calls_say_when_fault_tolerance_is_off() {
         }
         Ok(())
     });
+}
+
+/// The issue's fib run (issue 24 item 4), `scripts/run-example.sh --mpi ulfm fib -n 4 --
+/// 44 43 ... 35` without the script: rank 2 is killed with SIGKILL from outside while it
+/// computes. Under ULFM the root prints every result and names rank 2, and the job
+/// exits 0; otherwise the job ends at once with an error.
+#[test]
+fn fib_survives_rank_2_killed_from_outside() {
+    const INPUTS: [&str; 10] = ["44", "43", "42", "41", "40", "39", "38", "37", "36", "35"];
+    const RESULTS: &str = "[701408733, 433494437, 267914296, 165580141, 102334155, \
+                           63245986, 39088169, 24157817, 14930352, 9227465]";
+    let mut job = common::spawn_program(4, &common::example("fib"), &INPUTS, &[]);
+    let (stdout, stderr) = (
+        collect(job.child.stdout.take()),
+        collect(job.child.stderr.take()),
+    );
+    let start = std::time::Instant::now();
+    let mpirun = job.child.id();
+    let report = |why: &str| {
+        format!(
+            "{why}\ncommand: {}\n--- stdout\n{}\n--- stderr\n{}",
+            job.command,
+            stdout.lock().unwrap(),
+            stderr.lock().unwrap()
+        )
+    };
+    // Rank 2 has passed MPI_Init and computes once it has used 0.3 s of CPU more than
+    // rank 0 (which only hands out tasks): kill it then (a rank that dies inside
+    // MPI_Init hangs Open MPI 5's start-up).
+    let mut killed = None;
+    let status = loop {
+        if let Some(status) = job.child.try_wait().expect("try_wait") {
+            break Some(status);
+        }
+        if start.elapsed() > Duration::from_secs(90) {
+            break None;
+        }
+        if killed.is_none() {
+            let ranks = ranks_of(mpirun);
+            if let (Some(&(root, _)), Some(&(victim, _))) = (
+                ranks.iter().find(|&&(_, r)| r == 0),
+                ranks.iter().find(|&&(_, r)| r == 2),
+            ) {
+                if cpu_seconds(victim) >= cpu_seconds(root) + 0.3 {
+                    let _ = std::process::Command::new("kill")
+                        .args(["-KILL", &victim.to_string()])
+                        .status();
+                    killed = Some(victim);
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let Some(status) = status else {
+        let _ = job.child.kill();
+        let _ = job.child.wait();
+        panic!("{}", report("the job hung (90 s)"));
+    };
+    // Let the readers take the last output.
+    std::thread::sleep(Duration::from_millis(200));
+    let context = report(&format!("exit {status}; killed rank 2 (pid {killed:?})"));
+    assert!(
+        killed.is_some(),
+        "rank 2 was never seen computing: {context}"
+    );
+    if fault_tolerant_launch() {
+        assert!(status.success(), "{context}");
+        let out = stdout.lock().unwrap().clone();
+        assert!(out.lines().any(|l| l == RESULTS), "{context}");
+        let err = stderr.lock().unwrap().clone();
+        assert!(
+            err.contains("rspar: pool: lost worker rank 2;"),
+            "{context}"
+        );
+    } else {
+        assert!(
+            !status.success(),
+            "without ULFM the job must end with an error: {context}"
+        );
+        assert!(!stdout.lock().unwrap().contains(RESULTS), "{context}");
+        note("tests/ulfm.rs: fib with rank 2 killed: no ULFM here, checked the job ends with an error (scripts/test.sh --mpi ulfm checks it completes)");
+    }
+}
+
+/// A pipe's text, collected by a thread as it comes.
+fn collect(pipe: Option<impl std::io::Read + Send + 'static>) -> Arc<Mutex<String>> {
+    let text = Arc::new(Mutex::new(String::new()));
+    let mut pipe = pipe.expect("piped");
+    let all = Arc::clone(&text);
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(k @ 1..) = pipe.read(&mut buf) {
+            all.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..k]));
+        }
+    });
+    text
+}
+
+/// The ranks launched under the launcher `mpirun` (descendants of it whose environment
+/// names a rank: Open MPI's `OMPI_COMM_WORLD_RANK`, MPICH's `PMI_RANK`), as (pid, rank).
+fn ranks_of(mpirun: u32) -> Vec<(u32, usize)> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut ranks = Vec::new();
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid == mpirun || !descends_from(pid, mpirun) {
+            continue;
+        }
+        let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
+            continue;
+        };
+        let rank = environ.split(|&b| b == 0).find_map(|var| {
+            let var = std::str::from_utf8(var).ok()?;
+            let value = var
+                .strip_prefix("OMPI_COMM_WORLD_RANK=")
+                .or_else(|| var.strip_prefix("PMI_RANK="))?;
+            value.parse().ok()
+        });
+        if let Some(rank) = rank {
+            ranks.push((pid, rank));
+        }
+    }
+    ranks
+}
+
+/// Fields of `/proc/PID/stat` after the command name.
+fn stat_fields(pid: u32) -> Vec<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    rest.split_whitespace().map(str::to_string).collect()
+}
+
+fn descends_from(mut pid: u32, ancestor: u32) -> bool {
+    for _ in 0..16 {
+        let Some(parent) = stat_fields(pid).get(1).and_then(|p| p.parse::<u32>().ok()) else {
+            return false;
+        };
+        if parent == ancestor {
+            return true;
+        }
+        if parent <= 1 {
+            return false;
+        }
+        pid = parent;
+    }
+    false
+}
+
+/// User and system CPU time of `pid` so far, in seconds (clock ticks of 1/100 s).
+fn cpu_seconds(pid: u32) -> f64 {
+    let fields = stat_fields(pid);
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i).and_then(|t| t.parse::<u64>().ok()))
+        .sum();
+    ticks as f64 / 100.0
 }

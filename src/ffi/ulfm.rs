@@ -118,6 +118,37 @@ pub(crate) fn shrink(comm: &SimpleCommunicator) -> Result<SimpleCommunicator> {
     }
 }
 
+/// `MPI_Comm_dup` with its errors returned (`ProcessFailed` when a process of `comm`
+/// has died), whatever `comm`'s handler; the new communicator gets `comm`'s handler.
+/// Under ULFM a failing dup need not fail on every process, and MPI's default handler
+/// would `MPI_Abort`, which there ends only the calling process: rspar's error path
+/// ends the job instead (`env::abort_job`).
+pub(crate) fn dup(comm: &SimpleCommunicator) -> Result<SimpleCommunicator> {
+    let mut handler = MaybeUninit::<ffi::MPI_Errhandler>::uninit();
+    let mut new = MaybeUninit::<ffi::MPI_Comm>::uninit();
+    // SAFETY: `comm` is borrowed, so live. `MPI_Comm_get_errhandler` writes a handler
+    // reference (read only after it succeeded, freed here after use); setting handlers
+    // changes only `comm` and the new communicator; the dup writes the new handle, read
+    // only after it succeeded and owned from then on by the `SimpleCommunicator`.
+    unsafe {
+        check(
+            ffi::MPI_Comm_get_errhandler(comm.as_raw(), handler.as_mut_ptr()),
+            "MPI_Comm_get_errhandler",
+        )?;
+        let mut handler = handler.assume_init();
+        ffi::MPI_Comm_set_errhandler(comm.as_raw(), ffi::RSMPI_ERRORS_RETURN);
+        let code = ffi::MPI_Comm_dup(comm.as_raw(), new.as_mut_ptr());
+        ffi::MPI_Comm_set_errhandler(comm.as_raw(), handler);
+        let made = super::check_failure(code, "MPI_Comm_dup", Comm::of(comm)).map(|()| {
+            let new = new.assume_init();
+            ffi::MPI_Comm_set_errhandler(new, handler);
+            SimpleCommunicator::from_raw(new)
+        });
+        ffi::MPI_Errhandler_free(&mut handler);
+        made
+    }
+}
+
 /// `MPIX_Comm_revoke`: every pending and later operation on `comm`, on every process,
 /// fails with `MPI_ERR_REVOKED`.
 pub(crate) fn revoke(comm: Comm) -> Result<()> {

@@ -27,6 +27,9 @@ use crate::envelope::Any;
 use crate::error::{Error, ErrorKind, Result};
 use crate::wire;
 
+/// A worker's report and the worker's rank.
+type Reported<O> = (Report<O>, usize);
+
 /// A task's state.
 pub(crate) enum State<O> {
     Queued,
@@ -84,6 +87,8 @@ pub(crate) struct Core<'f, I, O> {
     /// With ULFM on (`fault::enabled`): each busy worker's batch as sent, by worker id,
     /// to queue its tasks again if the worker is lost (`survive.rs`).
     held: HashMap<usize, Vec<u8>>,
+    /// Workers lost so far (a wait's cue that what it waits for may have changed).
+    lost: usize,
     /// [`Core::close`], kept here so that the pool's `Drop` (which has no bounds on
     /// the types) can call it.
     closer: fn(&mut Core<'f, I, O>) -> Result<()>,
@@ -176,6 +181,7 @@ where
             last_dispatch: Instant::now(),
             pending_spawn: None,
             held: HashMap::new(),
+            lost: 0,
             closer: Core::close,
         }
     }
@@ -422,6 +428,18 @@ where
         Ok(None)
     }
 
+    /// For waits: a worker's report, or `Some(None)` when a worker was lost while
+    /// looking (ULFM: its tasks are queued again and the busy count fell, so what the
+    /// caller waits for may have changed: no report may ever come).
+    fn poll_report(&mut self) -> Result<Option<Option<Reported<O>>>> {
+        let lost = self.lost;
+        Ok(match self.try_report()? {
+            Some(found) => Some(Some(found)),
+            None if self.lost > lost => Some(None),
+            None => None,
+        })
+    }
+
     fn absorb(&mut self, report: Report<O>, source: usize) -> Result<()> {
         self.held.remove(&source);
         self.busy -= 1;
@@ -475,8 +493,8 @@ where
         while self.busy > 0 {
             let _wait = crate::watch::receive("pool (root closing)", None, Some(REPORT));
             let patience = self.patience();
-            if let Some((report, source)) =
-                crate::pending::poll_patiently(None, patience, || self.try_report())?
+            if let Some(Some((report, source))) =
+                crate::pending::poll_patiently(None, patience, || self.poll_report())?
             {
                 self.absorb(report, source)?;
             }

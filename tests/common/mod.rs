@@ -255,6 +255,11 @@ pub fn in_rank(name: &str) -> bool {
 
 /// Launch this test binary on `n` ranks, running only the test `name` in rank mode.
 pub fn launch_self(name: &str, n: usize, env: &[(&str, &str)]) -> Run {
+    launch_self_within(name, n, env, TIMEOUT)
+}
+
+/// [`launch_self`] with the time limit `timeout`.
+pub fn launch_self_within(name: &str, n: usize, env: &[(&str, &str)], timeout: Duration) -> Run {
     let exe = std::env::current_exe().expect("current_exe");
     let size = n.to_string();
     let mut all_env = vec![(SPMD_VAR, name), (SIZE_VAR, size.as_str())];
@@ -270,7 +275,7 @@ pub fn launch_self(name: &str, n: usize, env: &[(&str, &str)]) -> Run {
             "--test-threads=1",
         ],
         &all_env,
-        TIMEOUT,
+        timeout,
     )
 }
 
@@ -365,19 +370,28 @@ pub struct Job {
 /// [`launch_self`], but return at once with the running launcher. The caller owns the
 /// time limit: it must wait for or kill the child.
 pub fn spawn_self(name: &str, n: usize, env: &[(&str, &str)]) -> Job {
+    let exe = std::env::current_exe().expect("current_exe");
+    let size = n.to_string();
+    let mut all_env = vec![(SPMD_VAR, name), (SIZE_VAR, size.as_str())];
+    all_env.extend_from_slice(env);
+    let args = [name, "--exact", "--nocapture", "--test-threads=1"];
+    spawn_program(n, &exe, &args, &all_env)
+}
+
+/// Start `program` with `args` on `n` ranks under the launcher and return at once, like
+/// [`spawn_self`]; the caller owns the time limit.
+pub fn spawn_program(n: usize, program: &Path, args: &[&str], env: &[(&str, &str)]) -> Job {
     let one = ONE_JOB.lock().unwrap_or_else(|p| p.into_inner());
     let launcher = &launcher().program;
-    let exe = std::env::current_exe().expect("current_exe");
-    let mut cmd = self::launcher().command(n, false, &exe);
-    cmd.args([name, "--exact", "--nocapture", "--test-threads=1"]);
-    cmd.env(SPMD_VAR, name).env(SIZE_VAR, n.to_string());
+    let mut cmd = self::launcher().command(n, false, program);
+    cmd.args(args);
     for (k, v) in env {
         cmd.env(k, v);
     }
     cmd.stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
-    let command = format!("{launcher} -n {n} {} {name}", exe.display());
+    let command = format!("{launcher} -n {n} {} {}", program.display(), args.join(" "));
     let child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start '{command}': {e}"));

@@ -22,6 +22,8 @@ const THREAD_ABOVE: Duration = Duration::from_millis(1);
 enum Event<O> {
     Reported(Report<O>, usize),
     Computed(Report<O>, Duration),
+    /// A worker was lost (ULFM): its tasks are queued again.
+    Lost,
 }
 
 /// The root's compute thread, for one `progress` call: it runs the batches the
@@ -148,9 +150,10 @@ where
                     {
                         return Ok(Some(Event::Computed(report, took)));
                     }
-                    Ok(self
-                        .try_report()?
-                        .map(|(report, source)| Event::Reported(report, source)))
+                    Ok(self.poll_report()?.map(|found| match found {
+                        Some((report, source)) => Event::Reported(report, source),
+                        None => Event::Lost,
+                    }))
                 })?;
                 match event {
                     Some(Event::Computed(report, took)) => {
@@ -161,7 +164,7 @@ where
                         }
                     }
                     Some(Event::Reported(report, source)) => self.absorb(report, source)?,
-                    None => {}
+                    Some(Event::Lost) | None => {}
                 }
             }
             // Dropping `compute` ends the thread (it is idle now); the scope joins it.
@@ -202,8 +205,8 @@ where
             let _wait =
                 crate::watch::receive("pool (root waiting for a report)", None, Some(REPORT));
             let patience = self.patience();
-            if let Some((report, source)) =
-                crate::pending::poll_patiently(limit, patience, || self.try_report())?
+            if let Some(Some((report, source))) =
+                crate::pending::poll_patiently(limit, patience, || self.poll_report())?
             {
                 self.absorb(report, source)?;
             }

@@ -48,6 +48,7 @@ where
             return Ok(());
         }
         self.members[id].state = Membership::Gone;
+        self.lost += 1;
         self.idle.retain(|&w| w != id);
         let mut back = 0;
         if let Some(bytes) = self.held.remove(&id) {
