@@ -434,15 +434,16 @@ impl Drop for Env {
         }
         // Dropping a parked send waits for it: nothing is active at MPI_Finalize.
         drop(parked);
-        // Workers the pool spawned: disconnected before MPI_Finalize (collective with them).
-        crate::pool::spawn::disconnect_all();
-        // Dropping the universe calls MPI_Finalize; a host's MPI is left to the host.
-        // After a process failure under ULFM, Open MPI 5's finalize may wait forever.
+        // After a process failure under ULFM, Open MPI 5's finalize may wait forever, and
+        // so may the disconnect from a spawn that lost a worker: watched from here on.
         let _stuck = self
             .universe
             .is_some()
             .then(crate::fault::finalize_watch)
             .flatten();
+        // Workers the pool spawned: disconnected before MPI_Finalize (collective with them).
+        crate::pool::spawn::disconnect_all();
+        // Dropping the universe calls MPI_Finalize; a host's MPI is left to the host.
         drop(self.universe.take());
         ENV_LIVE.store(false, Ordering::SeqCst);
     }

@@ -91,7 +91,7 @@ pub(crate) fn finalize_watch() -> Option<mpsc::Sender<()>> {
     std::thread::spawn(move || {
         if let Err(mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(FINALIZE_LIMIT) {
             crate::env::say(
-                "rspar: MPI_Finalize has not returned after a process failure (a known \
+                "rspar: MPI_Finalize (or the disconnect from spawned workers) has not returned after a process failure (a known \
                  Open MPI 5 fault-tolerance hang); ending this process, exit code 0",
             );
             crate::ffi::exit_now(0);
