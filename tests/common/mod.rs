@@ -178,18 +178,7 @@ pub fn launch_self_direct(name: &str, env: &[(&str, &str)]) -> Run {
     let exe = std::env::current_exe().expect("current_exe");
     let mut all_env = vec![(SPMD_VAR, name)];
     all_env.extend_from_slice(env);
-    direct(
-        &exe,
-        &[
-            name,
-            "--exact",
-            "--include-ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ],
-        &all_env,
-        TIMEOUT,
-    )
+    direct(&exe, &self_args(name), &all_env, TIMEOUT)
 }
 
 /// Run `body` in this test binary started directly (a world of one rank; the pool's
@@ -264,19 +253,7 @@ pub fn launch_self_within(name: &str, n: usize, env: &[(&str, &str)], timeout: D
     let size = n.to_string();
     let mut all_env = vec![(SPMD_VAR, name), (SIZE_VAR, size.as_str())];
     all_env.extend_from_slice(env);
-    mpirun_with(
-        n,
-        &exe,
-        &[
-            name,
-            "--exact",
-            "--include-ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ],
-        &all_env,
-        timeout,
-    )
+    mpirun_with(n, &exe, &self_args(name), &all_env, timeout)
 }
 
 /// Run `body` on every rank of a world of each size in `sizes`. Call it from a `#[test]`
@@ -487,4 +464,16 @@ pub fn mpirun_apps(
         run.report()
     );
     run
+}
+
+/// The test harness's arguments that run the one test `name` of this binary, ignored or
+/// not, with its output shown.
+fn self_args(name: &str) -> [&str; 5] {
+    [
+        name,
+        "--exact",
+        "--include-ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ]
 }
