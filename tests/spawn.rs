@@ -219,3 +219,67 @@ fn a_spawned_worker_that_panics_ends_the_job() {
         run.report()
     );
 }
+
+#[test]
+fn a_spawned_worker_killed_ends_the_job_or_is_survived_under_ulfm() {
+    const NAME: &str = "a_spawned_worker_killed_ends_the_job_or_is_survived_under_ulfm";
+    if common::in_rank(NAME) {
+        let world = rspar::init().expect("init");
+        let worker = world.rank() > 0;
+        let pool = Pool::builder(&world)
+            .ranks(3)
+            .chunk(1)
+            .build(move |x: u64| {
+                if worker && x == 5 {
+                    // Dies as a crash would: no unwinding, no rspar hook, no MPI call.
+                    let me = std::process::id().to_string();
+                    let _ = std::process::Command::new("kill")
+                        .args(["-KILL", &me])
+                        .status();
+                    std::thread::sleep(std::time::Duration::from_secs(30));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                x * x
+            })
+            .expect("pool");
+        if let Some(pool) = pool {
+            let squares = pool.map(0..40u64).expect("map");
+            let want: Vec<u64> = (0..40u64).map(|x| x * x).collect();
+            assert_eq!(squares, want);
+            println!("all 40 results");
+        }
+        return;
+    }
+    // Under ULFM (Open MPI 5) the spawned workers need fault tolerance in their
+    // environment (no mpirun passes --with-ft); elsewhere the variables mean nothing.
+    let env = [
+        ("OMPI_MCA_mpi_ft_enable", "1"),
+        ("PRTE_MCA_state_base_recoverable", "1"),
+    ];
+    let run = common::launch_self_direct(NAME, &env);
+    assert!(!run.timed_out, "the job hung: {}", run.report());
+    if !spawns() {
+        // Nothing spawned: the root computes every task itself.
+        assert!(run.success(), "{}", run.report());
+        return;
+    }
+    let ulfm =
+        rspar::__private::test::Launcher::get().is_ok_and(|l| l.flags.contains(&"--with-ft"));
+    if ulfm {
+        assert!(run.success(), "{}", run.report());
+        assert!(run.stdout.contains("all 40 results"), "{}", run.report());
+        assert!(
+            run.stderr
+                .contains("rspar: pool: lost worker spawned worker"),
+            "{}",
+            run.report()
+        );
+    } else {
+        assert!(!run.success(), "{}", run.report());
+        assert!(
+            run.stderr.contains("rspar: pool: a spawned worker (pid"),
+            "{}",
+            run.report()
+        );
+    }
+}

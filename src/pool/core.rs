@@ -400,6 +400,9 @@ where
         if self.busy == 0 {
             return Ok(None);
         }
+        if self.links.len() > 1 {
+            super::spawn::watch();
+        }
         for link in 0..self.links.len() {
             if self.busy_on[link] == 0 {
                 continue;

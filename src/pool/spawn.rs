@@ -43,6 +43,8 @@ pub(crate) struct Group {
     merged: Rc<Handle>,
     /// Children not released yet, by rank in `merged` minus one.
     active: Vec<bool>,
+    /// The children's process ids, where this node's `/proc` shows them (`watch`).
+    pids: Vec<u32>,
 }
 
 thread_local! {
@@ -274,10 +276,16 @@ pub(crate) fn spawn(count: usize, pool: usize, like: &Communicator) -> Result<us
     )?);
     Ok(GROUPS.with(|g| {
         let mut groups = g.borrow_mut();
+        let known: Vec<u32> = groups.iter().flat_map(|g| g.pids.iter().copied()).collect();
+        let pids = children_with(&env[SPAWNED_VAR.len() + 1..])
+            .into_iter()
+            .filter(|pid| !known.contains(pid))
+            .collect();
         groups.push(Group {
             spawned: Some(spawned),
             merged,
             active: vec![true; count],
+            pids,
         });
         groups.len() - 1
     }))
@@ -334,4 +342,65 @@ pub(crate) fn disconnect_all() {
             let _ = spawned.disconnect();
         }
     }
+}
+
+/// The processes of this node whose environment has `SPAWNED_VAR` set to `value` (the
+/// pool number and this process's pid: a spawn's children). Empty where `/proc` does
+/// not show them (another system, another node).
+fn children_with(value: &str) -> Vec<u32> {
+    let wanted = format!("{SPAWNED_VAR}={value}");
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.split(|&b| b == 0).any(|v| v == wanted.as_bytes()))
+        })
+        .collect()
+}
+
+/// Without fault tolerance, a spawned child that dies (killed, crashed) would leave the
+/// parent waiting for it forever: Open MPI 4.1 ends neither the singleton parent nor
+/// its spawn (measured: a worker killed with SIGKILL, the parent hung). So the pool's
+/// root looks at its children while it waits (at most every 100 ms) and ends the job,
+/// saying which one died. Only the children `/proc` showed at spawn time are watched.
+pub(crate) fn watch() {
+    thread_local! {
+        static LAST: Cell<Option<std::time::Instant>> = const { Cell::new(None) };
+    }
+    let due = LAST.with(|last| {
+        let now = std::time::Instant::now();
+        let due = last
+            .get()
+            .is_none_or(|t| now.duration_since(t) >= std::time::Duration::from_millis(100));
+        if due {
+            last.set(Some(now));
+        }
+        due
+    });
+    if !due || crate::fault::enabled() {
+        return;
+    }
+    let dead = GROUPS.with(|g| {
+        g.borrow()
+            .iter()
+            .flat_map(|group| group.pids.iter().copied())
+            .find(|&pid| !alive(pid))
+    });
+    if let Some(pid) = dead {
+        crate::env::say(&format!(
+            "rspar: pool: a spawned worker (pid {pid}) died; ending the job"
+        ));
+        crate::env::abort_job(crate::env::ERROR_EXIT_CODE);
+    }
+}
+
+/// Whether process `pid` runs (exists and is not a zombie).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        // The state follows the command name's closing parenthesis.
+        let state = stat.rsplit_once(')').map(|(_, rest)| rest.trim_start());
+        !matches!(state.and_then(|s| s.chars().next()), Some('Z' | 'X') | None)
+    })
 }
