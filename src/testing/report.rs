@@ -92,19 +92,28 @@ pub(crate) fn verdict(name: &str, n: usize, timeout: Duration, job: &Job) -> Res
     }
     let waited = all().find(|l| l.text.starts_with("rspar: watchdog: "));
     let mut report = String::new();
-    if job.timed_out {
-        let _ = writeln!(
-            report,
-            "rspar::test: {name} on {n} ranks timed out after {} s (the job was killed)",
-            timeout.as_secs()
-        );
-    } else if let (Some(line), true) = (waited, failures.is_empty()) {
+    // The watchdog's line names who waited for what: it leads the report even when the
+    // abort that followed outlasted the limit (Open MPI's abort can take a second or two
+    // on a loaded machine) and the driver killed the job.
+    if let (Some(line), true) = (waited, failures.is_empty()) {
         let _ = writeln!(
             report,
             "rspar::test: {name} on {n} ranks timed out (rspar's watchdog, set below the \
              test's {} s): {}",
             timeout.as_secs(),
             line.text.trim_start_matches("rspar: watchdog: ")
+        );
+        if job.timed_out {
+            let _ = writeln!(
+                report,
+                "rspar::test: the abort that followed outlasted the limit: the job was killed"
+            );
+        }
+    } else if job.timed_out {
+        let _ = writeln!(
+            report,
+            "rspar::test: {name} on {n} ranks timed out after {} s (the job was killed)",
+            timeout.as_secs()
         );
     } else if let Some(first) = failures.first() {
         let _ = writeln!(report, "rspar::test: {name} failed on {n} ranks: {first}");
