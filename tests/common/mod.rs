@@ -146,29 +146,14 @@ pub fn assert_ring_went_round(run: &Run, n: usize) {
 pub fn direct(program: &Path, args: &[&str], env: &[(&str, &str)], timeout: Duration) -> Run {
     let _one = ONE_JOB.lock().unwrap_or_else(|p| p.into_inner());
     let command = format!("{} {}", program.display(), args.join(" "));
-    let mut cmd = Command::new("timeout");
-    cmd.arg("-k").arg("5").arg(format!("{}", timeout.as_secs()));
-    cmd.arg(program).args(args);
-    cmd.env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+    let mut inner = Command::new(program);
+    inner
+        .args(args)
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
         .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
         .env("PRTE_ALLOW_RUN_AS_ROOT", "1")
         .env("PRTE_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let start = Instant::now();
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot start '{command}': {e}"));
-    let code = out.status.code();
-    Run {
-        code,
-        timed_out: matches!(code, Some(124) | Some(137)),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        elapsed: start.elapsed(),
-        command,
-    }
+    run_within(&inner, env, timeout, command)
 }
 
 /// Run this test binary directly (no launcher), only the test `name`, in rank mode:
@@ -433,31 +418,7 @@ pub fn mpirun_apps(
             args.join(" ")
         ));
     }
-    let mut cmd = Command::new("timeout");
-    cmd.arg("-k").arg("5").arg(format!("{}", timeout.as_secs()));
-    cmd.arg(inner.get_program()).args(inner.get_args());
-    for (k, v) in inner.get_envs() {
-        if let Some(v) = v {
-            cmd.env(k, v);
-        }
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let start = Instant::now();
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot start '{command}': {e}"));
-    let code = out.status.code();
-    let run = Run {
-        code,
-        // coreutils timeout exits 124 when it had to stop the command (137 after -k).
-        timed_out: matches!(code, Some(124) | Some(137)),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        elapsed: start.elapsed(),
-        command,
-    };
+    let run = run_within(&inner, env, timeout, command);
     assert!(
         !run.stderr.contains(MISMATCH_WARNING),
         "the job's ranks were not one world (launcher and MPI library differ)\n{}",
@@ -476,4 +437,34 @@ fn self_args(name: &str) -> [&str; 5] {
         "--nocapture",
         "--test-threads=1",
     ]
+}
+
+/// Run `inner` (its program, arguments and variables) with extra environment `env` under
+/// coreutils `timeout` (`-k 5`: a kill 5 s after the signal), and collect its output.
+fn run_within(inner: &Command, env: &[(&str, &str)], timeout: Duration, command: String) -> Run {
+    let mut cmd = Command::new("timeout");
+    cmd.arg("-k").arg("5").arg(format!("{}", timeout.as_secs()));
+    cmd.arg(inner.get_program()).args(inner.get_args());
+    for (k, v) in inner.get_envs() {
+        if let Some(v) = v {
+            cmd.env(k, v);
+        }
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let start = Instant::now();
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot start '{command}': {e}"));
+    let code = out.status.code();
+    Run {
+        code,
+        // coreutils timeout exits 124 when it had to stop the command (137 after -k).
+        timed_out: matches!(code, Some(124) | Some(137)),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: start.elapsed(),
+        command,
+    }
 }
