@@ -105,11 +105,18 @@ fib_time() {
     sed -n 's/^elapsed: \([0-9.]*\) s.*/\1/p'
 }
 
+# Seconds of the pool measure, fib 44..39 (tasks of 0.1 to 0.8 s), launched
+# with the mpirun arguments given; the launch is not counted (`--time`).
+fib44_time() {
+  "${MPIRUN[@]}" "$@" "$ex/fib" --time 44 43 42 41 40 39 2>&1 >/dev/null |
+    sed -n 's/^elapsed: \([0-9.]*\) s.*/\1/p'
+}
+
 # One pool measurement for round $1, pair $2: fib on one rank, on two and on three, back
 # to back (the order turns each time, so none always runs on a machine another warmed),
 # and run directly (no launcher: a world of one rank), then the machine's own ceiling.
 farm_pair() {
-  local one two three direct
+  local one two three direct big1 big2
   case $((($1 + $2) % 3)) in
     0) one=$(fib_time -n 1); two=$(fib_time -n 2); three=$(fib_time -n 3) ;;
     1) two=$(fib_time -n 2); three=$(fib_time -n 3); one=$(fib_time -n 1) ;;
@@ -121,6 +128,14 @@ farm_pair() {
   echo "$1,rspar,fib_n2,0,$two" >> "$raw"
   echo "$1,rspar,fib_n3,0,$three" >> "$raw"
   echo "$1,rspar,fib_direct,0,$direct" >> "$raw"
+  # fib 44..39 on one rank and on two, in the order of the round.
+  if [ $((($1 + $2) % 2)) = 0 ]; then
+    big1=$(fib44_time -n 1); big2=$(fib44_time -n 2)
+  else
+    big2=$(fib44_time -n 2); big1=$(fib44_time -n 1)
+  fi
+  echo "$1,rspar,fib44_n1,0,$big1" >> "$raw"
+  echo "$1,rspar,fib44_n2,0,$big2" >> "$raw"
   # The machine's own ceiling: two independent one-rank runs side by side (unbound, so
   # not both on core 0), each at what fraction of the one-rank speed just measured;
   # their sum is the speedup 2 cores really give (2 on an ideal machine).
