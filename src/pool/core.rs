@@ -17,13 +17,13 @@ use serde::Serialize;
 
 mod compute;
 mod members;
+mod reports;
 mod survive;
 
 pub(crate) use members::{Member, Membership};
 
 use super::worker::{run_task, Order, Report, ORDER, REPORT, ROOT};
 use crate::comm::Communicator;
-use crate::envelope::Any;
 use crate::error::{Error, ErrorKind, Result};
 use crate::wire;
 
@@ -383,78 +383,6 @@ where
             self.keep.remove(&id);
         }
         self.trim();
-        Ok(())
-    }
-
-    /// The longest nap while waiting for reports: a hundredth of the time since the last
-    /// hand-out (so a worker that reports waits at most about 1% of its batch), between
-    /// `pending`'s 100 us and 20 ms.
-    pub(crate) fn patience(&self) -> impl Fn() -> Duration {
-        let since = self.last_dispatch;
-        move || (since.elapsed() / 100).min(Duration::from_millis(20))
-    }
-
-    /// A worker's report and its id, if one has arrived (no MPI call when no worker
-    /// is busy).
-    fn try_report(&mut self) -> Result<Option<(Report<O>, usize)>> {
-        if self.busy == 0 {
-            return Ok(None);
-        }
-        if self.links.len() > 1 {
-            super::spawn::watch();
-        }
-        for link in 0..self.links.len() {
-            if self.busy_on[link] == 0 {
-                continue;
-            }
-            let found = self.links[link]
-                .tag(REPORT)
-                .with_status()
-                .ireceive::<Report<O>>(Any)
-                .test();
-            let found = match found {
-                Ok(found) => found,
-                Err(err) => {
-                    self.survive(err, link)?;
-                    continue;
-                }
-            };
-            if let Some((report, status)) = found {
-                let id = self
-                    .members
-                    .iter()
-                    .position(|m| m.link == link && m.rank == status.source)
-                    .unwrap_or(0);
-                return Ok(Some((report, id)));
-            }
-        }
-        Ok(None)
-    }
-
-    /// For waits: a worker's report, or `Some(None)` when a worker was lost while
-    /// looking (ULFM: its tasks are queued again and the busy count fell, so what the
-    /// caller waits for may have changed: no report may ever come).
-    fn poll_report(&mut self) -> Result<Option<Option<Reported<O>>>> {
-        let lost = self.lost;
-        Ok(match self.try_report()? {
-            Some(found) => Some(Some(found)),
-            None if self.lost > lost => Some(None),
-            None => None,
-        })
-    }
-
-    fn absorb(&mut self, report: Report<O>, source: usize) -> Result<()> {
-        self.held.remove(&source);
-        self.busy -= 1;
-        self.busy_on[self.members[source].link] -= 1;
-        for (id, outcome) in report {
-            self.finish(id, outcome, source)?;
-        }
-        match self.members[source].state {
-            Membership::Active => self.idle.push(source),
-            Membership::Leaving => self.send_release(source)?,
-            Membership::Gone => {}
-        }
         Ok(())
     }
 
