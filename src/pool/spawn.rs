@@ -277,8 +277,16 @@ pub(crate) fn spawn(count: usize, pool: usize, like: &Communicator) -> Result<us
     let node = mpi::environment::processor_name().unwrap_or_default();
     let env = format!("{SPAWNED_VAR}={pool}:{}@{node}", std::process::id());
     // Open MPI 4.1 refuses a singleton's spawn without a mapping that allows more
-    // processes than its one slot ("not enough slots").
-    let keys = [("map_by", "slot:OVERSUBSCRIBE"), ("env", env.as_str())];
+    // processes than its one slot ("not enough slots"). The children's variables go in
+    // the key `env`, which Open MPI 5 calls `PMIX_ENVAR` (it takes `env` too, but prints
+    // a notice that it is deprecated at every spawn).
+    let version = mpi::environment::library_version().unwrap_or_default();
+    let env_key = if version.contains("Open MPI v4.") || !version.contains("Open MPI v") {
+        "env"
+    } else {
+        "PMIX_ENVAR"
+    };
+    let keys = [("map_by", "slot:OVERSUBSCRIBE"), (env_key, env.as_str())];
     let (spawned, merged) = match crate::ffi::spawn(&program, &args, count, &keys) {
         Ok(done) => done,
         Err(err) => {
