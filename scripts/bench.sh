@@ -47,7 +47,7 @@ out=target/bench
 mkdir -p "$out/c"
 echo "bench: building (release) ..."
 cargo build --release --quiet --example pingpong --example collective_timing \
-  --example fib --example farm_rate --example bench_report
+  --example fib --example farm_rate
 mpicc -O2 -o "$out/c/pingpong" benches/c/pingpong.c
 mpicc -O2 -o "$out/c/collectives" benches/c/collectives.c
 
@@ -222,6 +222,7 @@ for round in $(seq "$rounds"); do
 done
 echo "bench: measured in $(($(date +%s) - start)) s on $(nproc) cores, $(mpirun --version 2>/dev/null | head -1)"
 echo
-"$ex/bench_report" "$raw" --out "$out"
+# The summary: medians, 95% intervals, ratios, targets, chart (xtask/src/report.rs).
+cargo xtask bench-report "$raw" --out "$out"
 echo
 echo "bench: wrote $out/summary.csv, $out/summary.md and $out/pingpong.svg"

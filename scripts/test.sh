@@ -18,9 +18,10 @@
 #                                the reason where Slurm cannot run)
 #
 # Steps: scripts/setup.sh; cargo fmt --check; cargo clippy --workspace --all-targets -D
-# warnings (rspar and rspar-macros); cargo deny (licenses, bans, sources, advisories;
+# warnings (rspar, rspar-macros, xtask); cargo deny (licenses, bans, sources, advisories;
 # installed if missing); a 2-rank job must be one world of 2 (the launcher matches the
-# library); cargo test (unit, doc and multi-rank tests under the launcher); the
+# library); cargo test (unit, doc and multi-rank tests under the launcher), and the
+# xtask's own tests (stress loops, benchmark report; the Open MPI pass); the
 # downstream crate in tests/crate built against rspar as a dependency and run on 3
 # ranks; the examples across a simulated cluster of 3 hosts (scripts/test-cluster.sh,
 # Open MPI; SKIPPED, with the reason, where network namespaces are not permitted or the
@@ -36,7 +37,7 @@ while [ $# -gt 0 ]; do
     --full) full=1; shift ;;
     --mpi) mpi="${2:-}"; shift 2 || { echo "test.sh: --mpi needs openmpi, mpich or ulfm" >&2; exit 2; } ;;
     --mpi=*) mpi="${1#--mpi=}"; shift ;;
-    -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "test.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -59,7 +60,7 @@ if [ "$mpi" = openmpi ]; then
   step "cargo fmt --check"
   cargo fmt --all -- --check
 
-  step "cargo clippy --workspace --all-targets -- -D warnings (rspar and rspar-macros)"
+  step "cargo clippy --workspace --all-targets -- -D warnings (rspar, rspar-macros, xtask)"
   cargo clippy --workspace --all-targets --quiet -- -D warnings
 
   step "cargo deny check (dependency policy in deny.toml)"
@@ -107,6 +108,10 @@ else
   step "cargo test"
   # Unit, integration and doc tests; the multi-rank tests launch with RSPAR_MPIRUN.
   cargo test
+  if [ "$mpi" = openmpi ]; then
+    step "cargo test -p xtask (the developer tasks: stress loops, benchmark report)"
+    cargo test --quiet -p xtask
+  fi
 fi
 
 step "downstream crate (tests/crate) depends on rspar"

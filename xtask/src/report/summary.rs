@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::stats::{median, median_interval, ratio_interval};
-use crate::Samples;
+use super::stats::{median, median_interval, ratio_interval};
+use super::Samples;
 
 /// One row of summary.csv.
 pub struct Row {
@@ -134,7 +134,7 @@ pub fn rows(samples: &Samples) -> Vec<Row> {
             }
         }
     }
-    rows.extend(crate::direct::rows(samples));
+    rows.extend(super::direct::rows(samples));
     let rate = |i| {
         samples
             .get(&(i, "tasks_per_s".to_string(), 0))
@@ -458,7 +458,7 @@ pub fn write(
          bootstrap resamples of the launches: how far the machine's noise moves it.\n\n\
          | measure | size | rspar | reference | ratio | 95% interval |\n\
          |---|---:|---:|---:|---:|---:|\n",
-        resamples = crate::stats::RESAMPLES
+        resamples = super::stats::RESAMPLES
     );
     for r in rows {
         let _ = writeln!(

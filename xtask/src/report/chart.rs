@@ -2,8 +2,8 @@
 
 use plotters::prelude::*;
 
-use crate::summary::{human, series};
-use crate::Samples;
+use super::summary::{human, series};
+use super::Samples;
 
 /// The pingpong lines drawn, with their colours.
 const LINES: &[(&str, RGBColor)] = &[

@@ -50,3 +50,35 @@ pub fn ratio_interval(mine: &[f64], reference: &[f64]) -> (f64, f64) {
 pub fn median_interval(values: &[f64]) -> (f64, f64) {
     interval(&[values], |g| median(&g[0]))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_of_odd_even_and_no_values() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert_eq!(median(&[7.5]), 7.5);
+        assert!(median(&[]).is_nan());
+    }
+
+    #[test]
+    fn steady_launches_have_a_point_interval() {
+        assert_eq!(median_interval(&[2.0; 5]), (2.0, 2.0));
+        assert_eq!(ratio_interval(&[3.0; 4], &[2.0; 3]), (1.5, 1.5));
+    }
+
+    #[test]
+    fn a_noisy_interval_holds_the_median_within_the_values() {
+        let values = [1.0, 1.2, 0.9, 1.5, 1.1, 3.0, 1.05];
+        let (lo, hi) = median_interval(&values);
+        assert!(0.9 <= lo && lo < median(&values), "{lo}");
+        assert!(median(&values) < hi && hi <= 3.0, "{hi}");
+        // Seeded: the same rows give the same interval.
+        assert_eq!(median_interval(&values), (lo, hi));
+        // The ratio's interval is around the ratio of the medians.
+        let (lo, hi) = ratio_interval(&values, &[1.0, 1.0, 1.0]);
+        assert!(lo <= median(&values) && median(&values) <= hi && lo < hi);
+    }
+}

@@ -1,9 +1,9 @@
 //! Turns the raw rows of `scripts/bench.sh` into the benchmark summary: medians over
 //! rounds, rspar against its reference side by side (`summary.csv`, `summary.md`, with the
 //! speed targets checked) and a chart of latency and bandwidth by message size
-//! (`pingpong.svg`). Not an MPI program; `scripts/bench.sh` runs it.
+//! (`pingpong.svg`). Not an MPI program; `scripts/bench.sh` runs it:
 //!
-//!     cargo run --release --example bench_report -- target/bench/raw.csv --out target/bench
+//!     cargo xtask bench-report target/bench/raw.csv --out target/bench
 //!
 //! Input rows: `round,implementation,benchmark,size_bytes,value`, as the benchmark
 //! programs print them (`pingpong` and `collective_timing` in microseconds, `fib_n1` and
@@ -19,19 +19,16 @@ mod summary;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use clap::Parser;
-
 use stats::median;
 
 /// Summarise raw benchmark rows into summary.csv, summary.md and pingpong.svg.
-#[derive(Parser)]
-#[command(version, about)]
-struct Args {
+#[derive(clap::Args)]
+pub struct Args {
     /// The raw rows written by scripts/bench.sh.
-    raw: PathBuf,
+    pub raw: PathBuf,
     /// Directory for the outputs.
     #[arg(long, default_value = "target/bench")]
-    out: PathBuf,
+    pub out: PathBuf,
 }
 
 /// (implementation, benchmark, size) -> values, one per launch, in launch order.
@@ -70,7 +67,8 @@ fn ceiling(samples: &Samples) -> Option<(f64, usize)> {
     (!runs.is_empty()).then(|| (median(runs), runs.len()))
 }
 
-fn run(args: &Args) -> Result<(), String> {
+/// Read `args.raw`, write the summary and the chart into `args.out`, print the summary.
+pub fn run(args: &Args) -> Result<(), String> {
     let text = std::fs::read_to_string(&args.raw)
         .map_err(|e| format!("cannot read {}: {e}", args.raw.display()))?;
     let samples = parse(&text)?;
@@ -101,10 +99,37 @@ fn run(args: &Args) -> Result<(), String> {
     chart::draw(&samples, &args.out.join("pingpong.svg"))
 }
 
-fn main() {
-    let args = Args::parse();
-    if let Err(e) = run(&args) {
-        eprintln!("bench_report: {e}");
-        std::process::exit(1);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_rows_by_implementation_benchmark_and_size() {
+        let text = "1,c,pingpong,8,0.2\n\n1,rspar,fib_n1,0,2.5\n2,c,pingpong,8,0.25e0\n  \n";
+        let samples = parse(text).unwrap();
+        let key = |i: &str, b: &str, s| (i.to_string(), b.to_string(), s);
+        assert_eq!(samples[&key("c", "pingpong", 8)], [0.2, 0.25]);
+        assert_eq!(samples[&key("rspar", "fib_n1", 0)], [2.5]);
+        assert_eq!(samples.len(), 2);
+    }
+
+    #[test]
+    fn refuses_a_bad_row_naming_its_line() {
+        for (text, line) in [
+            ("1,c,pingpong,eight,0.2\n", "line 1:"),
+            ("1,c,pingpong,8,0.2\n1,c,pingpong,8\n", "line 2:"),
+            ("1,c,pingpong,8,fast\n", "line 1:"),
+            ("1,c,pingpong,8,0.2,9\n", "line 1:"),
+        ] {
+            let err = parse(text).unwrap_err();
+            assert!(err.starts_with(line), "{text:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_machine_ceiling_is_the_median_of_its_launches() {
+        let samples = parse("1,machine,fib_parallel,0,1.6\n2,machine,fib_parallel,0,1.9\n3,machine,fib_parallel,0,1.5\n").unwrap();
+        assert_eq!(ceiling(&samples), Some((1.6, 3)));
+        assert_eq!(ceiling(&Samples::new()), None);
     }
 }

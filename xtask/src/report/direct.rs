@@ -1,9 +1,9 @@
 //! The pool run directly against its Python peers (bench.sh's `direct_*`, `mp_*` and
 //! `mpi4py_*` rows): speedups from whole-process wall times, start-up included.
 
-use crate::stats::{median, median_interval};
-use crate::summary::Row;
-use crate::Samples;
+use super::stats::{median, median_interval};
+use super::summary::Row;
+use super::Samples;
 
 /// rspar's fib 44..39 spawned against `--workers 1`, and its speedup against the Python
 /// peers' (multiprocessing.Pool(), mpi4py.futures' MPIPoolExecutor) round by round.
