@@ -56,27 +56,5 @@ for round in $(seq "$rounds"); do
 done
 echo "bench-ulfm: measured in $(($(date +%s) - start)) s on $(nproc) cores," \
   "$("$RSPAR_MPIRUN" --version 2>/dev/null | head -1); load average $(cut -d' ' -f1-3 /proc/loadavg)"
-python3 - "$raw" <<'EOF'
-import csv, random, statistics, sys
-rows = list(csv.DictReader(open(sys.argv[1])))
-rng = random.Random(1)
-def interval(xs):
-    meds = sorted(statistics.median(rng.choices(xs, k=len(xs))) for _ in range(2000))
-    return meds[50], meds[1949]
-measures = sorted({r["measure"] for r in rows})
-print(f"\n| measure | ULFM on (median, 95% interval) | off | on / off (95% interval) |")
-print("|---|---|---|---|")
-for m in measures:
-    on = [float(r["value"]) for r in rows if r["measure"] == m and r["ft"] == "on"]
-    off = [float(r["value"]) for r in rows if r["measure"] == m and r["ft"] == "off"]
-    if not on or not off:
-        continue
-    ratios = sorted(
-        statistics.median(rng.choices(on, k=len(on))) / statistics.median(rng.choices(off, k=len(off)))
-        for _ in range(2000))
-    lo, hi = interval(on); lo2, hi2 = interval(off)
-    print(f"| {m} | {statistics.median(on):.4g} ({lo:.4g}..{hi:.4g}) | "
-          f"{statistics.median(off):.4g} ({lo2:.4g}..{hi2:.4g}) | "
-          f"{statistics.median(on) / statistics.median(off):.3f} ({ratios[50]:.3f}..{ratios[1949]:.3f}) |")
-print(f"\n{len(rows)} measurements in {sys.argv[1]}")
-EOF
+# Medians, 95% intervals, on/off ratios (xtask/src/ulfm_report.rs).
+cargo xtask ulfm-report "$raw"

@@ -1,14 +1,16 @@
 //! rspar's developer tasks, run as `cargo xtask <command>` (the alias in
 //! `.cargo/config.toml`). The scripts in `scripts/` that call them stay the commands people
-//! and CI use: `scripts/stress-abort.sh`, `scripts/stress-ulfm.sh` (`stress`) and
-//! `scripts/bench.sh` (`bench-report`). Shell stays where shell is right: installing
-//! (`setup.sh`), the MPI environment (`mpi-env.sh`, which `mpi` asks for), namespaces,
-//! Slurm, and the test and benchmark sequences that mostly run other commands.
+//! and CI use: `scripts/stress-abort.sh`, `scripts/stress-ulfm.sh` (`stress`),
+//! `scripts/bench.sh` (`bench-report`) and `scripts/bench-ulfm.sh` (`ulfm-report`). Shell
+//! stays where shell is right: installing (`setup.sh`), the MPI environment
+//! (`mpi-env.sh`, which `mpi` asks for), namespaces, Slurm, and the test and benchmark
+//! sequences that mostly run other commands.
 #![deny(missing_docs)]
 
 mod mpi;
 mod report;
 mod stress;
+mod ulfm_report;
 
 use std::process::ExitCode;
 
@@ -44,6 +46,9 @@ enum Command {
     /// Summarise scripts/bench.sh's raw rows into summary.csv, summary.md and
     /// pingpong.svg: medians, 95% bootstrap intervals, ratios, the speed targets.
     BenchReport(report::Args),
+    /// Summarise scripts/bench-ulfm.sh's rows: per measure, ULFM on and off (medians with
+    /// 95% bootstrap intervals) and the on/off ratio with its interval.
+    UlfmReport(ulfm_report::Args),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +56,7 @@ fn main() -> ExitCode {
     let (name, result) = match &cli.command {
         Command::Stress(args) => (args.kind.script(), stress::run(args)),
         Command::BenchReport(args) => ("bench-report", report::run(args).map(|()| true)),
+        Command::UlfmReport(args) => ("ulfm-report", ulfm_report::run(args).map(|()| true)),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -13,7 +13,7 @@
 
 mod chart;
 mod direct;
-mod stats;
+pub(crate) mod stats;
 mod summary;
 
 use std::collections::BTreeMap;
