@@ -73,31 +73,9 @@ for round in $(seq "$rounds"); do
 done
 took=$(($(date +%s) - start))
 
-# Medians over rounds per (implementation, size), then one row per size.
-sort -t, -k2,2 -k4,4n -k5,5g "$raw" | awk -F, -v modes="c ${modes[*]}" '
-  function flush() { if (n) med[key] = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2; n = 0 }
-  { k = $2 SUBSEP $4; if (k != key) { flush(); key = k }; v[++n] = $5; sizes[$4] = 1 }
-  END {
-    flush()
-    m = split(modes, name, " ")
-    head = "| size | C us | C MB/s |"; line = "|---:|---:|---:|"
-    for (i = 2; i <= m; i++) { head = head " " name[i] " us | MB/s | x C |"; line = line "---:|---:|---:|" }
-    print head; print line
-    ns = 0; for (s in sizes) list[++ns] = s + 0
-    for (i = 1; i <= ns; i++) for (j = i + 1; j <= ns; j++) if (list[j] < list[i]) { t = list[i]; list[i] = list[j]; list[j] = t }
-    for (i = 1; i <= ns; i++) {
-      s = list[i]
-      label = s >= 1048576 ? s / 1048576 " MiB" : s >= 1024 ? s / 1024 " KiB" : s " B"
-      c = med["c" SUBSEP s]
-      row = "| " label " | " (c ? sprintf("%.1f | %.1f", c, s / c) : "- | -") " |"
-      for (j = 2; j <= m; j++) {
-        r = med[name[j] SUBSEP s]
-        row = row " " (r ? sprintf("%.1f | %.1f | %s", r, s / r, c ? sprintf("%.2f", r / c) : "-") : "- | - | -") " |"
-      }
-      print row
-    }
-  }' >"$out/summary.md"
-cat "$out/summary.md"
+# Medians over rounds per (implementation, size), one row per size, into summary.md
+# (xtask/src/report/cluster.rs).
+cargo xtask cluster-report "$raw" --out "$out"
 echo
 echo "bench-cluster: $rounds rounds in $took s on $(nproc) cores, 2 simulated hosts x 1 rank, TCP over veth," \
   "mpi_yield_when_idle $yield, $samples samples x $iterations round trips; medians; $(mpirun --version 2>/dev/null | head -1)"

@@ -1,7 +1,8 @@
 //! rspar's developer tasks, run as `cargo xtask <command>` (the alias in
 //! `.cargo/config.toml`). The scripts in `scripts/` that call them stay the commands people
 //! and CI use: `scripts/stress-abort.sh`, `scripts/stress-ulfm.sh` (`stress`),
-//! `scripts/bench.sh` (`bench-report`) and `scripts/bench-ulfm.sh` (`ulfm-report`). Shell
+//! `scripts/bench.sh` (`bench-report`), `scripts/bench-ulfm.sh` (`ulfm-report`) and
+//! `scripts/bench-cluster.sh` (`cluster-report`). Shell
 //! stays where shell is right: installing (`setup.sh`), the MPI environment
 //! (`mpi-env.sh`, which `mpi` asks for), namespaces, Slurm, and the test and benchmark
 //! sequences that mostly run other commands.
@@ -49,6 +50,9 @@ enum Command {
     /// Summarise scripts/bench-ulfm.sh's rows: per measure, ULFM on and off (medians with
     /// 95% bootstrap intervals) and the on/off ratio with its interval.
     UlfmReport(ulfm_report::Args),
+    /// Summarise scripts/bench-cluster.sh's ping-pong rows: latency, bandwidth and the
+    /// ratio to C by message size (medians over rounds), into summary.md.
+    ClusterReport(report::cluster::Args),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +61,10 @@ fn main() -> ExitCode {
         Command::Stress(args) => (args.kind.script(), stress::run(args)),
         Command::BenchReport(args) => ("bench-report", report::run(args).map(|()| true)),
         Command::UlfmReport(args) => ("ulfm-report", ulfm_report::run(args).map(|()| true)),
+        Command::ClusterReport(args) => {
+            let result = report::cluster::run(args);
+            ("cluster-report", result.map(|()| true))
+        }
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -12,6 +12,7 @@
 //! interval of each ratio shows how far that median can be trusted on a noisy machine.
 
 mod chart;
+pub(crate) mod cluster;
 mod direct;
 pub(crate) mod stats;
 mod summary;
