@@ -1,8 +1,9 @@
 //! rspar's developer tasks, run as `cargo xtask <command>` (the alias in
 //! `.cargo/config.toml`). The scripts in `scripts/` that call them stay the commands people
 //! and CI use: `scripts/stress-abort.sh`, `scripts/stress-ulfm.sh` (`stress`),
-//! `scripts/bench.sh` (`bench-report`), `scripts/bench-ulfm.sh` (`ulfm-report`) and
-//! `scripts/bench-cluster.sh` (`cluster-report`). Shell
+//! `scripts/bench.sh` (`bench-report`), `scripts/bench-ulfm.sh` (`ulfm-report`),
+//! `scripts/bench-cluster.sh` (`cluster-report`) and `scripts/bench-farm.sh`
+//! (`farm-report`). Shell
 //! stays where shell is right: installing (`setup.sh`), the MPI environment
 //! (`mpi-env.sh`, which `mpi` asks for), namespaces, Slurm, and the test and benchmark
 //! sequences that mostly run other commands.
@@ -53,6 +54,9 @@ enum Command {
     /// Summarise scripts/bench-cluster.sh's ping-pong rows: latency, bandwidth and the
     /// ratio to C by message size (medians over rounds), into summary.md.
     ClusterReport(report::cluster::Args),
+    /// Summarise scripts/bench-farm.sh's rows: fib 38..33 on 1, 2 and 3 ranks (medians
+    /// over rounds) and the speedups over one rank.
+    FarmReport(report::farm::Args),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +69,7 @@ fn main() -> ExitCode {
             let result = report::cluster::run(args);
             ("cluster-report", result.map(|()| true))
         }
+        Command::FarmReport(args) => ("farm-report", report::farm::run(args).map(|()| true)),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -14,6 +14,7 @@
 mod chart;
 pub(crate) mod cluster;
 mod direct;
+pub(crate) mod farm;
 pub(crate) mod stats;
 mod summary;
 
