@@ -17,6 +17,7 @@ mod direct;
 pub(crate) mod farm;
 pub(crate) mod stats;
 mod summary;
+mod targets;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
