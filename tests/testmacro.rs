@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use rspar::__private::test::driver::{self, Job};
+use rspar::__private::test::driver::{self, Run};
 
 /// The downstream crate's target directory: `<this target dir>/downstream`, as
 /// scripts/test.sh uses (one per MPI: target/ or target/mpich).
@@ -24,7 +24,7 @@ fn manifest() -> PathBuf {
 }
 
 /// `cargo test --test ranks <args>` in the downstream crate, within `limit`.
-fn cargo_test(args: &[&str], limit: Duration) -> Job {
+fn cargo_test(args: &[&str], limit: Duration) -> Run {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.args(["test", "--quiet", "--manifest-path"])
@@ -36,25 +36,13 @@ fn cargo_test(args: &[&str], limit: Duration) -> Job {
     driver::run(cmd, limit)
 }
 
-fn report(job: &Job) -> String {
-    format!(
-        "command: {}\nexit: {:?}{} after {:.1?}\n--- stdout\n{}\n--- stderr\n{}",
-        job.command,
-        job.code,
-        if job.timed_out { " (TIMED OUT)" } else { "" },
-        job.elapsed,
-        job.stdout,
-        job.stderr
-    )
-}
-
 /// Build once (the first build of the crate compiles rspar and its dependencies).
 fn build() {
     let job = cargo_test(&["--no-run"], Duration::from_secs(900));
     assert!(
         job.success(),
         "building tests/crate failed\n{}",
-        report(&job)
+        job.report()
     );
 }
 
@@ -63,15 +51,15 @@ fn passing_and_failing_tests_from_a_user_crate() {
     build();
     let job = cargo_test(&["--", "--nocapture"], Duration::from_secs(300));
     let all = format!("{}{}", job.stdout, job.stderr);
-    assert!(job.success(), "{}", report(&job));
+    assert!(job.success(), "{}", job.report());
     for n in 1..=3 {
         let line = format!("rspar::test: ring_goes_round passed on {n} ranks");
-        assert!(all.contains(&line), "missing '{line}'\n{}", report(&job));
+        assert!(all.contains(&line), "missing '{line}'\n{}", job.report());
     }
     assert!(
         all.contains("rspar::test: waits passed on 2 ranks"),
         "{}",
-        report(&job)
+        job.report()
     );
     // The rank-2 failure (a #[should_panic] test, so it passes): the rank and message.
     for text in [
@@ -81,7 +69,7 @@ fn passing_and_failing_tests_from_a_user_crate() {
         "rspar::test: err_on_rank_1 failed on 2 ranks: rank 1 of 2 returned Err: \"rank 1 has no answer\"",
         "test result: ok. 4 passed; 0 failed; 2 ignored",
     ] {
-        assert!(all.contains(text), "missing '{text}'\n{}", report(&job));
+        assert!(all.contains(text), "missing '{text}'\n{}", job.report());
     }
 }
 
@@ -94,13 +82,13 @@ fn a_hang_fails_at_its_timeout() {
         Duration::from_secs(120),
     );
     let all = format!("{}{}", job.stdout, job.stderr);
-    assert!(!job.timed_out && !job.success(), "{}", report(&job));
+    assert!(!job.timed_out && !job.success(), "{}", job.report());
     for text in [
         "rspar::test: hangs_in_receive on 2 ranks timed out (rspar's watchdog, set below the test's 5 s): rank 0 of 2 has waited",
         "in receive for a message from rank 1",
         "test result: FAILED. 0 passed; 1 failed",
     ] {
-        assert!(all.contains(text), "missing '{text}'\n{}", report(&job));
+        assert!(all.contains(text), "missing '{text}'\n{}", job.report());
     }
     // Outside MPI: the driver kills the job at the test's 3 s.
     let job = cargo_test(
@@ -108,7 +96,7 @@ fn a_hang_fails_at_its_timeout() {
         Duration::from_secs(120),
     );
     let all = format!("{}{}", job.stdout, job.stderr);
-    assert!(!job.timed_out && !job.success(), "{}", report(&job));
+    assert!(!job.timed_out && !job.success(), "{}", job.report());
     let line = "rspar::test: hangs_in_sleep on 2 ranks timed out after 3 s (the job was killed)";
-    assert!(all.contains(line), "missing '{line}'\n{}", report(&job));
+    assert!(all.contains(line), "missing '{line}'\n{}", job.report());
 }

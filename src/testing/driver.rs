@@ -7,12 +7,13 @@ use std::io::Read;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-/// What one launch did.
+/// What one launch did: the driver's, and the `tests/common` harness's of rspar's own
+/// tests (one struct for both).
 #[derive(Debug)]
-pub struct Job {
+pub struct Run {
     /// The exit code (`None`: ended by a signal).
     pub code: Option<i32>,
     /// True when the time limit ended it.
@@ -27,10 +28,30 @@ pub struct Job {
     pub command: String,
 }
 
-impl Job {
+impl Run {
     /// True when the job exited 0 within its time limit.
     pub fn success(&self) -> bool {
         !self.timed_out && self.code == Some(0)
+    }
+
+    /// Everything a person needs to see when an assertion about this run fails: the
+    /// command, how and when it ended, both outputs.
+    pub fn report(&self) -> String {
+        format!(
+            "command: {}\nexit: {:?}{} after {:.1?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.command,
+            self.code,
+            if self.timed_out { " (TIMED OUT)" } else { "" },
+            self.elapsed,
+            self.stdout,
+            self.stderr
+        )
+    }
+
+    /// Panic with the report unless the job succeeded.
+    pub fn assert_success(&self) -> &Self {
+        assert!(self.success(), "mpirun job failed\n{}", self.report());
+        self
     }
 }
 
@@ -38,13 +59,20 @@ impl Job {
 /// cores and blur the time limits (libtest runs tests on several threads).
 static ONE_JOB: Mutex<()> = Mutex::new(());
 
+/// Wait for this process's one-job lock and hold it while the guard lives: every launch
+/// takes it, `#[rspar::test]`'s and the `tests/common` harness's alike, so a test binary
+/// that has both still runs one job at a time.
+pub fn one_job() -> MutexGuard<'static, ()> {
+    ONE_JOB.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// How long the launcher gets to end its ranks after SIGTERM, before SIGKILL.
 const GRACE: Duration = Duration::from_secs(3);
 
 /// Run `cmd` (a launcher command) to its end or until `timeout`, capturing its output;
 /// at the limit the whole process group gets SIGTERM, then SIGKILL. One job at a time.
-pub fn run(mut cmd: Command, timeout: Duration) -> Job {
-    let _one = ONE_JOB.lock().unwrap_or_else(|p| p.into_inner());
+pub fn run(mut cmd: Command, timeout: Duration) -> Run {
+    let _one = one_job();
     let command = describe(&cmd);
     use std::os::unix::process::CommandExt;
     cmd.process_group(0)
@@ -55,7 +83,7 @@ pub fn run(mut cmd: Command, timeout: Duration) -> Job {
     let mut child = match cmd.spawn() {
         Ok(child) => child,
         Err(err) => {
-            return Job {
+            return Run {
                 code: None,
                 timed_out: false,
                 stdout: String::new(),
@@ -72,7 +100,7 @@ pub fn run(mut cmd: Command, timeout: Duration) -> Job {
         rx.recv_timeout(GRACE)
             .unwrap_or_else(|_| "(output cut: a process of the job still holds it)\n".into())
     };
-    Job {
+    Run {
         code,
         timed_out,
         stdout: collect(stdout),

@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use super::driver::Job;
+use super::driver::Run;
 use super::{FAILED_MARK, PASSED_MARK};
 
 /// One line of the job's output.
@@ -72,7 +72,7 @@ fn noise(text: &str) -> bool {
 }
 
 /// The verdict on one job of `n` ranks: `Ok` or the report to panic with.
-pub(crate) fn verdict(name: &str, n: usize, timeout: Duration, job: &Job) -> Result<(), String> {
+pub(crate) fn verdict(name: &str, n: usize, timeout: Duration, job: &Run) -> Result<(), String> {
     let owned =
         |text: &str| -> Vec<(Option<usize>, String)> { text.lines().map(parse_owned).collect() };
     let (stdout, stderr) = (owned(&job.stdout), owned(&job.stderr));
@@ -170,8 +170,8 @@ mod tests {
         assert_eq!(parse_owned(mpich), (Some(1), "a [x]".to_string()));
     }
 
-    fn job(code: Option<i32>, timed_out: bool, stdout: &str, stderr: &str) -> Job {
-        Job {
+    fn job(code: Option<i32>, timed_out: bool, stdout: &str, stderr: &str) -> Run {
+        Run {
             code,
             timed_out,
             stdout: stdout.into(),

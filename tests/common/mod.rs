@@ -17,8 +17,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+// One mpirun at a time per test binary (ranks of concurrent jobs would fight for the two
+// cores and blur timeouts): every launch holds this lock, `#[rspar::test]`'s lock too, so
+// a binary with both kinds of test still runs one job at a time.
+use rspar::__private::test::driver::one_job;
 
 /// Rank counts every multi-rank test runs at, at least.
 pub const SIZES: &[usize] = &[1, 2, 3, 4, 5];
@@ -31,48 +35,9 @@ const SPMD_VAR: &str = "RSPAR_SPMD_TEST";
 const SIZE_VAR: &str = "RSPAR_SPMD_SIZE";
 const PASSED_MARK: &str = "rspar-spmd: rank body passed:";
 
-/// What one mpirun did.
-#[derive(Debug)]
-pub struct Run {
-    /// The exit code (`None`: killed by a signal).
-    pub code: Option<i32>,
-    /// True when the timeout ended it.
-    pub timed_out: bool,
-    /// Standard output.
-    pub stdout: String,
-    /// Standard error.
-    pub stderr: String,
-    /// Wall time.
-    pub elapsed: Duration,
-    /// The command, for reports.
-    pub command: String,
-}
-
-impl Run {
-    /// True when the job exited 0 within the timeout.
-    pub fn success(&self) -> bool {
-        !self.timed_out && self.code == Some(0)
-    }
-
-    /// Everything a person needs to see when an assertion about this run fails.
-    pub fn report(&self) -> String {
-        format!(
-            "command: {}\nexit: {:?}{} after {:.1?}\n--- stdout\n{}\n--- stderr\n{}",
-            self.command,
-            self.code,
-            if self.timed_out { " (TIMED OUT)" } else { "" },
-            self.elapsed,
-            self.stdout,
-            self.stderr
-        )
-    }
-
-    /// Panic with the report unless the job succeeded.
-    pub fn assert_success(&self) -> &Self {
-        assert!(self.success(), "mpirun job failed\n{}", self.report());
-        self
-    }
-}
+/// What one mpirun did (exit code, timed out, outputs, wall time, the command), with
+/// `success`, `report` and `assert_success`: the struct `#[rspar::test]`'s driver returns.
+pub use rspar::__private::test::driver::Run;
 
 /// Which MPI's launcher runs the jobs (and so which one the tests were built against).
 pub use rspar::__private::test::Flavor;
@@ -98,10 +63,6 @@ pub fn flavor() -> Flavor {
 /// What rspar's `init` prints when the launcher does not match the library (see
 /// `src/launch.rs`); no job of the harness may print it.
 pub const MISMATCH_WARNING: &str = "rspar: warning: this world has 1 rank but ";
-
-/// One mpirun at a time per test binary: ranks of concurrent jobs would fight for the
-/// two cores and blur timeouts.
-static ONE_JOB: Mutex<()> = Mutex::new(());
 
 /// Run `program args` on `n` ranks under mpirun, with extra environment `env`, killed
 /// after `timeout`.
@@ -144,7 +105,7 @@ pub fn assert_ring_went_round(run: &Run, n: usize) {
 /// `timeout` signals its process group; Open MPI's singleton daemon ends the spawned
 /// workers when their parent dies). The run-as-root variables are set as for mpirun.
 pub fn direct(program: &Path, args: &[&str], env: &[(&str, &str)], timeout: Duration) -> Run {
-    let _one = ONE_JOB.lock().unwrap_or_else(|p| p.into_inner());
+    let _one = one_job();
     let command = format!("{} {}", program.display(), args.join(" "));
     let mut inner = Command::new(program);
     inner
@@ -343,7 +304,7 @@ pub fn spawn_self(name: &str, n: usize, env: &[(&str, &str)]) -> Job {
 /// Start `program` with `args` on `n` ranks under the launcher and return at once, like
 /// [`spawn_self`]; the caller owns the time limit.
 pub fn spawn_program(n: usize, program: &Path, args: &[&str], env: &[(&str, &str)]) -> Job {
-    let one = ONE_JOB.lock().unwrap_or_else(|p| p.into_inner());
+    let one = one_job();
     let launcher = &launcher().program;
     let mut cmd = self::launcher().command(n, false, program);
     cmd.args(args);
@@ -393,7 +354,7 @@ pub fn mpirun_apps(
     env: &[(&str, &str)],
     timeout: Duration,
 ) -> Run {
-    let _one = ONE_JOB.lock().unwrap_or_else(|p| p.into_inner());
+    let _one = one_job();
     let ((n, program, args), rest) = apps.split_first().expect("at least one program");
     // The launcher's command for the first program (flags and variables from rspar), the
     // others after `:`, all under coreutils timeout.
