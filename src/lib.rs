@@ -106,42 +106,49 @@
 // `#[derive(Plain)]` names `::rspar`, which must resolve in rspar's own tests too.
 extern crate self as rspar;
 
-mod balance;
-mod buffer;
-mod buffer_collective;
+// The facade: the communicator, its point-to-point calls and collectives, starting.
 mod collective;
 mod comm;
+mod init;
+mod p2p;
+// Under it: the message engine, the environment, observers, the object codec, MPI.
+mod backoff;
+mod engine;
 mod env;
-mod envelope;
-mod error;
-pub mod farm;
 mod fault;
 mod ffi;
-mod flavour;
-mod launch;
 mod log;
-mod nonblocking;
-mod p2p;
-mod pending;
-pub mod pool;
-mod reduce;
-mod testing;
+mod trace;
 mod watch;
 mod wire;
-mod with_status;
+// Leaves.
+mod balance;
+mod envelope;
+mod error;
+mod flavour;
+mod launch;
+mod stderr;
+mod threading;
+// Built on the facade.
+pub mod farm;
+pub mod pool;
+mod testing;
+
+#[cfg(test)]
+mod layering;
 
 pub use balance::balance;
-pub use buffer_collective::{Loc, Op};
+pub use collective::{Loc, Op};
 pub use comm::Communicator;
-pub use env::{abort, init, initialized, wtime, Init, Threading, ERROR_EXIT_CODE, PANIC_EXIT_CODE};
+pub use env::{abort, initialized, wtime, ERROR_EXIT_CODE, PANIC_EXIT_CODE};
 pub use envelope::{Any, Source, Status, Tag, DEFAULT_TAG, MAX_TAG};
 pub use error::{Error, ErrorKind, Result};
 pub use ffi::Plain;
-pub use nonblocking::{ReceiveRequest, Reply, SendRequest};
-pub use p2p::Tagged;
+pub use init::{init, Init};
+pub use p2p::{ReceiveRequest, Reply, SendRequest, Tagged, WithStatus};
 pub use pool::Pool;
+pub use threading::Threading;
 pub use watch::TIMEOUT_EXIT_CODE;
-pub use with_status::WithStatus;
 
 /// Derive [`Plain`](trait@Plain) for a struct whose fields are all `Plain`, so slices of
 /// it travel on the buffer path. The struct must be `Copy`, not generic, and have fields.

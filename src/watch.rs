@@ -6,14 +6,15 @@
 //! a thread wins: a collective built from receives reports the collective). With the
 //! watchdog off, a guard costs one relaxed atomic load. With it on, a thread started at
 //! `init` looks at the open waits a few times per limit and calls `MPI_Abort` for one
-//! that has lasted too long.
+//! that has lasted too long. The calls' debug events, which come with their guards, are
+//! in `trace`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
-use crate::error::{rank_text, tag_text, ErrorKind, Result};
+use crate::error::{ErrorKind, Result};
 
 /// The environment variable that turns the watchdog on.
 pub(crate) const VARIABLE: &str = "RSPAR_TIMEOUT";
@@ -36,6 +37,14 @@ static WAITS: Mutex<Vec<Wait>> = Mutex::new(Vec::new());
 /// Marks a blocking call as waiting until dropped.
 pub(crate) struct Guard {
     active: bool,
+}
+
+impl Guard {
+    /// A guard that watches nothing (the watchdog is off, or nothing is traced).
+    #[inline(always)]
+    pub(crate) fn idle() -> Guard {
+        Guard { active: false }
+    }
 }
 
 /// A blocking call `call` starts waiting; `detail` (e.g. "from rank 1 with tag 0") is
@@ -81,96 +90,10 @@ fn unwatch() {
     waits.retain(|w| w.thread != thread);
 }
 
-/// A collective starts: log it and watch it.
+/// True while the watchdog runs (`RSPAR_TIMEOUT` set): one relaxed atomic load.
 #[inline(always)]
-pub(crate) fn collective(call: &'static str, root: Option<usize>) -> Guard {
-    if quiet() {
-        return Guard { active: false };
-    }
-    collective_loud(call, root)
-}
-
-#[inline(never)]
-fn collective_loud(call: &'static str, root: Option<usize>) -> Guard {
-    tracing::debug!(target: "rspar", root, "{call}");
-    waiting(call, || {
-        root.map(|r| format!("with root {r}")).unwrap_or_default()
-    })
-}
-
-/// True when neither the watchdog nor a tracing subscriber at debug level listens: the
-/// common case, checked inline before anything is logged or watched.
-#[inline(always)]
-fn quiet() -> bool {
-    LIMIT_MS.load(Ordering::Relaxed) == 0 && !tracing::level_enabled!(tracing::Level::DEBUG)
-}
-
-/// A receive (`call`) from `source` with `tag` (`None` = any) starts waiting: log it and
-/// watch it.
-#[inline(always)]
-pub(crate) fn receive(call: &'static str, source: Option<usize>, tag: Option<i32>) -> Guard {
-    if quiet() {
-        return Guard { active: false };
-    }
-    receive_loud(call, source, tag)
-}
-
-#[inline(never)]
-fn receive_loud(call: &'static str, source: Option<usize>, tag: Option<i32>) -> Guard {
-    tracing::debug!(
-        target: "rspar",
-        source = %any_or(source),
-        tag = %any_or(tag),
-        "{call}: waiting"
-    );
-    waiting(call, || {
-        format!(
-            "for a message from {} with {}",
-            rank_text(&source),
-            tag_text(&tag)
-        )
-    })
-}
-
-fn any_or<N: std::fmt::Display>(value: Option<N>) -> String {
-    value.map_or_else(|| "any".into(), |v| v.to_string())
-}
-
-/// A blocking send (`call`) to `dest` with `tag` of `bytes` bytes: log it and watch it.
-#[inline(always)]
-pub(crate) fn send(call: &'static str, dest: usize, tag: i32, bytes: usize) -> Guard {
-    if quiet() {
-        return Guard { active: false };
-    }
-    send_loud(call, dest, tag, bytes)
-}
-
-#[inline(never)]
-fn send_loud(call: &'static str, dest: usize, tag: i32, bytes: usize) -> Guard {
-    tracing::debug!(target: "rspar", dest, tag, bytes, "{call}");
-    waiting(call, || {
-        format!("to rank {dest} with tag {tag} ({bytes} bytes)")
-    })
-}
-
-/// A message has been received.
-#[inline(always)]
-pub(crate) fn received(call: &'static str, status: &crate::Status) {
-    if !tracing::level_enabled!(tracing::Level::DEBUG) {
-        return;
-    }
-    received_loud(call, status);
-}
-
-#[inline(never)]
-fn received_loud(call: &'static str, status: &crate::Status) {
-    tracing::debug!(
-        target: "rspar",
-        source = status.source,
-        tag = status.tag,
-        bytes = status.bytes,
-        "{call}: received"
-    );
+pub(crate) fn is_on() -> bool {
+    LIMIT_MS.load(Ordering::Relaxed) != 0
 }
 
 /// Start the watchdog if `RSPAR_TIMEOUT` is set (seconds, > 0; fractions allowed).
@@ -207,7 +130,7 @@ pub(crate) fn start(rank: usize, size: usize) -> Result<()> {
                     .map(|w| (w.call, w.detail.clone(), w.since.elapsed()))
             };
             if let Some((call, detail, waited)) = overdue {
-                crate::env::say(&format!(
+                crate::stderr::say(&format!(
                     "rspar: watchdog: rank {rank} of {size} has waited {:.1} s in {call}{}{detail} \
                      ({VARIABLE}={shown})\n\
                      rspar: aborting the MPI job (exit code {TIMEOUT_EXIT_CODE})",

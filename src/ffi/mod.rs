@@ -4,7 +4,7 @@
 //!   the caller's memory (no matched probe first) is what makes rspar's receives as fast
 //!   as C's, and a message longer than the memory is then `MPI_ERR_TRUNCATE`, which
 //!   rsmpi's safe calls cannot return.
-//! - [`probe`] and [`Matched`]: matched probes (`MPI_Mprobe`/`MPI_Improbe`) and the
+//! - [`probe_wait`], [`probe_now`] and [`Matched`]: matched probes (`MPI_Mprobe`/`MPI_Improbe`) and the
 //!   receive of what they matched (`MPI_Mrecv`), with sizes as 64-bit counts.
 //! - [`send`] and [`OwnedSend`]: sends, the nonblocking ones from bytes the send owns
 //!   together with its requests (rsmpi ties requests to a borrow scope, which an owned
@@ -46,6 +46,7 @@ mod spawn;
 mod status;
 #[cfg(rspar_ulfm)]
 pub(crate) mod ulfm;
+mod wrap;
 
 use std::mem::MaybeUninit;
 
@@ -59,13 +60,13 @@ use crate::error::{ErrorKind, Result};
 pub(crate) use collective::{all_reduce, broadcast, reduce};
 pub use derived::{Derived, Field};
 pub(crate) use host::Handle;
-pub(crate) use p2p::{probe, receive_into, send, Matched, Received};
+pub(crate) use p2p::{probe_now, probe_wait, receive_into, send, Matched, Received};
 pub use plain::Plain;
 pub(crate) use plain::{as_elements, as_elements_mut, element_count};
 pub(crate) use process::{signal_group, terminate};
 pub(crate) use send::OwnedSend;
 pub(crate) use spawn::{disconnect_parent, parent_merged, spawn, Spawned};
-pub(crate) use status::elements;
+pub(crate) use status::values_in;
 
 /// The raw handle of a communicator rspar sends on, read once (rsmpi's `as_raw` picks
 /// among its kinds of handle on every call). Valid while the communicator it was read
@@ -197,11 +198,11 @@ fn mpi_error_on(code: i32, call: &'static str, comm: Comm) -> crate::Error {
         // The call returned the code itself: what the noting handler saw is told.
         ulfm::clear_noted();
         if ulfm::is_revoked(class) {
-            crate::fault::failure_seen();
+            note_failure();
             return ErrorKind::Revoked.into();
         }
         if ulfm::is_failure(class) {
-            crate::fault::failure_seen();
+            note_failure();
             let ranks = ulfm::failed_ranks(comm);
             // Seen: later receives from any source must not fail for it again.
             let _ = ulfm::ack_failed(comm, ranks.len());
@@ -211,6 +212,21 @@ fn mpi_error_on(code: i32, call: &'static str, comm: Comm) -> crate::Error {
     }
     let _ = comm;
     mpi_error(code, call)
+}
+
+/// True once a call of this process reported a process failure (ULFM).
+static FAILURE_NOTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Note that a call reported a process failure (or that every survivor agreed one
+/// happened).
+#[cfg_attr(not(rspar_ulfm), allow(dead_code))] // the ULFM build's
+pub(crate) fn note_failure() {
+    FAILURE_NOTED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether a process failure has been noted in this process ([`note_failure`]).
+pub(crate) fn failure_noted() -> bool {
+    FAILURE_NOTED.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// [`check_on`] for the crate's other modules.
@@ -241,10 +257,10 @@ fn mpi_error(code: i32, call: &'static str) -> crate::Error {
     // which may outlive its communicator): typed, without the ranks.
     #[cfg(rspar_ulfm)]
     if ulfm::is_revoked(class) {
-        crate::fault::failure_seen();
+        note_failure();
         return ErrorKind::Revoked.into();
     } else if ulfm::is_failure(class) {
-        crate::fault::failure_seen();
+        note_failure();
         return ErrorKind::ProcessFailed { ranks: Vec::new() }.into();
     }
     let len = (len.max(0) as usize).min(text.len());

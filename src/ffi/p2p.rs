@@ -6,7 +6,7 @@ use mpi::ffi;
 use mpi::raw::AsRaw;
 use mpi::traits::Equivalence;
 
-use super::status::{elements, envelope, status_bytes};
+use super::status::{envelope, status_bytes, values_in};
 use super::{check, check_on, Comm, Layout, Plain};
 use crate::envelope::Status;
 use crate::error::{ErrorKind, Result};
@@ -25,7 +25,7 @@ fn any_tag(tag: Option<i32>) -> i32 {
 
 /// What a direct receive found.
 pub(crate) enum Received {
-    /// A message fitted: its envelope (its length in elements is [`elements`] of its
+    /// A message fitted: its envelope (its length in values is [`values_in`] of its
     /// bytes).
     Message { status: Status },
     /// A message longer than the buffer: MPI filled the buffer and discarded the rest.
@@ -90,9 +90,9 @@ impl Matched {
         envelope(&self.status, self.bytes)
     }
 
-    /// Its length in elements of `T`, `None` when not a whole number of them.
+    /// Its length in values of `T`, `None` when not a whole number of them.
     pub(crate) fn count<T: Plain>(&self) -> Option<usize> {
-        elements::<T>(self.bytes)
+        values_in::<T>(self.bytes)
     }
 
     /// Receive it into `buf`, which must hold exactly its elements (callers check with
@@ -236,57 +236,63 @@ impl Matched {
     }
 }
 
-/// A matched probe on `comm` for `source` and `tag` (`None` = any): `MPI_Mprobe` when
-/// `blocking`, else `MPI_Improbe` (`Ok(None)`: nothing there yet).
-pub(crate) fn probe(
+/// A matched probe on `comm` for `source` and `tag` (`None` = any) that waits for its
+/// message (`MPI_Mprobe`).
+pub(crate) fn probe_wait(comm: Comm, source: Option<usize>, tag: Option<i32>) -> Result<Matched> {
+    let (source, tag) = (any_source(source), any_tag(tag));
+    let mut message = MaybeUninit::<ffi::MPI_Message>::uninit();
+    let mut status = MaybeUninit::<ffi::MPI_Status>::uninit();
+    // SAFETY: the handles are valid while borrowed; the call writes `message` and
+    // `status`, which are read only after it succeeded.
+    unsafe {
+        let code = ffi::MPI_Mprobe(
+            source,
+            tag,
+            comm.0,
+            message.as_mut_ptr(),
+            status.as_mut_ptr(),
+        );
+        check_on(code, "MPI_Mprobe", comm)?;
+        Ok(matched(message.assume_init(), status.assume_init()))
+    }
+}
+
+/// A matched probe on `comm` for `source` and `tag` (`None` = any) that does not wait
+/// (`MPI_Improbe`): `Ok(None)` when nothing is there yet.
+pub(crate) fn probe_now(
     comm: Comm,
     source: Option<usize>,
     tag: Option<i32>,
-    blocking: bool,
 ) -> Result<Option<Matched>> {
     let (source, tag) = (any_source(source), any_tag(tag));
     let mut message = MaybeUninit::<ffi::MPI_Message>::uninit();
     let mut status = MaybeUninit::<ffi::MPI_Status>::uninit();
-    let mut found = 1;
-    // SAFETY: the handles are valid while borrowed; the calls write `message`, `status`
+    let mut found = 0;
+    // SAFETY: the handles are valid while borrowed; the call writes `message`, `status`
     // and `found`; `message` and `status` are read only when a message was found.
     unsafe {
-        let code = if blocking {
-            ffi::MPI_Mprobe(
-                source,
-                tag,
-                comm.0,
-                message.as_mut_ptr(),
-                status.as_mut_ptr(),
-            )
-        } else {
-            ffi::MPI_Improbe(
-                source,
-                tag,
-                comm.0,
-                &mut found,
-                message.as_mut_ptr(),
-                status.as_mut_ptr(),
-            )
-        };
-        check_on(
-            code,
-            if blocking {
-                "MPI_Mprobe"
-            } else {
-                "MPI_Improbe"
-            },
-            comm,
-        )?;
+        let code = ffi::MPI_Improbe(
+            source,
+            tag,
+            comm.0,
+            &mut found,
+            message.as_mut_ptr(),
+            status.as_mut_ptr(),
+        );
+        check_on(code, "MPI_Improbe", comm)?;
         if found == 0 {
             return Ok(None);
         }
-        let status = status.assume_init();
-        Ok(Some(Matched {
-            message: message.assume_init(),
-            bytes: status_bytes(&status),
-            status,
-        }))
+        Ok(Some(matched(message.assume_init(), status.assume_init())))
+    }
+}
+
+#[inline]
+fn matched(message: ffi::MPI_Message, status: ffi::MPI_Status) -> Matched {
+    Matched {
+        message,
+        bytes: status_bytes(&status),
+        status,
     }
 }
 

@@ -69,7 +69,7 @@ fn counted_bytes(status: &ffi::MPI_Status) -> usize {
 
 /// Values of `T` in `bytes` bytes, `None` when not a whole number of them.
 #[inline]
-pub(crate) fn elements<T: Plain>(bytes: usize) -> Option<usize> {
+pub(crate) fn values_in<T: Plain>(bytes: usize) -> Option<usize> {
     // A value is `PER_VALUE` elements. A number type's MPI size is its Rust size (known
     // at compile time); other elements (derived ones leave out padding) ask MPI.
     let element = match crate::wire::bulk::number_size::<T::Element>() {

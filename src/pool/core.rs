@@ -7,7 +7,7 @@
 //! calls (MPI runs on the root's one thread): [`Core::progress`] collects reports,
 //! hands batches to idle workers, and then, while tasks are queued and every worker is
 //! busy, runs a batch on the root itself; with nothing to run it waits for a report
-//! with the sleeping back-off of `pending::poll_until`.
+//! with the sleeping back-off of `backoff::poll_until`.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -422,10 +422,10 @@ where
         self.pending_spawn = None;
         self.queue.clear();
         while self.busy > 0 {
-            let _wait = crate::watch::receive("pool (root closing)", None, Some(REPORT));
+            let _wait = crate::trace::receiving("pool (root closing)", None, Some(REPORT));
             let patience = self.patience();
             if let Some(Some((report, source))) =
-                crate::pending::poll_patiently(None, patience, || self.poll_report())?
+                crate::backoff::poll_patiently(None, patience, || self.poll_report())?
             {
                 self.absorb(report, source)?;
             }

@@ -1,6 +1,6 @@
 //! A worker rank's side of a pool, and the messages between the root and its workers.
 //!
-//! A worker waits for an order with the sleeping back-off (`pending::poll_until`), so a
+//! A worker waits for an order with the sleeping back-off (`backoff::poll_until`), so a
 //! worker that has finished leaves its core to the root at once, runs the batch, reports
 //! every task's value or failure message, and waits again until the root says stop.
 
@@ -44,8 +44,8 @@ pub(crate) type Report<O> = Vec<(u64, std::result::Result<O, String>)>;
 /// core the root may need).
 fn wait_for_order<I: DeserializeOwned>(comm: &Communicator) -> Result<Order<I>> {
     let mut request = comm.tag(ORDER).ireceive::<Order<I>>(ROOT);
-    let _wait = crate::watch::receive("pool (worker waiting for work)", Some(ROOT), Some(ORDER));
-    let order = crate::pending::poll_until(None, || request.test())?
+    let _wait = crate::trace::receiving("pool (worker waiting for work)", Some(ROOT), Some(ORDER));
+    let order = crate::backoff::poll_until(None, || request.test())?
         .expect("with no limit, poll_until returns only what it found");
     Ok(order)
 }

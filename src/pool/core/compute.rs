@@ -142,9 +142,9 @@ where
                     Some(_) => None,
                 };
                 let _wait =
-                    crate::watch::receive("pool (root waiting for a report)", None, Some(REPORT));
+                    crate::trace::receiving("pool (root waiting for a report)", None, Some(REPORT));
                 let patience = self.patience();
-                let event = crate::pending::poll_patiently(limit, patience, || {
+                let event = crate::backoff::poll_patiently(limit, patience, || {
                     if let Some((report, took)) =
                         compute.as_ref().and_then(|c| c.results.try_recv().ok())
                     {
@@ -203,10 +203,10 @@ where
             }
             let limit = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             let _wait =
-                crate::watch::receive("pool (root waiting for a report)", None, Some(REPORT));
+                crate::trace::receiving("pool (root waiting for a report)", None, Some(REPORT));
             let patience = self.patience();
             if let Some(Some((report, source))) =
-                crate::pending::poll_patiently(limit, patience, || self.poll_report())?
+                crate::backoff::poll_patiently(limit, patience, || self.poll_report())?
             {
                 self.absorb(report, source)?;
             }

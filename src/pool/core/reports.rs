@@ -19,7 +19,7 @@ where
 {
     /// The longest nap while waiting for reports: a hundredth of the time since the last
     /// hand-out (so a worker that reports waits at most about 1% of its batch), between
-    /// `pending`'s 100 us and 20 ms.
+    /// `backoff`'s 100 us and 20 ms.
     pub(crate) fn patience(&self) -> impl Fn() -> Duration {
         let since = self.last_dispatch;
         move || (since.elapsed() / 100).min(Duration::from_millis(20))

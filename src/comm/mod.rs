@@ -1,21 +1,22 @@
 //! [`Communicator`]: a group of ranks that talk to each other; the world is one.
 
-use std::cell::{OnceCell, RefCell, RefMut};
+mod fault;
+
+use std::cell::OnceCell;
 use std::rc::Rc;
 
 use mpi::topology::{Color, SimpleCommunicator};
 use mpi::traits::Communicator as _;
 
-use crate::env::{Env, Threading};
-use crate::envelope::Tag;
+use crate::engine::Engine;
+use crate::env::Env;
 use crate::error::{ErrorKind, Result};
-use crate::ffi::Handle;
-use crate::p2p::Tagged;
-use crate::pending::Pending;
+use crate::ffi::{self, Handle};
+use crate::threading::Threading;
 
 /// A group of ranks that exchange messages: the world from [`init`](crate::init), or a
-/// communicator made from it. Point-to-point calls live in `p2p` (objects) and `buffer`
-/// (plain data) and are methods of this type.
+/// communicator made from it. Its point-to-point calls live in `p2p` (objects, buffers,
+/// nonblocking), its collectives in `collective`; all are methods of this type.
 ///
 /// ```no_run
 /// let world = rspar::init()?;
@@ -33,32 +34,27 @@ use crate::pending::Pending;
 /// # Ok::<(), rspar::Error>(())
 /// ```
 pub struct Communicator {
-    // Field order is drop order: held messages are received before the communicator is
-    // freed, and MPI is finalized (when this holds the last `Env`) last of all.
-    pending: RefCell<Pending>,
-    // The view of `raw` itself for foreign ranks (`interop()`), made on first use; it
-    // shares `raw` and drops first.
+    // Field order is drop order: the interop view goes first; the engine receives its
+    // held messages before it frees the point-to-point copy; MPI is finalized (when this
+    // holds the last `Env`) last of all.
+    //
+    // The view of `user` itself for foreign ranks (`interop()`), made on first use; it
+    // shares `user` and drops first.
     interop: OnceCell<Box<Communicator>>,
-    // True when rspar's calls run on `raw` itself (an interop view or an interop world).
-    on_raw: bool,
+    // The point-to-point engine, on a private copy (`copy_of`) whose MPI error handler
+    // returns error codes (a message longer than a receive buffer is an `Err`, not an
+    // abort of the job); on `user` itself when `on_user`.
+    engine: Engine,
+    // True when rspar's calls run on `user` itself (an interop view or an interop world).
+    on_user: bool,
     // The communicator the user sees (`raw()`); rspar sends nothing on it, unless
-    // `on_raw`.
-    raw: Rc<Handle>,
-    // A private copy (`copy_of`) for rspar's point-to-point messages, whose MPI error
-    // handler returns error codes (a message longer than a receive buffer is an `Err`,
-    // not an abort of the job). Used through `p2p_handle`, its raw handle; held here so
-    // it lives as long. `raw` itself when `on_raw`.
-    _p2p: Rc<Handle>,
-    p2p_handle: crate::ffi::Comm,
+    // `on_user`.
+    user: Rc<Handle>,
     // A private copy for rspar's collectives, so their traffic can never match or be
-    // matched by a point-to-point message; `lib_handle` is its raw handle (`raw` itself
-    // when `on_raw`).
-    lib: Rc<Handle>,
-    lib_handle: crate::ffi::Comm,
-    // Where object messages land: received straight into it, decoded from it.
-    landing: RefCell<Vec<u8>>,
-    // Where small objects are encoded before sending; reused, so sends do not allocate.
-    scratch: RefCell<Vec<u8>>,
+    // matched by a point-to-point message; `collectives_handle` is its raw handle
+    // (`user` itself when `on_user`).
+    collectives: Rc<Handle>,
+    collectives_handle: ffi::Comm,
     rank: usize,
     size: usize,
     env: Rc<Env>,
@@ -73,14 +69,14 @@ impl Communicator {
     /// group's communicator for its later pools, without keeping the `Env` alive).
     pub(crate) fn shared(raw: Rc<Handle>, env: Rc<Env>) -> Result<Communicator> {
         let p2p = copy_of(&raw, 0)?;
-        crate::ffi::errors_return(&p2p);
-        let lib = copy_of(&raw, 1)?;
+        ffi::errors_return(&p2p);
+        let collectives = copy_of(&raw, 1)?;
         // With ULFM on, a lost process is an error code on the collectives' copy too.
-        crate::fault::guard_collectives(&lib)?;
+        crate::fault::guard_collectives(&collectives)?;
         Ok(Communicator::with(
             raw,
             Rc::new(p2p),
-            Rc::new(lib),
+            Rc::new(collectives),
             false,
             env,
         ))
@@ -114,26 +110,29 @@ impl Communicator {
         &self.env
     }
 
-    /// rspar's calls on `raw` itself, with no private copies (`Init::interop`). No MPI
+    /// rspar's calls on `user` itself, with no private copies (`Init::interop`). No MPI
     /// call: nothing collective, so ranks that do not run rspar need not take part.
-    pub(crate) fn interop_on(raw: Rc<Handle>, env: Rc<Env>) -> Communicator {
-        Communicator::with(Rc::clone(&raw), Rc::clone(&raw), raw, true, env)
+    pub(crate) fn interop_over(user: Rc<Handle>, env: Rc<Env>) -> Communicator {
+        Communicator::with(Rc::clone(&user), Rc::clone(&user), user, true, env)
     }
 
-    fn with(raw: Rc<Handle>, p2p: Rc<Handle>, lib: Rc<Handle>, on_raw: bool, env: Rc<Env>) -> Self {
+    fn with(
+        user: Rc<Handle>,
+        p2p: Rc<Handle>,
+        collectives: Rc<Handle>,
+        on_user: bool,
+        env: Rc<Env>,
+    ) -> Self {
+        let rank = user.rank() as usize;
         Communicator {
-            pending: RefCell::default(),
             interop: OnceCell::new(),
-            on_raw,
-            rank: raw.rank() as usize,
-            size: raw.size() as usize,
-            p2p_handle: crate::ffi::Comm::of(&p2p),
-            _p2p: p2p,
-            lib_handle: crate::ffi::Comm::of(&lib),
-            lib,
-            raw,
-            landing: RefCell::default(),
-            scratch: RefCell::default(),
+            engine: Engine::new(p2p, rank, env.threading),
+            on_user,
+            rank,
+            size: user.size() as usize,
+            collectives_handle: ffi::Comm::of(&collectives),
+            collectives,
+            user,
             env,
         }
     }
@@ -167,12 +166,12 @@ impl Communicator {
     /// # Ok::<(), rspar::Error>(())
     /// ```
     pub fn interop(&self) -> &Communicator {
-        if self.on_raw {
+        if self.on_user {
             return self;
         }
         self.interop.get_or_init(|| {
-            Box::new(Communicator::interop_on(
-                Rc::clone(&self.raw),
+            Box::new(Communicator::interop_over(
+                Rc::clone(&self.user),
                 Rc::clone(&self.env),
             ))
         })
@@ -181,7 +180,7 @@ impl Communicator {
     /// True when rspar's calls run on [`raw`](Self::raw) itself (an
     /// [`interop`](Self::interop) view, or a world from `Init::new().interop(true)`).
     pub fn is_interop(&self) -> bool {
-        self.on_raw
+        self.on_user
     }
 
     /// A new communicator with the same ranks and a separate message space: messages on
@@ -196,14 +195,14 @@ impl Communicator {
     /// # Ok::<(), rspar::Error>(())
     /// ```
     pub fn duplicate(&self) -> Result<Communicator> {
-        if self.on_raw {
-            let copy = Handle::owned(self.raw.duplicate());
-            return Ok(Communicator::interop_on(
+        if self.on_user {
+            let copy = Handle::owned(self.user.duplicate());
+            return Ok(Communicator::interop_over(
                 Rc::new(copy),
                 Rc::clone(&self.env),
             ));
         }
-        Communicator::new(copy_of(&self.raw, 2)?, Rc::clone(&self.env))
+        Communicator::new(copy_of(&self.user, 2)?, Rc::clone(&self.env))
     }
 
     /// Split into sub-communicators: ranks that give the same `color` form one, ordered
@@ -226,14 +225,17 @@ impl Communicator {
             ),
             None => Color::undefined(),
         };
-        self.raw
+        self.user
             .split_by_color_with_key(color, key)
-            .map(|raw| {
-                let raw = Handle::owned(raw);
-                if self.on_raw {
-                    Ok(Communicator::interop_on(Rc::new(raw), Rc::clone(&self.env)))
+            .map(|part| {
+                let part = Handle::owned(part);
+                if self.on_user {
+                    Ok(Communicator::interop_over(
+                        Rc::new(part),
+                        Rc::clone(&self.env),
+                    ))
                 } else {
-                    Communicator::new(raw, Rc::clone(&self.env))
+                    Communicator::new(part, Rc::clone(&self.env))
                 }
             })
             .transpose()
@@ -264,8 +266,8 @@ impl Communicator {
     /// collective it runs on rspar's private copy of the communicator, so it never
     /// matches a collective of your own on [`raw`](Self::raw).
     pub fn barrier(&self) -> Result<()> {
-        let _wait = crate::watch::collective("barrier", None);
-        crate::ffi::barrier(self.lib_handle)
+        let _wait = crate::trace::in_collective("barrier", None);
+        ffi::barrier(self.collectives_handle)
     }
 
     /// End the whole MPI job with exit code `code` (`MPI_Abort`), after printing
@@ -273,43 +275,6 @@ impl Communicator {
     /// [`rspar::abort`](crate::abort).
     pub fn abort(&self, code: i32) -> ! {
         crate::env::abort(code)
-    }
-
-    /// A view of this communicator whose sends and receives use `tag` (a value in
-    /// `0..=MAX_TAG`, or [`Any`](crate::Any) for receives). Calls on the communicator
-    /// itself use [`DEFAULT_TAG`](crate::DEFAULT_TAG).
-    ///
-    /// `tag` may be any integer type, such as a rank; a value outside `0..=MAX_TAG` makes
-    /// the view's sends and receives `Err(`[`InvalidTag`](crate::ErrorKind::InvalidTag)`)`,
-    /// which names the value given (see [`Tag`]).
-    ///
-    /// ```no_run
-    /// use rspar::Any;
-    /// let world = rspar::init()?;
-    /// if world.rank() == 0 {
-    ///     world.tag(7).send(&"urgent", world.size() - 1)?;
-    /// }
-    /// if world.rank() == world.size() - 1 {
-    ///     let text: String = world.tag(7).receive(Any)?;
-    ///     assert_eq!(text, "urgent");
-    /// }
-    /// // Each rank tags its message with its rank, a usize: rank 0 gathers them in order.
-    /// let rank: usize = world.rank();
-    /// world.tag(rank).send(&format!("from {rank}"), 0)?;
-    /// if rank == 0 {
-    ///     for from in 0..world.size() {
-    ///         let text: String = world.tag(from).receive(Any)?;
-    ///         assert_eq!(text, format!("from {from}"));
-    ///     }
-    /// }
-    /// // Out of range: an Err at the first send or receive, naming the value.
-    /// let err = world.tag(u64::MAX).send(&1u8, 0).unwrap_err();
-    /// assert!(matches!(err.kind(), rspar::ErrorKind::InvalidTag { tag, .. }
-    ///     if *tag == u64::MAX as i128));
-    /// # Ok::<(), rspar::Error>(())
-    /// ```
-    pub fn tag(&self, tag: impl Into<Tag>) -> Tagged<'_> {
-        Tagged::new(self, tag.into())
     }
 
     /// Finalize MPI now, consuming the world. Dropping the last communicator does the
@@ -347,27 +312,34 @@ impl Communicator {
     /// # Ok::<(), rspar::Error>(())
     /// ```
     pub fn raw(&self) -> &SimpleCommunicator {
-        &self.raw
+        &self.user
     }
 
-    /// The private communicator for rspar's point-to-point messages (errors return).
+    /// The point-to-point engine (on rspar's private copy, errors returned).
     #[inline]
-    pub(crate) fn p2p(&self) -> crate::ffi::Comm {
-        self.p2p_handle
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.engine
     }
 
     /// The private communicator for rspar's collectives.
-    pub(crate) fn lib(&self) -> &SimpleCommunicator {
-        &self.lib
+    pub(crate) fn collectives(&self) -> &SimpleCommunicator {
+        &self.collectives
     }
 
-    /// The handles rspar's calls use: `raw`, the point-to-point and collective copies.
+    /// The raw handle of [`collectives`](Self::collectives), for the collectives made
+    /// through `ffi`.
+    #[inline]
+    pub(crate) fn collectives_handle(&self) -> ffi::Comm {
+        self.collectives_handle
+    }
+
+    /// The handles rspar's calls use: `user`, the point-to-point and collective copies.
     #[cfg_attr(not(rspar_ulfm), allow(dead_code))] // the ULFM build's
-    pub(crate) fn handles(&self) -> [crate::ffi::Comm; 3] {
+    pub(crate) fn handles(&self) -> [ffi::Comm; 3] {
         [
-            crate::ffi::Comm::of(&self.raw),
-            self.p2p_handle,
-            self.lib_handle,
+            ffi::Comm::of(&self.user),
+            self.engine.handle(),
+            self.collectives_handle,
         ]
     }
 
@@ -375,39 +347,12 @@ impl Communicator {
     /// error MPI reported on the collective copy meanwhile, if any (ULFM only).
     #[inline]
     pub(crate) fn collective_outcome(&self, call: &'static str) -> Result<()> {
-        crate::fault::collective_outcome(self.lib_handle, call)
-    }
-
-    /// The raw handle of [`lib`](Self::lib), for the collectives made through `ffi`.
-    #[inline]
-    pub(crate) fn lib_handle(&self) -> crate::ffi::Comm {
-        self.lib_handle
-    }
-
-    /// The landing buffer of object messages, `len` bytes long (allocated on first use).
-    #[inline]
-    pub(crate) fn landing(&self, len: usize) -> RefMut<'_, Vec<u8>> {
-        let mut landing = self.landing.borrow_mut();
-        if landing.len() < len {
-            landing.resize(len, 0);
-        }
-        landing
-    }
-
-    /// The reusable encode buffer of sends.
-    #[inline]
-    pub(crate) fn scratch(&self) -> RefMut<'_, Vec<u8>> {
-        self.scratch.borrow_mut()
+        crate::fault::collective_outcome(self.collectives_handle, call)
     }
 
     /// Hand an unfinished nonblocking send to the environment (see `Env::park`).
-    pub(crate) fn park(&self, send: crate::ffi::OwnedSend) {
+    pub(crate) fn park(&self, send: ffi::OwnedSend) {
         self.env.park(send);
-    }
-
-    #[inline]
-    pub(crate) fn pending(&self) -> RefMut<'_, Pending> {
-        self.pending.borrow_mut()
     }
 }
 
@@ -421,7 +366,7 @@ impl std::fmt::Debug for Communicator {
         f.debug_struct("Communicator")
             .field("rank", &self.rank)
             .field("size", &self.size)
-            .field("interop", &self.on_raw)
+            .field("interop", &self.on_user)
             .finish_non_exhaustive()
     }
 }
@@ -442,7 +387,7 @@ impl std::fmt::Debug for Communicator {
 fn copy_of(comm: &SimpleCommunicator, tag: i32) -> Result<Handle> {
     #[cfg(rspar_ulfm)]
     if crate::fault::enabled() {
-        return crate::ffi::ulfm::dup(comm).map(Handle::owned);
+        return ffi::ulfm::dup(comm).map(Handle::owned);
     }
     comm.split_by_subgroup_with_tag(&comm.group(), tag)
         .map(Handle::owned)

@@ -7,11 +7,11 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::nonblocking::ReceiveRequest;
+use super::tagged::Tagged;
 use crate::envelope::{Source, Status};
 use crate::error::Result;
 use crate::ffi::Plain;
-use crate::nonblocking::ReceiveRequest;
-use crate::p2p::Tagged;
 
 /// A view whose receives return the [`Status`] of their message (source, tag, size) with
 /// what they received; made by [`Communicator::with_status`](crate::Communicator::with_status)

@@ -33,7 +33,7 @@ impl Communicator {
         T: Serialize + DeserializeOwned,
         F: Fn(T, T) -> T,
     {
-        let _wait = crate::watch::collective("reduce", Some(root));
+        let _wait = crate::trace::in_collective("reduce", Some(root));
         Ok(self.gather(value, root)?.and_then(|all| fold(all, op)))
     }
 
@@ -51,7 +51,7 @@ impl Communicator {
         T: Serialize + DeserializeOwned,
         F: Fn(T, T) -> T,
     {
-        let _wait = crate::watch::collective("all_reduce", None);
+        let _wait = crate::trace::in_collective("all_reduce", None);
         let all = self.all_gather(value)?;
         Ok(fold(all, op).expect("a communicator has at least one rank"))
     }
@@ -69,7 +69,7 @@ impl Communicator {
         T: Serialize + DeserializeOwned,
         F: Fn(T, T) -> T,
     {
-        let _wait = crate::watch::collective("scan", None);
+        let _wait = crate::trace::in_collective("scan", None);
         let mut all = self.all_gather(value)?;
         all.truncate(self.rank() + 1);
         Ok(fold(all, op).expect("rank r has r + 1 values"))
@@ -90,7 +90,7 @@ impl Communicator {
         T: Serialize + DeserializeOwned,
         F: Fn(T, T) -> T,
     {
-        let _wait = crate::watch::collective("exscan", None);
+        let _wait = crate::trace::in_collective("exscan", None);
         let mut all = self.all_gather(value)?;
         all.truncate(self.rank());
         Ok(fold(all, op))

@@ -7,33 +7,29 @@
 
 use std::any::{type_name, TypeId};
 
+use super::tagged::{Dest, Tagged};
 use crate::comm::Communicator;
+use crate::engine::{Entry, Held, Origin};
 use crate::envelope::{Source, Status};
 use crate::error::{ErrorKind, Result};
 use crate::ffi::{self, Matched, Plain, Received};
-use crate::p2p::Tagged;
-use crate::pending::{self, Entry, Held, Origin};
-use crate::wire;
+use crate::{trace, wire};
 
 impl Tagged<'_> {
     /// Send the elements of `data` to `dest` as one MPI message, with no serialization.
     pub fn send_buffer<T: Plain>(&self, data: &[T], dest: usize) -> Result<()> {
-        let comm = self.comm();
-        let dest_rank = comm.check_rank(dest)?;
-        let tag = self.tag_value().for_send()?;
-        if dest == comm.rank() {
-            let status = Status {
-                source: dest,
-                tag,
-                bytes: std::mem::size_of_val(data),
-            };
-            let held = Held::Local(Box::new(data.to_vec()), type_name::<T>());
-            comm.pending().push(Entry { status, held });
-        } else {
-            let _wait = crate::watch::send("send_buffer", dest, tag, std::mem::size_of_val(data));
-            ffi::send(comm.p2p(), data, dest_rank, tag)?;
+        let bytes = std::mem::size_of_val(data);
+        match self.dest(dest)? {
+            Dest::Peer(to) => {
+                let _wait = trace::sending("send_buffer", dest, to.tag, bytes);
+                ffi::send(self.engine().handle(), data, to.rank, to.tag)
+            }
+            Dest::Myself(tag) => {
+                let held = Held::Local(Box::new(data.to_vec()), type_name::<T>());
+                self.engine().hold(tag, bytes, held);
+                Ok(())
+            }
         }
-        Ok(())
     }
 
     /// Receive a message of exactly `data.len()` elements into `data`, straight from MPI
@@ -64,10 +60,10 @@ impl Tagged<'_> {
         source: impl Into<Source>,
     ) -> Result<Status> {
         let (source, tag) = self.filter(source.into())?;
-        let _wait = crate::watch::receive("receive_buffer_into", source, tag);
+        let _wait = trace::receiving("receive_buffer_into", source, tag);
         let received = self.receive_slice(data, source, tag);
         if let Ok(status) = &received {
-            crate::watch::received("receive_buffer_into", status);
+            trace::received("receive_buffer_into", status);
         }
         received
     }
@@ -79,28 +75,28 @@ impl Tagged<'_> {
         source: Option<usize>,
         tag: Option<i32>,
     ) -> Result<Status> {
-        let comm = self.comm();
+        let engine = self.engine();
         if self.timeout_value().is_some() {
-            let (entry, origin) = pending::next(comm, source, tag, self.timeout_value())?;
-            let (elements, status, origin) = self.elements_of::<T>(entry, origin)?;
-            return self.fill(data, elements, status, origin);
+            let (entry, origin) = engine.next(source, tag, self.timeout_value())?;
+            let (incoming, status, origin) = self.incoming_as::<T>(entry, origin)?;
+            return self.fill(data, incoming, status, origin);
         }
-        if let Some((entry, origin)) = pending::held(comm, source, tag) {
-            let (elements, status, origin) = self.elements_of::<T>(entry, origin)?;
-            return self.fill(data, elements, status, origin);
+        if let Some((entry, origin)) = engine.take_held(source, tag) {
+            let (incoming, status, origin) = self.incoming_as::<T>(entry, origin)?;
+            return self.fill(data, incoming, status, origin);
         }
-        pending::check_not_self(comm, source, tag)?;
-        match ffi::receive_into(comm.p2p(), data, source, tag)? {
+        engine.check_not_self(source, tag)?;
+        match ffi::receive_into(engine.handle(), data, source, tag)? {
             Received::Overflow => Err(ErrorKind::Overflow {
                 capacity: data.len(),
                 got: None,
             }
             .into()),
-            Received::Message { status } => match ffi::elements::<T>(status.bytes) {
+            Received::Message { status } => match ffi::values_in::<T>(status.bytes) {
                 Some(got) if got == data.len() => Ok(status),
                 Some(got) => {
                     let held = Held::Local(Box::new(data[..got].to_vec()), type_name::<T>());
-                    comm.pending().put_back(Entry { status, held }, Origin::Mpi);
+                    engine.put_back(Entry { status, held }, Origin::Mpi);
                     Err(ErrorKind::ShortMessage {
                         capacity: data.len(),
                         got,
@@ -118,32 +114,30 @@ impl Tagged<'_> {
     fn fill<T: Plain>(
         &self,
         data: &mut [T],
-        elements: Elements<T>,
+        incoming: Incoming<T>,
         status: Status,
         origin: Origin,
     ) -> Result<Status> {
-        let (capacity, got) = (data.len(), elements.len());
+        let (capacity, got) = (data.len(), incoming.len());
         if got < capacity {
-            let held = elements.into_held();
-            self.comm()
-                .pending()
-                .put_back(Entry { status, held }, origin);
+            let held = incoming.into_held();
+            self.engine().put_back(Entry { status, held }, origin);
             return Err(ErrorKind::ShortMessage { capacity, got }.into());
         }
         if got > capacity {
             // Received whole, then cut here: an MPI_Mrecv that truncates aborts the job
             // in MPICH 4.0 (it ignores the communicator's error handler).
-            let whole = match elements {
-                Elements::Mpi(matched, _) => matched.receive_vec::<T>()?,
-                Elements::Local(local) => local,
+            let whole = match incoming {
+                Incoming::Matched(matched, _) => matched.receive_vec::<T>()?,
+                Incoming::Local(local) => local,
             };
             data.copy_from_slice(&whole[..capacity]);
             let got = Some(got);
             return Err(ErrorKind::Overflow { capacity, got }.into());
         }
-        match elements {
-            Elements::Mpi(matched, _) => matched.receive_into(data)?,
-            Elements::Local(local) => data.copy_from_slice(&local),
+        match incoming {
+            Incoming::Matched(matched, _) => matched.receive_into(data)?,
+            Incoming::Local(local) => data.copy_from_slice(&local),
         }
         Ok(status)
     }
@@ -162,10 +156,10 @@ impl Tagged<'_> {
         &self,
         source: impl Into<Source>,
     ) -> Result<(Vec<T>, Status)> {
-        let (elements, status, _) = self.next_elements::<T>(source.into())?;
-        let vec = match elements {
-            Elements::Mpi(matched, _) => matched.receive_vec::<T>()?,
-            Elements::Local(local) => local,
+        let (incoming, status, _) = self.next_incoming::<T>(source.into())?;
+        let vec = match incoming {
+            Incoming::Matched(matched, _) => matched.receive_vec::<T>()?,
+            Incoming::Local(local) => local,
         };
         Ok((vec, status))
     }
@@ -173,20 +167,20 @@ impl Tagged<'_> {
     /// The next message for `source` and this tag, as elements of `T`. A message that
     /// cannot be read as `T`s (an object, a buffer of another type sent to self, a size
     /// that is not a whole number of `T`) is refused: an `Err`, and it stays queued.
-    fn next_elements<T: Plain>(&self, source: Source) -> Result<(Elements<T>, Status, Origin)> {
+    fn next_incoming<T: Plain>(&self, source: Source) -> Result<(Incoming<T>, Status, Origin)> {
         let (source, tag) = self.filter(source)?;
-        let _wait = crate::watch::receive("receive_buffer", source, tag);
-        let (entry, origin) = pending::next(self.comm(), source, tag, self.timeout_value())?;
-        crate::watch::received("receive_buffer", &entry.status);
-        self.elements_of(entry, origin)
+        let _wait = trace::receiving("receive_buffer", source, tag);
+        let (entry, origin) = self.engine().next(source, tag, self.timeout_value())?;
+        trace::received("receive_buffer", &entry.status);
+        self.incoming_as(entry, origin)
     }
 
-    /// A held or matched message as elements of `T`, or refused (see `next_elements`).
-    fn elements_of<T: Plain>(
+    /// A held or matched message as values of `T`, or refused (see `next_incoming`).
+    fn incoming_as<T: Plain>(
         &self,
         entry: Entry,
         origin: Origin,
-    ) -> Result<(Elements<T>, Status, Origin)> {
+    ) -> Result<(Incoming<T>, Status, Origin)> {
         let status = entry.status;
         let held = match entry.held {
             // Like an object message fresh from MPI, a held one reads as its bytes.
@@ -197,17 +191,15 @@ impl Tagged<'_> {
         };
         let refused = match held {
             Held::Matched(matched) => match matched.count::<T>() {
-                Some(count) => return Ok((Elements::Mpi(matched, count), status, origin)),
+                Some(count) => return Ok((Incoming::Matched(matched, count), status, origin)),
                 None => {
                     let held = Held::Matched(matched);
-                    self.comm()
-                        .pending()
-                        .put_back(Entry { status, held }, origin);
+                    self.engine().put_back(Entry { status, held }, origin);
                     return Err(not_whole::<T>(status.bytes));
                 }
             },
             Held::Local(boxed, name) => match boxed.downcast::<Vec<T>>() {
-                Ok(local) => return Ok((Elements::Local(*local), status, origin)),
+                Ok(local) => return Ok((Incoming::Local(*local), status, origin)),
                 Err(boxed) => Held::Local(boxed, name),
             },
             held @ Held::Object(_) => held,
@@ -220,7 +212,7 @@ impl Tagged<'_> {
             },
             Held::Matched(..) => "a buffer".into(),
         };
-        self.comm().pending().put_back(
+        self.engine().put_back(
             Entry {
                 status,
                 held: refused,
@@ -246,24 +238,25 @@ fn not_whole<T>(bytes: usize) -> crate::Error {
     .into()
 }
 
-/// A message readable as elements of `T`: matched in MPI, or sent to self.
-enum Elements<T> {
-    Mpi(Matched, usize),
+/// A message readable as values of `T`: matched in MPI (with its count of values), or
+/// sent to self.
+enum Incoming<T> {
+    Matched(Matched, usize),
     Local(Vec<T>),
 }
 
-impl<T: Plain> Elements<T> {
+impl<T: Plain> Incoming<T> {
     fn len(&self) -> usize {
         match self {
-            Elements::Mpi(_, count) => *count,
-            Elements::Local(local) => local.len(),
+            Incoming::Matched(_, count) => *count,
+            Incoming::Local(local) => local.len(),
         }
     }
 
     fn into_held(self) -> Held {
         match self {
-            Elements::Mpi(matched, _) => Held::Matched(matched),
-            Elements::Local(local) => Held::Local(Box::new(local), type_name::<T>()),
+            Incoming::Matched(matched, _) => Held::Matched(matched),
+            Incoming::Local(local) => Held::Local(Box::new(local), type_name::<T>()),
         }
     }
 }
@@ -304,7 +297,7 @@ impl Communicator {
     /// # Ok::<(), rspar::Error>(())
     /// ```
     pub fn send_buffer<T: Plain>(&self, data: &[T], dest: usize) -> Result<()> {
-        self.tag(crate::DEFAULT_TAG).send_buffer(data, dest)
+        self.default_tag().send_buffer(data, dest)
     }
 
     /// Receive exactly `data.len()` elements into `data`; see [`Tagged::receive_buffer_into`].
@@ -313,8 +306,7 @@ impl Communicator {
         data: &mut [T],
         source: impl Into<Source>,
     ) -> Result<()> {
-        self.tag(crate::DEFAULT_TAG)
-            .receive_buffer_into(data, source)
+        self.default_tag().receive_buffer_into(data, source)
     }
 
     /// Receive a message of unknown length as a `Vec<T>`; see [`Tagged::receive_buffer`].
@@ -327,6 +319,6 @@ impl Communicator {
     /// # Ok::<(), rspar::Error>(())
     /// ```
     pub fn receive_buffer<T: Plain>(&self, source: impl Into<Source>) -> Result<Vec<T>> {
-        self.tag(crate::DEFAULT_TAG).receive_buffer(source)
+        self.default_tag().receive_buffer(source)
     }
 }

@@ -17,12 +17,13 @@ use std::marker::PhantomData;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::tagged::{Dest, Tagged};
 use crate::comm::Communicator;
+use crate::engine::Peer;
 use crate::envelope::{Source, Status, DEFAULT_TAG};
 use crate::error::Result;
 use crate::ffi::OwnedSend;
-use crate::p2p::Tagged;
-use crate::{pending, wire};
+use crate::wire;
 
 /// An object send in flight, from [`Tagged::isend`]. Wait for it, test it, or drop it,
 /// which waits too. While the program is failing (a panic, or an rspar error alive, as
@@ -47,7 +48,19 @@ pub struct SendRequest<'c> {
     comm: &'c Communicator,
 }
 
-impl SendRequest<'_> {
+impl<'c> SendRequest<'c> {
+    /// Start sending encoded object bytes to `to` (split in two if long, as `send` does).
+    pub(crate) fn post(comm: &'c Communicator, bytes: Vec<u8>, to: Peer) -> Result<Self> {
+        let (send, posted) = comm.engine().post_parts(bytes, to);
+        if let Err(err) = posted {
+            // A part already posted may still be read: its owner goes to the
+            // environment, not to the allocator.
+            comm.park(send);
+            return Err(err);
+        }
+        Ok(SendRequest { send, comm })
+    }
+
     /// `Ok(true)` once the send has completed (`MPI_Test`); the buffer is then released.
     pub fn test(&mut self) -> Result<bool> {
         self.send.test()
@@ -95,31 +108,6 @@ impl std::fmt::Debug for SendRequest<'_> {
             .field("done", &self.send.is_done())
             .finish_non_exhaustive()
     }
-}
-
-/// Start sending encoded object bytes to `dest` (split in two if long, as `send` does).
-pub(crate) fn post_send(
-    comm: &Communicator,
-    bytes: Vec<u8>,
-    dest: i32,
-    tag: i32,
-) -> Result<SendRequest<'_>> {
-    let len = bytes.len();
-    let parts = match wire::split_at(&bytes) {
-        Some(first) => [0..first, first..len],
-        None => [0..len, len..len],
-    };
-    let posts = if parts[1].is_empty() { 1 } else { 2 };
-    let mut send = OwnedSend::new(bytes);
-    for part in parts.into_iter().take(posts) {
-        if let Err(err) = send.post(comm.p2p(), part, dest, tag) {
-            // A part already posted may still be read: its owner goes to the
-            // environment, not to the allocator.
-            comm.park(send);
-            return Err(err);
-        }
-    }
-    Ok(SendRequest { send, comm })
 }
 
 /// What a [`ReceiveRequest`] gives when it completes, by its third parameter `S`: `()`
@@ -181,9 +169,10 @@ impl<T: DeserializeOwned, S: Reply<T>> ReceiveRequest<'_, T, S> {
     /// long: the matched message is received at once).
     pub fn test(&mut self) -> Result<Option<S::Out>> {
         let (source, tag) = self.view.filter(self.source)?;
-        match pending::poll(self.view.comm(), source, tag)? {
+        match self.view.engine().poll(source, tag)? {
             Some((entry, origin)) => self
                 .view
+                .engine()
                 .decode_entry(entry, origin)
                 .map(|(value, status)| Some(S::from_parts(value, status))),
             None => Ok(None),
@@ -227,18 +216,18 @@ impl<T: DeserializeOwned, S: Reply<T>> ReceiveRequest<'_, T, S> {
 impl<'c> Tagged<'c> {
     /// Start sending `value` to `dest` and return at once; see [`SendRequest`].
     pub fn isend<T: Serialize + ?Sized>(&self, value: &T, dest: usize) -> Result<SendRequest<'c>> {
-        let comm = self.comm();
-        let dest_rank = comm.check_rank(dest)?;
-        let tag = self.tag_value().for_send()?;
+        let dest = self.dest(dest)?;
         let bytes = wire::encode(value)?;
-        if dest == comm.rank() {
-            self.hold_for_self(tag, bytes);
-            return Ok(SendRequest {
-                send: OwnedSend::default(),
-                comm,
-            });
+        match dest {
+            Dest::Peer(to) => SendRequest::post(self.comm(), bytes, to),
+            Dest::Myself(tag) => {
+                self.engine().hold_encoded(tag, bytes);
+                Ok(SendRequest {
+                    send: OwnedSend::default(),
+                    comm: self.comm(),
+                })
+            }
         }
-        post_send(comm, bytes, dest_rank, tag)
     }
 
     /// A receive of a `T` from `source`, to test or wait later; see [`ReceiveRequest`].

@@ -1,23 +1,22 @@
 //! Collectives on any serde type: the object path.
 //!
 //! Each value is encoded by `wire` and the bytes move with MPI's own collectives on the
-//! communicator's private duplicate. Sizes go first (a broadcast, all-gather or
-//! all-to-all of byte counts), so every rank that needs a size knows it before any byte
-//! moves, and a rank that cannot take part (a value that does not encode, a wrong count at
-//! the root) announces it with the count `FAILED`: every rank then returns an `Err` and
-//! no rank is left waiting.
+//! communicator's private copy for collectives. Sizes go first, by the agreement of
+//! `agree` (a broadcast, all-gather or all-to-all of byte counts, `FAILED` from a rank
+//! that cannot take part), so every rank that needs a size knows it before any byte
+//! moves, and every rank returns an `Err` when one could not take part.
 
 use mpi::datatype::{Partition, PartitionMut};
 use mpi::traits::{Communicator as _, CommunicatorCollectives, Root};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::agree::{
+    announce, check_count, displacements, failure, first_failed, too_large, total, FAILED,
+};
 use crate::comm::Communicator;
 use crate::error::{ErrorKind, Result};
-use crate::wire;
-
-/// The byte count a rank announces when it cannot take part.
-const FAILED: u64 = u64::MAX;
+use crate::{ffi, trace, wire};
 
 impl Communicator {
     /// Every rank gets the root's `value` (PyPar: `x = broadcast(x, root)`); the values
@@ -34,12 +33,12 @@ impl Communicator {
     /// # Ok::<(), rspar::Error>(())
     /// ```
     pub fn broadcast<T: Serialize + DeserializeOwned>(&self, value: &T, root: usize) -> Result<T> {
-        let _wait = crate::watch::collective("broadcast", Some(root));
+        let _wait = trace::in_collective("broadcast", Some(root));
         let root_rank = self.check_rank(root)?;
         // Any size: `ffi::broadcast` carries counts beyond an `int`.
         let mine = (self.rank() == root).then(|| wire::encode(value));
         let mut len = [announce(&mine)];
-        crate::ffi::broadcast(self.lib_handle(), &mut len, root_rank)?;
+        ffi::broadcast(self.collectives_handle(), &mut len, root_rank)?;
         if len[0] == FAILED {
             return Err(failure(mine, root));
         }
@@ -47,7 +46,7 @@ impl Communicator {
             Some(Ok(bytes)) => bytes,
             _ => vec![0u8; usize::try_from(len[0]).map_err(|_| too_large(len[0]))?],
         };
-        crate::ffi::broadcast(self.lib_handle(), &mut bytes, root_rank)?;
+        ffi::broadcast(self.collectives_handle(), &mut bytes, root_rank)?;
         wire::decode(&bytes)
     }
 
@@ -62,8 +61,8 @@ impl Communicator {
     /// # Ok::<(), rspar::Error>(())
     /// ```
     pub fn scatter<T: Serialize + DeserializeOwned>(&self, values: &[T], root: usize) -> Result<T> {
-        let _wait = crate::watch::collective("scatter", Some(root));
-        let root_process = self.lib().process_at_rank(self.check_rank(root)?);
+        let _wait = trace::in_collective("scatter", Some(root));
+        let root_process = self.collectives().process_at_rank(self.check_rank(root)?);
         let size = self.size();
         let mine = (self.rank() == root).then(|| {
             if values.len() != size {
@@ -84,7 +83,7 @@ impl Communicator {
         if counts[0] == FAILED {
             return Err(failure(mine.map(|m| m.map(|(b, _)| b)), root));
         }
-        let (counts, displs) = layout(&counts)?;
+        let (counts, displs) = displacements(&counts)?;
         let mut bytes = vec![0u8; counts[self.rank()] as usize];
         match mine {
             Some(Ok((all, _))) => {
@@ -113,10 +112,10 @@ impl Communicator {
         value: &T,
         root: usize,
     ) -> Result<Option<Vec<T>>> {
-        let _wait = crate::watch::collective("gather", Some(root));
-        let root_process = self.lib().process_at_rank(self.check_rank(root)?);
+        let _wait = trace::in_collective("gather", Some(root));
+        let root_process = self.collectives().process_at_rank(self.check_rank(root)?);
         let (mine, counts) = self.share_counts(value)?;
-        let (counts, displs) = layout(&counts)?;
+        let (counts, displs) = displacements(&counts)?;
         if self.rank() != root {
             root_process.gather_varcount_into(&mine[..]);
             self.collective_outcome("MPI_Gatherv")?;
@@ -138,12 +137,12 @@ impl Communicator {
     /// # Ok::<(), rspar::Error>(())
     /// ```
     pub fn all_gather<T: Serialize + DeserializeOwned>(&self, value: &T) -> Result<Vec<T>> {
-        let _wait = crate::watch::collective("all_gather", None);
+        let _wait = trace::in_collective("all_gather", None);
         let (mine, counts) = self.share_counts(value)?;
-        let (counts, displs) = layout(&counts)?;
+        let (counts, displs) = displacements(&counts)?;
         let mut all = vec![0u8; total(&counts)];
         let mut partition = PartitionMut::new(&mut all[..], &counts[..], &displs[..]);
-        self.lib()
+        self.collectives()
             .all_gather_varcount_into(&mine[..], &mut partition);
         self.collective_outcome("MPI_Allgatherv")?;
         decode_many(&all, &counts)
@@ -161,7 +160,7 @@ impl Communicator {
     /// # Ok::<(), rspar::Error>(())
     /// ```
     pub fn all_to_all<T: Serialize + DeserializeOwned>(&self, values: &[T]) -> Result<Vec<T>> {
-        let _wait = crate::watch::collective("all_to_all", None);
+        let _wait = trace::in_collective("all_to_all", None);
         let size = self.size();
         let mine = if values.len() == size {
             encode_many(values)
@@ -177,21 +176,21 @@ impl Communicator {
             Err(_) => vec![FAILED; size],
         };
         let mut recv_counts = vec![0u64; size];
-        self.lib()
+        self.collectives()
             .all_to_all_into(&send_counts[..], &mut recv_counts[..]);
         self.collective_outcome("MPI_Alltoall")?;
         // A rank that failed sent FAILED to every rank (itself included), so every rank
         // sees the same failures and stops at the same point.
-        if let Some(failed) = recv_counts.iter().position(|&c| c == FAILED) {
+        if let Some(failed) = first_failed(&recv_counts) {
             return Err(failure(Some(mine.map(|(b, _)| b)), failed));
         }
         let (sent, send_counts) = mine?;
-        let (send_counts, send_displs) = layout(&send_counts)?;
-        let (recv_counts, recv_displs) = layout(&recv_counts)?;
+        let (send_counts, send_displs) = displacements(&send_counts)?;
+        let (recv_counts, recv_displs) = displacements(&recv_counts)?;
         let mut all = vec![0u8; total(&recv_counts)];
         let partition = Partition::new(&sent[..], &send_counts[..], &send_displs[..]);
         let mut received = PartitionMut::new(&mut all[..], &recv_counts[..], &recv_displs[..]);
-        self.lib()
+        self.collectives()
             .all_to_all_varcount_into(&partition, &mut received);
         self.collective_outcome("MPI_Alltoallv")?;
         decode_many(&all, &recv_counts)
@@ -206,7 +205,7 @@ impl Communicator {
     /// # Ok::<(), rspar::Error>(())
     /// ```
     pub fn print_ordered(&self, text: impl std::fmt::Display) -> Result<()> {
-        let _wait = crate::watch::collective("print_ordered", Some(0));
+        let _wait = trace::in_collective("print_ordered", Some(0));
         if let Some(texts) = self.gather(&text.to_string(), 0)? {
             let mut out = String::new();
             for (rank, text) in texts.iter().enumerate() {
@@ -224,10 +223,8 @@ impl Communicator {
     fn share_counts<T: Serialize + ?Sized>(&self, value: &T) -> Result<(Vec<u8>, Vec<u64>)> {
         let mine = encode_one(value);
         let len = mine.as_ref().map_or(FAILED, |bytes| bytes.len() as u64);
-        let mut counts = vec![0u64; self.size()];
-        self.lib().all_gather_into(&len, &mut counts[..]);
-        self.collective_outcome("MPI_Allgather")?;
-        if let Some(failed) = counts.iter().position(|&c| c == FAILED) {
+        let counts = self.all_counts(len)?;
+        if let Some(failed) = first_failed(&counts) {
             return Err(failure(Some(mine), failed));
         }
         mine.map(|bytes| (bytes, counts))
@@ -251,70 +248,6 @@ fn encode_many<T: Serialize>(values: &[T]) -> Result<(Vec<u8>, Vec<u64>)> {
     }
     check_count(all.len())?;
     Ok((all, counts))
-}
-
-/// The count the root announces: its byte length, or `FAILED`.
-fn announce(mine: &Option<Result<Vec<u8>>>) -> u64 {
-    match mine {
-        Some(Ok(bytes)) => bytes.len() as u64,
-        Some(Err(_)) => FAILED,
-        None => 0,
-    }
-}
-
-/// The error a rank returns when `failed` could not take part: its own error if it was
-/// this rank, `Peer` otherwise.
-fn failure<B>(mine: Option<Result<B>>, failed: usize) -> crate::Error {
-    match mine {
-        Some(Err(err)) => err,
-        _ => ErrorKind::Peer { rank: failed }.into(),
-    }
-}
-
-/// A message this machine cannot hold (a 64-bit count on a 32-bit target).
-#[cold]
-fn too_large(bytes: u64) -> crate::Error {
-    ErrorKind::TooLarge {
-        bytes,
-        max: usize::MAX as u64,
-    }
-    .into()
-}
-
-/// rsmpi's collectives take C `int` counts: at most `i32::MAX` elements per rank.
-/// (Point-to-point messages have no such limit: see `ffi::Layout`.)
-pub(crate) fn check_count(count: usize) -> Result<()> {
-    if count > i32::MAX as usize {
-        return Err(ErrorKind::TooLarge {
-            bytes: count as u64,
-            max: i32::MAX as u64,
-        }
-        .into());
-    }
-    Ok(())
-}
-
-/// MPI's counts and displacements (C ints) for byte or element counts, or `TooLarge`
-/// when they add up to more than a C int.
-pub(crate) fn layout(counts: &[u64]) -> Result<(Vec<i32>, Vec<i32>)> {
-    let mut displs = Vec::with_capacity(counts.len());
-    let mut at = 0u64;
-    for &c in counts {
-        displs.push(at as i32);
-        at += c;
-        if at > i32::MAX as u64 {
-            return Err(ErrorKind::TooLarge {
-                bytes: at,
-                max: i32::MAX as u64,
-            }
-            .into());
-        }
-    }
-    Ok((counts.iter().map(|&c| c as i32).collect(), displs))
-}
-
-pub(crate) fn total(counts: &[i32]) -> usize {
-    counts.iter().map(|&c| c as usize).sum()
 }
 
 fn decode_many<T: DeserializeOwned>(all: &[u8], counts: &[i32]) -> Result<Vec<T>> {

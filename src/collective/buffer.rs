@@ -11,77 +11,15 @@
 //! What a rank can check locally it checks, and then it still takes part (with a scratch
 //! buffer) before returning its `Err`, so the other ranks are not left waiting.
 
-use mpi::collective::SystemOperation;
 use mpi::datatype::PartitionMut;
-use mpi::raw::AsRaw;
 use mpi::traits::{Communicator as _, CommunicatorCollectives, Root};
 
-use crate::collective::{check_count, layout};
+use super::agree::{check_count, displacements, FAILED};
+use super::op::{Loc, Op};
 use crate::comm::Communicator;
 use crate::error::{ErrorKind, Result};
-use crate::ffi::{as_elements, as_elements_mut, element_count, Plain};
-
-/// MPI's predefined reduction operations for [`Communicator::reduce_buffer`] and friends.
-///
-/// `Sum`, `Product`, `Max`, `Min` work on numbers; the logical operations on integers as
-/// truth values (0 is false; the results are 0 or 1: `bool` is not [`Plain`](crate::Plain));
-/// the bitwise ones on integers. For the rank that holds the maximum or minimum
-/// (MPI's MAXLOC/MINLOC) see [`Communicator::all_reduce_loc_buffer`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Op {
-    /// `a + b` (`MPI_SUM`).
-    Sum,
-    /// `a * b` (`MPI_PROD`).
-    Product,
-    /// The larger (`MPI_MAX`).
-    Max,
-    /// The smaller (`MPI_MIN`).
-    Min,
-    /// `a && b` (`MPI_LAND`).
-    LogicalAnd,
-    /// `a || b` (`MPI_LOR`).
-    LogicalOr,
-    /// `a != b` as booleans (`MPI_LXOR`).
-    LogicalXor,
-    /// `a & b` (`MPI_BAND`).
-    BitAnd,
-    /// `a | b` (`MPI_BOR`).
-    BitOr,
-    /// `a ^ b` (`MPI_BXOR`).
-    BitXor,
-}
-
-impl Op {
-    /// The raw handle, for the calls rspar makes through `ffi`.
-    #[inline]
-    fn to_raw(self) -> mpi::ffi::MPI_Op {
-        self.to_mpi().as_raw()
-    }
-
-    fn to_mpi(self) -> SystemOperation {
-        match self {
-            Op::Sum => SystemOperation::sum(),
-            Op::Product => SystemOperation::product(),
-            Op::Max => SystemOperation::max(),
-            Op::Min => SystemOperation::min(),
-            Op::LogicalAnd => SystemOperation::logical_and(),
-            Op::LogicalOr => SystemOperation::logical_or(),
-            Op::LogicalXor => SystemOperation::logical_xor(),
-            Op::BitAnd => SystemOperation::bitwise_and(),
-            Op::BitOr => SystemOperation::bitwise_or(),
-            Op::BitXor => SystemOperation::bitwise_xor(),
-        }
-    }
-}
-
-/// Which extreme [`Communicator::all_reduce_loc_buffer`] looks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Loc {
-    /// The largest value and the lowest rank holding it (`MPI_MAXLOC`).
-    Max,
-    /// The smallest value and the lowest rank holding it (`MPI_MINLOC`).
-    Min,
-}
+use crate::ffi::{self, as_elements, as_elements_mut, element_count, Plain};
+use crate::trace;
 
 impl Communicator {
     /// The root's `data` overwrites `data` on every rank (`MPI_Bcast`). Every rank must
@@ -99,8 +37,8 @@ impl Communicator {
     /// # Ok::<(), rspar::Error>(())
     /// ```
     pub fn broadcast_buffer<T: Plain>(&self, data: &mut [T], root: usize) -> Result<()> {
-        let _wait = crate::watch::collective("broadcast_buffer", Some(root));
-        crate::ffi::broadcast(self.lib_handle(), data, self.check_rank(root)?)
+        let _wait = trace::in_collective("broadcast_buffer", Some(root));
+        ffi::broadcast(self.collectives_handle(), data, self.check_rank(root)?)
     }
 
     /// The root's `data` is cut into `size` equal blocks; rank `i` gets block `i`.
@@ -115,7 +53,7 @@ impl Communicator {
     /// # Ok::<(), rspar::Error>(())
     /// ```
     pub fn scatter_buffer<T: Plain + Default>(&self, data: &[T], root: usize) -> Result<Vec<T>> {
-        let _wait = crate::watch::collective("scatter_buffer", Some(root));
+        let _wait = trace::in_collective("scatter_buffer", Some(root));
         let root_rank = self.check_rank(root)?;
         let size = self.size();
         let is_root = self.rank() == root;
@@ -124,12 +62,12 @@ impl Communicator {
         } else if data.len() % size == 0 && mpi_count::<T>(data.len()).is_ok() {
             (data.len() / size) as u64
         } else {
-            u64::MAX
+            FAILED
         };
-        let root_process = self.lib().process_at_rank(root_rank);
+        let root_process = self.collectives().process_at_rank(root_rank);
         root_process.broadcast_into(&mut block);
         self.collective_outcome("MPI_Bcast")?;
-        if block == u64::MAX {
+        if block == FAILED {
             return Err(if is_root {
                 ErrorKind::Count {
                     expected: size * (data.len() / size + 1),
@@ -167,10 +105,10 @@ impl Communicator {
         data: &[T],
         root: usize,
     ) -> Result<Option<Vec<T>>> {
-        let _wait = crate::watch::collective("gather_buffer", Some(root));
+        let _wait = trace::in_collective("gather_buffer", Some(root));
         let root_rank = self.check_rank(root)?;
         let counts = self.element_counts::<T>(data.len())?;
-        let root_process = self.lib().process_at_rank(root_rank);
+        let root_process = self.collectives().process_at_rank(root_rank);
         if self.rank() != root {
             root_process.gather_varcount_into(as_elements(data));
             self.collective_outcome("MPI_Gatherv")?;
@@ -193,11 +131,11 @@ impl Communicator {
     /// # Ok::<(), rspar::Error>(())
     /// ```
     pub fn all_gather_buffer<T: Plain + Default>(&self, data: &[T]) -> Result<Vec<T>> {
-        let _wait = crate::watch::collective("all_gather_buffer", None);
+        let _wait = trace::in_collective("all_gather_buffer", None);
         let (counts, displs, total) = self.element_counts::<T>(data.len())?;
         let mut all = vec![T::default(); total];
         let mut partition = PartitionMut::new(as_elements_mut(&mut all), &counts[..], &displs[..]);
-        self.lib()
+        self.collectives()
             .all_gather_varcount_into(as_elements(data), &mut partition);
         self.collective_outcome("MPI_Allgatherv")?;
         Ok(all)
@@ -221,8 +159,8 @@ impl Communicator {
         recv: &mut [T],
         root: usize,
     ) -> Result<()> {
-        let _wait = crate::watch::collective("gather_buffer_into", Some(root));
-        let root_process = self.lib().process_at_rank(self.check_rank(root)?);
+        let _wait = trace::in_collective("gather_buffer_into", Some(root));
+        let root_process = self.collectives().process_at_rank(self.check_rank(root)?);
         mpi_count::<T>(data.len())?;
         if self.rank() != root {
             root_process.gather_into(as_elements(data));
@@ -264,8 +202,8 @@ impl Communicator {
         recv: &mut [T],
         root: usize,
     ) -> Result<()> {
-        let _wait = crate::watch::collective("scatter_buffer_into", Some(root));
-        let root_process = self.lib().process_at_rank(self.check_rank(root)?);
+        let _wait = trace::in_collective("scatter_buffer_into", Some(root));
+        let root_process = self.collectives().process_at_rank(self.check_rank(root)?);
         mpi_count::<T>(recv.len())?;
         if self.rank() != root {
             root_process.scatter_into(as_elements_mut(recv));
@@ -305,14 +243,14 @@ impl Communicator {
         op: Op,
         root: usize,
     ) -> Result<()> {
-        let _wait = crate::watch::collective("reduce_buffer", Some(root));
+        let _wait = trace::in_collective("reduce_buffer", Some(root));
         let root_rank = self.check_rank(root)?;
-        let (comm, op) = (self.lib_handle(), op.to_raw());
+        let (comm, op) = (self.collectives_handle(), op.to_raw());
         if self.rank() != root {
-            return crate::ffi::reduce(comm, send, &mut [], op, root_rank, false);
+            return ffi::reduce(comm, send, &mut [], op, root_rank, false);
         }
         with_fitting(recv, send, |out| {
-            crate::ffi::reduce(comm, send, out, op, root_rank, true)
+            ffi::reduce(comm, send, out, op, root_rank, true)
         })
     }
 
@@ -330,19 +268,17 @@ impl Communicator {
     /// # Ok::<(), rspar::Error>(())
     /// ```
     pub fn all_reduce_buffer<T: Plain>(&self, send: &[T], recv: &mut [T], op: Op) -> Result<()> {
-        let _wait = crate::watch::collective("all_reduce_buffer", None);
-        let (comm, op) = (self.lib_handle(), op.to_raw());
-        with_fitting(recv, send, |out| {
-            crate::ffi::all_reduce(comm, send, out, op)
-        })
+        let _wait = trace::in_collective("all_reduce_buffer", None);
+        let (comm, op) = (self.collectives_handle(), op.to_raw());
+        with_fitting(recv, send, |out| ffi::all_reduce(comm, send, out, op))
     }
 
     /// Inclusive prefix (`MPI_Scan`): rank `r`'s `recv` gets `op` over ranks `0..=r`.
     pub fn scan_buffer<T: Plain>(&self, send: &[T], recv: &mut [T], op: Op) -> Result<()> {
-        let _wait = crate::watch::collective("scan_buffer", None);
+        let _wait = trace::in_collective("scan_buffer", None);
         mpi_count::<T>(send.len())?;
         with_fitting(recv, send, |out| {
-            self.lib()
+            self.collectives()
                 .scan_into(as_elements(send), as_elements_mut(out), op.to_mpi());
             self.collective_outcome("MPI_Scan")?;
             Ok(())
@@ -352,11 +288,14 @@ impl Communicator {
     /// Exclusive prefix (`MPI_Exscan`): rank `r`'s `recv` gets `op` over ranks `0..r`;
     /// rank 0's `recv` is left as it was.
     pub fn exscan_buffer<T: Plain>(&self, send: &[T], recv: &mut [T], op: Op) -> Result<()> {
-        let _wait = crate::watch::collective("exscan_buffer", None);
+        let _wait = trace::in_collective("exscan_buffer", None);
         mpi_count::<T>(send.len())?;
         with_fitting(recv, send, |out| {
-            self.lib()
-                .exclusive_scan_into(as_elements(send), as_elements_mut(out), op.to_mpi());
+            self.collectives().exclusive_scan_into(
+                as_elements(send),
+                as_elements_mut(out),
+                op.to_mpi(),
+            );
             self.collective_outcome("MPI_Exscan")?;
             Ok(())
         })
@@ -378,7 +317,7 @@ impl Communicator {
         values: &[T],
         loc: Loc,
     ) -> Result<Vec<(T, usize)>> {
-        let _wait = crate::watch::collective("all_reduce_loc_buffer", None);
+        let _wait = trace::in_collective("all_reduce_loc_buffer", None);
         let op = match loc {
             Loc::Max => Op::Max,
             Loc::Min => Op::Min,
@@ -410,15 +349,13 @@ impl Communicator {
     /// Every rank's `mine` values of `T` as MPI counts and displacements (in elements),
     /// and the total in values. Every rank computes the same, so all fail or none.
     fn element_counts<T: Plain>(&self, mine: usize) -> Result<(Vec<i32>, Vec<i32>, usize)> {
-        let mut counts = vec![0u64; self.size()];
-        self.lib().all_gather_into(&(mine as u64), &mut counts[..]);
-        self.collective_outcome("MPI_Allgather")?;
+        let counts = self.all_counts(mine as u64)?;
         let total = counts.iter().fold(0u64, |sum, &c| sum.saturating_add(c));
         let elements: Vec<u64> = counts
             .iter()
             .map(|&c| c.saturating_mul(T::PER_VALUE as u64))
             .collect();
-        let (counts, displs) = layout(&elements)?;
+        let (counts, displs) = displacements(&elements)?;
         Ok((counts, displs, total as usize))
     }
 }
