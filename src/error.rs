@@ -6,7 +6,7 @@
 //! rspar also counts the errors that are alive. When the world handle is dropped while an
 //! rspar error is still alive (the usual sign of `main` returning `Err` through `?`), rspar
 //! aborts the MPI job instead of calling `MPI_Finalize`, so the other ranks are not left
-//! waiting forever for a rank that has gone (see `env.rs`).
+//! waiting forever for a rank that has gone (see `env/mod.rs`).
 
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
