@@ -213,11 +213,7 @@ const SINGLE_COPY: &str = "OMPI_MCA_btl_vader_single_copy_mechanism";
 /// see docs/performance.md), unless the variable is set already (by the user, or
 /// `mpirun --mca`). Other MPIs, and Open MPI 5, are left alone.
 fn safe_truncation() {
-    let version = mpi::environment::library_version().unwrap_or_default();
-    if crate::launch::Library::from_version(&version) == crate::launch::Library::OpenMpi
-        && version.contains("Open MPI v4.")
-        && std::env::var_os(SINGLE_COPY).is_none()
-    {
+    if crate::launch::open_mpi_4() && std::env::var_os(SINGLE_COPY).is_none() {
         std::env::set_var(SINGLE_COPY, "none");
     }
 }

@@ -42,6 +42,11 @@ impl Library {
         }
     }
 
+    /// The family of the MPI this program runs on.
+    pub(crate) fn current() -> Library {
+        Library::from_version(&version())
+    }
+
     fn name(self) -> &'static str {
         match self {
             Library::OpenMpi => "Open MPI",
@@ -58,6 +63,23 @@ impl Library {
             Library::Other => "the mpirun of the MPI it was built against",
         }
     }
+}
+
+/// `MPI_Get_library_version`'s text (callable before `MPI_Init`); empty if MPI gives none.
+fn version() -> String {
+    mpi::environment::library_version().unwrap_or_default()
+}
+
+/// True when this program runs on Open MPI 4 (its defaults and spawn keys differ from
+/// Open MPI 5's).
+pub(crate) fn open_mpi_4() -> bool {
+    let version = version();
+    Library::from_version(&version) == Library::OpenMpi && version.contains("Open MPI v4.")
+}
+
+/// True when a launcher's variable is in this process's environment.
+pub(crate) fn launcher_variable_set() -> bool {
+    VARIABLES.iter().any(|v| std::env::var_os(v.0).is_some())
 }
 
 /// What a variable tells: the job's size, or this process's rank in it.
@@ -184,11 +206,10 @@ pub(crate) fn check(world_size: usize) -> Option<String> {
     }
     let present = |name: &str| std::env::var(name).ok();
     // Cheap first: most one-rank programs run with no launcher at all.
-    if !VARIABLES.iter().any(|v| present(v.0).is_some()) {
+    if !launcher_variable_set() {
         return None;
     }
-    let version = mpi::environment::library_version().unwrap_or_default();
-    mismatch(world_size, Library::from_version(&version), present).map(|m| m.to_string())
+    mismatch(world_size, Library::current(), present).map(|m| m.to_string())
 }
 
 #[cfg(test)]

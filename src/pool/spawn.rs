@@ -95,16 +95,7 @@ static CANNOT: AtomicBool = AtomicBool::new(false);
 /// pick the transport for a job on one machine ([`local_transport`]).
 pub(crate) fn note_launcher() {
     let launched = *LAUNCHED.get_or_init(|| {
-        [
-            "OMPI_COMM_WORLD_SIZE",
-            "PMI_SIZE",
-            "PMI_RANK",
-            "PMIX_RANK",
-            "MPI_LOCALNRANKS",
-            "SLURM_STEP_NUM_TASKS",
-        ]
-        .iter()
-        .any(|v| std::env::var_os(v).is_some())
+        crate::launch::launcher_variable_set() || std::env::var_os("SLURM_STEP_NUM_TASKS").is_some()
     });
     if !launched {
         local_transport();
@@ -125,8 +116,7 @@ const PML: &str = "OMPI_MCA_pml";
 /// the variable is set already (the user's choice wins). The children inherit the
 /// variable from the parent's environment, so both ends speak the same layer.
 fn local_transport() {
-    let version = mpi::environment::library_version().unwrap_or_default();
-    if crate::launch::Library::from_version(&version) == crate::launch::Library::OpenMpi
+    if crate::launch::Library::current() == crate::launch::Library::OpenMpi
         && std::env::var_os(PML).is_none()
     {
         std::env::set_var(PML, "ob1");
@@ -280,11 +270,9 @@ pub(crate) fn spawn(count: usize, pool: usize, like: &Communicator) -> Result<us
     // processes than its one slot ("not enough slots"). The children's variables go in
     // the key `env`, which Open MPI 5 calls `PMIX_ENVAR` (it takes `env` too, but prints
     // a notice that it is deprecated at every spawn).
-    let version = mpi::environment::library_version().unwrap_or_default();
-    let env_key = if version.contains("Open MPI v4.") || !version.contains("Open MPI v") {
-        "env"
-    } else {
-        "PMIX_ENVAR"
+    let env_key = match crate::launch::Library::current() {
+        crate::launch::Library::OpenMpi if !crate::launch::open_mpi_4() => "PMIX_ENVAR",
+        _ => "env",
     };
     let keys = [("map_by", "slot:OVERSUBSCRIBE"), (env_key, env.as_str())];
     let (spawned, merged) = match crate::ffi::spawn(&program, &args, count, &keys) {
@@ -351,8 +339,7 @@ fn first_line(text: &str) -> String {
         Some((place, what)) => format!("{}: {what}", place.split('(').next().unwrap_or(place)),
         None => last.to_string(),
     };
-    let library = mpi::environment::library_version().unwrap_or_default();
-    let hint = match crate::launch::Library::from_version(&library) {
+    let hint = match crate::launch::Library::current() {
         crate::launch::Library::Mpich => {
             " (MPICH built with the ucx device cannot spawn; launch with mpiexec -n N instead)"
         }
