@@ -103,7 +103,7 @@ if [ "$mpi" = ulfm ]; then
   # multi-rank basics, not the whole suite again (the Open MPI and MPICH passes run that).
   step "cargo test: multi-rank tests and examples under ULFM (${MPIRUN[*]})"
   cargo test --test ulfm --test lost_worker --test abort --test pool --test spawn --test examples \
-    --test p2p --test collective
+    --test p2p --test wire --test collective
 else
   step "cargo test"
   # Unit, integration and doc tests; the multi-rank tests launch with RSPAR_MPIRUN.

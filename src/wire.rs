@@ -1,20 +1,28 @@
 //! The object wire format: the only module that calls bincode.
 //!
-//! One value travels as one MPI message of bytes (format version 3), in one of two forms.
-//! The **short form**, for a message of at most [`short::MAX`] (24) bytes:
+//! One value travels as one MPI message of bytes (format version 4), in one of two forms.
+//! The **short form**, for a message of at most [`short::MAX`] (256) bytes:
 //!
 //! | offset | size | field                                                                 |
 //! |--------|------|-----------------------------------------------------------------------|
-//! | 0      | 1    | marker: `0b111` (short magic) in bits 7-5, bit 4 = bare, version `3` in bits 3-0 (`0xe3`, `0xf3`) |
+//! | 0      | 1    | marker: `0b111` (short magic) in bits 7-5, bit 4 = bare, version `4` in bits 3-0 (`0xe4`, `0xf4`) |
 //! | 1      | 4    | short fingerprint: the fingerprint's two halves XORed, u32 little-endian |
 //! | 5      | P    | payload: bincode (below), or, when bare, a number vector's elements alone |
 //!
 //! A bare payload is a `Vec` or slice of numbers (the bulk path) without bincode's 8-byte
 //! element count: the count is `P` over the element's size. A short message carries no
-//! name; the receiver names the sender's type for a mismatch from the types this program
-//! has itself sent or received in the short form ([`short`]), or gives its short
-//! fingerprint. (Open MPI 4.1's raw messages of up to 9 bytes are measurably faster than
-//! ones of 12 and more: the short form puts a 1-4 byte vector there.)
+//! name; the receiver names the sender's type for a mismatch from its registry
+//! ([`short`]): the types this program has itself used and the names that came with long
+//! messages; else it gives the short fingerprint. Which form a message takes depends on
+//! its [`Reader`]: a message of at most [`short::TINY`] (24) bytes is short for anyone
+//! (Open MPI 4.1's raw messages of up to 9 bytes are measurably faster than ones of 12
+//! and more: the short form puts a 1-4 byte vector there); a blocking send sends the
+//! first message of a type to a rank long and named, and later ones of up to 256 bytes
+//! short: the bytes of the name and the header are work on both sides, and Open MPI 4.1
+//! charges steps for size (raw messages of 129 bytes cost about 15% more than those of
+//! 128, and past 256 bytes a send request more), which the name would push a 100-byte
+//! vector past. Other sends (nonblocking, collectives, to self, the pool) use the short
+//! form up to 24 bytes only.
 //!
 //! The **long form**, for every other message (a receiver takes it at any size):
 //!
@@ -39,10 +47,11 @@
 //! encodes each pair identically). The name is a compile-time constant, and so, for all
 //! but very long names, is its hash (the compiler folds it): checking the type costs one
 //! comparison. A difference is [`ErrorKind::TypeMismatch`] naming both types: the
-//! receiver knows its own, and the sender's comes with the message, which is *named*
+//! receiver knows its own, and the sender's comes with a long message, which is *named*
 //! unless the name alone would push a message that fits [`INLINE`] bytes past it (Open
-//! MPI sends at most 256 bytes inline; beyond, a message costs a send request more).
-//! For an unnamed message the error gives the sender's fingerprint instead. Type names
+//! MPI sends at most 256 bytes inline; beyond, a message costs a send request more) and
+//! the reader is not [`Reader::New`]. For an unnamed message the receiver names the type
+//! from its registry, or else gives the sender's fingerprint. Type names
 //! come from the compiler, so ranks must run binaries built by the same compiler from the
 //! same source (the SPMD norm).
 //!
@@ -61,9 +70,9 @@
 //! vector the lead is its element count, so its elements travel alone, straight from the
 //! sender's vector into the receiver's.)
 //!
-//! Versions 1 (the name always, and the payload length, in the header) and 2 (the long
-//! form alone) are refused with an `Err` that names an older rspar; so is any other
-//! version, of either form.
+//! Versions 1 (the name always, and the payload length, in the header), 2 (the long
+//! form alone) and 3 (short messages of at most 24 bytes only) are refused with an `Err`
+//! that names an older rspar; any other version, of either form, is refused too.
 //!
 //! Decoding never trusts the bytes: the header must be whole, the lengths must add up to
 //! the message size exactly, and bincode runs with a byte limit equal to the payload
@@ -86,7 +95,7 @@ pub(crate) mod short;
 /// Bytes of the fixed header.
 pub(crate) const HEADER_LEN: usize = 16;
 const MAGIC: [u8; 4] = *b"rspr";
-const VERSION: u8 = 3;
+const VERSION: u8 = 4;
 const FLAG_SPLIT: u8 = 1;
 const FLAG_NAMED: u8 = 2;
 /// Magic and version, as the low five bytes of the header's first u64.
@@ -147,11 +156,7 @@ impl TypeName {
     /// The fingerprint: FNV-1a (64-bit) of the name's bytes.
     #[inline(always)]
     pub(crate) fn fingerprint(self) -> u64 {
-        let mut hash = fnv::FnvHasher::default();
-        for piece in self.0 {
-            hash.write(piece.as_bytes());
-        }
-        hash.finish()
+        fnv1a(&self.0.map(str::as_bytes))
     }
 }
 
@@ -159,6 +164,16 @@ impl std::fmt::Display for TypeName {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.0.iter().try_for_each(|piece| f.write_str(piece))
     }
+}
+
+/// FNV-1a (64-bit) of `pieces`, one after the other.
+#[inline(always)]
+fn fnv1a<const N: usize>(pieces: &[&[u8]; N]) -> u64 {
+    let mut hash = fnv::FnvHasher::default();
+    for piece in pieces {
+        hash.write(piece);
+    }
+    hash.finish()
 }
 
 /// The fingerprint of `T` as it goes on the wire (see the module docs).
@@ -183,8 +198,25 @@ fn is_slice_element(inner: &str) -> bool {
     true
 }
 
-/// Encode `value` as one message: header, name, bincode payload, in a new buffer of its
-/// exact size.
+/// Who reads a message, as far as the sender knows: it decides the message's form.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Reader {
+    /// Any receiver, unknown to the encoder (a collective, a nonblocking send, a
+    /// message sent to self, the pool's orders): the short form up to [`short::TINY`]
+    /// bytes, else the long form, named unless the name would push the message past
+    /// [`INLINE`].
+    Anyone,
+    /// A rank this sender has not yet sent the type's name to: the short form up to
+    /// [`short::TINY`] bytes, else the long form, named (the receiver learns the name, see
+    /// [`short`]).
+    New,
+    /// A rank this sender has sent the type's name to before: the short form up to
+    /// [`short::MAX`] bytes.
+    Introduced,
+}
+
+/// Encode `value` as one message for [`Reader::Anyone`], in a new buffer of its exact
+/// size.
 pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
     encode_as::<T, T>(value)
 }
@@ -192,28 +224,31 @@ pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
 /// Encode `value` with the fingerprint of `R`, a type that serde encodes identically
 /// (e.g. a message holding `&I` sent to a receiver of the same message holding `I`).
 pub(crate) fn encode_as<R: ?Sized, T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
-    let plan = Plan::of::<R, T>(value)?;
+    let plan = Plan::of::<R, T>(value, || Reader::Anyone)?;
     // Zeroed by the allocator (`calloc`: a large one comes zeroed from the system).
     let mut bytes = vec![0u8; plan.total];
     plan.write::<R, T>(&mut bytes, value)?;
     Ok(bytes)
 }
 
-/// Encode `value` with the fingerprint of `R` into the start of `bytes`, which grows
-/// (never shrinks) to hold it: the message's length. A message longer than
-/// [`SPLIT_ABOVE`] is encoded in the split layout, ready to be cut by [`split_at`].
+/// Encode `value` with the fingerprint of `R` for `reader` (asked only when the message
+/// is longer than [`short::TINY`]) into the start of `bytes`, which grows (never shrinks)
+/// to hold it: the message's length, and whether it carries the type's name. A message longer than [`SPLIT_ABOVE`] is encoded in the split
+/// layout, ready to be cut by [`split_at`].
 #[inline]
 pub(crate) fn encode_into<R: ?Sized, T: Serialize + ?Sized>(
     bytes: &mut Vec<u8>,
     value: &T,
-) -> Result<usize> {
-    let plan = Plan::of::<R, T>(value)?;
+    reader: impl FnOnce() -> Reader,
+) -> Result<(usize, bool)> {
+    let plan = Plan::of::<R, T>(value, reader)?;
     let total = plan.total;
+    let named = !plan.short && plan.flags & FLAG_NAMED != 0;
     if bytes.len() < total {
         bytes.resize(total, 0);
     }
     plan.write::<R, T>(&mut bytes[..total], value)?;
-    Ok(total)
+    Ok((total, named))
 }
 
 /// How a value is laid out as a message.
@@ -228,7 +263,10 @@ struct Plan<'a> {
 
 impl<'a> Plan<'a> {
     #[inline(always)]
-    fn of<R: ?Sized, T: Serialize + ?Sized>(value: &'a T) -> Result<Plan<'a>> {
+    fn of<R: ?Sized, T: Serialize + ?Sized>(
+        value: &'a T,
+        reader: impl FnOnce() -> Reader,
+    ) -> Result<Plan<'a>> {
         let bulk = bulk::of(value);
         // Bare elements only when `R` is the vector itself (not a type serde encodes
         // alike): the receiver of a bare payload must be a bulk type.
@@ -241,7 +279,16 @@ impl<'a> Plan<'a> {
             Some(bulk) if bare => bulk.bytes.len() as u64,
             _ => payload_len,
         };
-        if short_len <= (short::MAX - short::HEADER_LEN) as u64 {
+        // Tiny messages go short to any reader (without asking who it is).
+        let short_total = short_len + short::HEADER_LEN as u64;
+        let reader = if short_total <= short::TINY as u64 {
+            Reader::Anyone
+        } else {
+            reader()
+        };
+        if short_total <= short::TINY as u64
+            || (reader == Reader::Introduced && short_total <= short::MAX as u64)
+        {
             return Ok(Plan {
                 short: true,
                 flags: 0,
@@ -250,7 +297,8 @@ impl<'a> Plan<'a> {
                 bulk: bulk.filter(|_| bare),
             });
         }
-        let (flags, total) = layout(payload_len, TypeName::of::<R>().len())?;
+        let name_len = TypeName::of::<R>().len();
+        let (flags, total) = layout(payload_len, name_len, reader == Reader::New)?;
         Ok(Plan {
             short: false,
             flags,
@@ -274,6 +322,10 @@ impl<'a> Plan<'a> {
                 }
                 None => serialize(payload, value),
             };
+        }
+        if self.flags & FLAG_NAMED == 0 {
+            // A receiver in this process names it from here (a send to self).
+            short::note(TypeName::of::<R>());
         }
         let at = put_header(out, self.flags, TypeName::of::<R>(), self.payload_len);
         let payload = &mut out[at..];
@@ -300,16 +352,16 @@ fn serialize<T: Serialize + ?Sized>(mut payload: &mut [u8], value: &T) -> Result
 }
 
 /// How a message of a `payload_len`-byte payload and a type name of `name_len` bytes
-/// is laid out: (flags, its total length).
+/// is laid out: (flags, its total length). Named when `introduce` (if the name fits).
 #[inline(always)]
-fn layout(payload_len: u64, name_len: usize) -> Result<(u8, usize)> {
+fn layout(payload_len: u64, name_len: usize, introduce: bool) -> Result<(u8, usize)> {
     let bare = HEADER_LEN as u64 + payload_len;
     let named = bare + name_len as u64;
     let (flags, total) = if named > SPLIT_ABOVE as u64 && name_len <= NAME_MAX {
         (FLAG_SPLIT | FLAG_NAMED, named + LEN_LEN as u64)
     } else if named > SPLIT_ABOVE as u64 {
         (FLAG_SPLIT, bare + LEN_LEN as u64)
-    } else if bare <= INLINE as u64 && named > INLINE as u64 {
+    } else if !introduce && bare <= INLINE as u64 && named > INLINE as u64 {
         (0, bare)
     } else {
         (FLAG_NAMED, named)

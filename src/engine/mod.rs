@@ -13,6 +13,7 @@
 //! and, through `Tagged`, the pool.
 
 mod held;
+mod introduced;
 mod object;
 mod split;
 
@@ -56,6 +57,8 @@ pub(crate) struct Engine {
     landing: RefCell<Vec<u8>>,
     // Where small objects are encoded before sending; reused, so sends do not allocate.
     scratch: RefCell<Vec<u8>>,
+    // The ranks that have the names of the types this engine sent them.
+    introduced: introduced::Introduced,
     rank: usize,
     // True when other threads may send to this rank while it waits for itself.
     threads_share: bool,
@@ -70,6 +73,7 @@ impl Engine {
             _p2p: p2p,
             landing: RefCell::default(),
             scratch: RefCell::default(),
+            introduced: Default::default(),
             rank,
             threads_share: threading >= Threading::Multiple,
         }

@@ -24,10 +24,15 @@ impl Engine {
                 return self.send_split_bulk::<T>(&mut scratch, &bulk, to);
             }
         }
-        let len = wire::encode_into::<T, T>(&mut scratch, value)?;
+        let reader = || self.introduced.reader::<T>(to.rank);
+        let (len, named) = wire::encode_into::<T, T>(&mut scratch, value, reader)?;
         let _wait = crate::trace::sending("send", to.dest(), to.tag, len);
         let sent = self.send_parts(&scratch[..len], to);
         trim(&mut scratch);
+        // The receiver learns the name from a whole named message (not from a split one).
+        if named && len <= wire::SPLIT_ABOVE && sent.is_ok() {
+            self.introduced.note::<T>(to.rank);
+        }
         sent
     }
 

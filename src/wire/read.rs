@@ -45,9 +45,12 @@ impl Parsed<'_> {
     pub(crate) fn sent_type(&self) -> Result<String> {
         match (self.name, self.fingerprint) {
             (Some(name), _) => Ok(name_str(name)?.to_owned()),
-            (None, Fingerprint::Full(full)) => Ok(format!(
-                "a type of fingerprint {full:#018x} (its name was left off this short message)"
-            )),
+            (None, Fingerprint::Full(full)) => Ok(short::full_name_of(full).unwrap_or_else(|| {
+                format!(
+                    "a type of fingerprint {full:#018x} (its name was left off this message, \
+                     and this program has not used that type)"
+                )
+            })),
             (None, Fingerprint::Short(folded)) => Ok(short::name_of(folded).unwrap_or_else(|| {
                 format!(
                     "a type of short fingerprint {folded:#010x} (a short message carries no \
@@ -73,6 +76,9 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
         return Err(name_cut(bytes.len(), head.name_len));
     };
     let name = named.then(|| &bytes[HEADER_LEN..HEADER_LEN + head.name_len]);
+    if let Some(name) = name {
+        short::learn(head.fingerprint, name);
+    }
     let payload = if head.flags & FLAG_SPLIT == 0 {
         body
     } else {
@@ -204,6 +210,11 @@ pub(super) fn long_payload<T>(bytes: &[u8]) -> Option<&[u8]> {
     let named = word & 0xffff_ffff_ffff == MAGIC_VERSION | u64::from(FLAG_NAMED) << 40;
     if !named && word != MAGIC_VERSION {
         return None;
+    }
+    if named {
+        // The sender's first message of `T` to this process: later ones may come in the
+        // short form, unnamed, and a receive of another type then names `T` from here.
+        short::note(TypeName::of::<T>());
     }
     bytes.get(HEADER_LEN + (word >> 48) as usize..)
 }

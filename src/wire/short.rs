@@ -1,10 +1,15 @@
-//! The short form of a message (wire format 3): a one-byte header and a 32-bit
-//! fingerprint, for messages of at most [`MAX`] bytes, so that the smallest objects stay
-//! as short as raw MPI's fastest messages. The layout is in the docs of [`super`].
+//! The short form of a message (wire format 4): a one-byte header and a 32-bit
+//! fingerprint, for messages of at most [`MAX`] bytes, so that small objects stay as
+//! short as raw MPI's messages of their size. The layout is in the docs of [`super`].
 //!
-//! A short message carries no name: the receiver names the sender's type from a
-//! process-local registry of the types this program has sent or received (in an SPMD
-//! program both sides usually know the same types), or else gives its fingerprint.
+//! A short message carries no name. The receiver names the sender's type for a mismatch
+//! from a process-local registry of names: the types this program has sent or received
+//! itself, and the names that arrived in long messages (checked against their
+//! fingerprints). A blocking send sends a type's first message to each rank in the long
+//! form, named, and only later ones in the short form above [`TINY`] bytes, so the
+//! receiver has the name before it needs it. Where the registry has no name (a short
+//! message of at most [`TINY`] bytes from a nonblocking send or a collective, of a type
+//! the receiver never used), the error gives the 32-bit fingerprint.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -16,8 +21,18 @@ use crate::error::Result;
 /// Bytes of the short header: the marker and the 32-bit fingerprint.
 pub(crate) const HEADER_LEN: usize = 5;
 
-/// The longest message sent in the short form.
-pub(crate) const MAX: usize = 24;
+/// The longest message sent in the short form, to a rank that has the type's name
+/// (Open MPI 4.1's inline limit: [`super::INLINE`]).
+pub(crate) const MAX: usize = super::INLINE;
+
+/// The longest message sent in the short form to any rank, whether it has the type's
+/// name or not.
+pub(crate) const TINY: usize = 24;
+
+/// The most names the registry learns from other processes' messages (a bound on what
+/// a hostile sender can make it hold), and the longest such name.
+const LEARN_MAX: usize = 4096;
+const LEARN_NAME_MAX: usize = 1024;
 
 /// The marker byte: the short magic in the high three bits, the bare flag in bit 4 (the
 /// payload is a vector's elements, their count taken from the message size), the format
@@ -70,7 +85,22 @@ pub(crate) fn fingerprint_of(bytes: &[u8]) -> u32 {
 /// Slots of the registry's lock-free front: the short fingerprint last noted there.
 const SLOTS: usize = 256;
 static SEEN: [AtomicU32; SLOTS] = [const { AtomicU32::new(0) }; SLOTS];
-static NAMES: OnceLock<Mutex<HashMap<u32, TypeName>>> = OnceLock::new();
+static NAMES: OnceLock<Mutex<Registry>> = OnceLock::new();
+
+/// The names this process knows, by short fingerprint.
+#[derive(Default)]
+struct Registry {
+    names: HashMap<u32, Box<str>>,
+    /// How many of them came from other processes' messages.
+    learned: usize,
+}
+
+fn registry() -> std::sync::MutexGuard<'static, Registry> {
+    NAMES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 /// Note that this program uses `name` (it sends or receives it): a relaxed load and a
 /// compare once noted.
@@ -85,30 +115,62 @@ pub(crate) fn note(name: TypeName) {
 #[cold]
 #[inline(never)]
 fn note_slow(short: u32, name: TypeName) {
-    let names = NAMES.get_or_init(Default::default);
-    let mut names = names
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    names.entry(short).or_insert(name);
+    registry()
+        .names
+        .entry(short)
+        .or_insert_with(|| name.to_string().into());
     SEEN[short as usize % SLOTS].store(short, Ordering::Relaxed);
 }
 
-/// The name of the type of short fingerprint `short`, when this program has used it.
+/// Learn the `name` of the type of `fingerprint` from a message another process sent:
+/// kept only when it is UTF-8 and its fingerprint is `fingerprint` (bytes that lie are
+/// ignored), and at most [`LEARN_MAX`] such names.
+#[cold]
+#[inline(never)]
+pub(crate) fn learn(fingerprint: u64, name: &[u8]) {
+    let short = fold(fingerprint);
+    if SEEN[short as usize % SLOTS].load(Ordering::Relaxed) == short && short != 0 {
+        return;
+    }
+    if name.len() > LEARN_NAME_MAX || super::fnv1a(&[name]) != fingerprint {
+        return;
+    }
+    let Ok(name) = std::str::from_utf8(name) else {
+        return;
+    };
+    let mut registry = registry();
+    if registry.names.contains_key(&short) || registry.learned >= LEARN_MAX {
+        return;
+    }
+    registry.names.insert(short, name.into());
+    registry.learned += 1;
+}
+
+/// The name of the type of fingerprint `full`, when this program has used it or has
+/// learned it.
+pub(crate) fn full_name_of(full: u64) -> Option<String> {
+    name_of(fold(full)).filter(|name| super::fnv1a(&[name.as_bytes()]) == full)
+}
+
+/// The name of the type of short fingerprint `short`, when this program has used it or
+/// has learned it.
 pub(crate) fn name_of(short: u32) -> Option<String> {
-    let names = NAMES.get()?;
-    let names = names
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    names.get(&short).map(|name| name.to_string())
+    NAMES.get()?;
+    registry().names.get(&short).map(|name| name.to_string())
 }
 
 /// [`super::parse`] of a message that starts like a short one.
 pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
     let marker = bytes[0];
     if version(marker) != super::VERSION {
+        let older = if version(marker) < super::VERSION {
+            ", from an older rspar: every rank must run the same rspar"
+        } else {
+            ""
+        };
         return Err(bad(format!(
             "a short object message of wire format version {} (this rspar reads version \
-             {} only)",
+             {} only){older}",
             version(marker),
             super::VERSION
         )));

@@ -74,7 +74,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 fn the_header_is_as_documented() {
     let value = [7u64, 8, 9];
     let bytes = encode(&value).unwrap();
-    assert_eq!(&bytes[..8], b"rspr\x03\x02\x08\x00");
+    assert_eq!(&bytes[..8], b"rspr\x04\x02\x08\x00");
     assert_eq!(bytes[8..16], fnv1a(b"[u64; 3]").to_le_bytes());
     assert_eq!(&bytes[16..24], b"[u64; 3]");
     assert_eq!(bytes[24..], bincode_payload(&value));
@@ -101,18 +101,25 @@ fn a_name_that_would_cross_the_inline_limit_stays_home() {
     assert_eq!(bytes.len(), INLINE);
     let parsed = parse(&bytes).unwrap();
     assert!(parsed.name.is_none());
-    let err = decode::<String>(&bytes).unwrap_err();
-    match err.kind() {
+    // This process encoded it, so it names it (a send to self).
+    match decode::<String>(&bytes).unwrap_err().kind() {
         ErrorKind::TypeMismatch { expected, found } => {
             assert_eq!(expected, "alloc::string::String");
-            assert!(
-                found.contains(&format!("{:#018x}", fnv1a(b"alloc::vec::Vec<u8>"))),
-                "{found}"
-            );
+            assert_eq!(found, "alloc::vec::Vec<u8>");
         }
         other => panic!("expected TypeMismatch, got {other:?}"),
     }
     assert_eq!(decode::<Vec<u8>>(&bytes).unwrap(), vec![3u8; 232]);
+    // A type this process never used: its fingerprint.
+    let mut forged = bytes.clone();
+    let never = fnv1a(b"crate::NeverUsedHere");
+    forged[8..16].copy_from_slice(&never.to_le_bytes());
+    match decode::<String>(&forged).unwrap_err().kind() {
+        ErrorKind::TypeMismatch { found, .. } => {
+            assert!(found.contains(&format!("{never:#018x}")), "{found}");
+        }
+        other => panic!("expected TypeMismatch, got {other:?}"),
+    }
     // Below and above the window the name travels.
     assert!(parse(&encode(&vec![3u8; 200]).unwrap())
         .unwrap()
@@ -142,21 +149,30 @@ fn the_old_wire_format_is_a_clear_error() {
     }
     assert!(split_payload(&old).is_none());
     // Version 2: the long form alone (16-byte header, 64-bit fingerprint).
-    let mut two = encode(&[42u64; 3]).unwrap();
-    two[4] = 2;
-    let err = decode::<[u64; 3]>(&two).unwrap_err();
-    assert!(err.to_string().contains("version 2"), "{err}");
+    // Versions 2 and 3: the long form as today, the short form of at most 24 bytes.
+    for old in [2, 3] {
+        let mut long = encode(&[42u64; 3]).unwrap();
+        long[4] = old;
+        let err = decode::<[u64; 3]>(&long).unwrap_err();
+        assert!(err.to_string().contains(&format!("version {old}")), "{err}");
+        assert!(err.to_string().contains("older rspar"), "{err}");
+    }
+    let mut three = encode(&42u64).unwrap();
+    assert_eq!(three.len(), short::HEADER_LEN + 8);
+    three[0] = (three[0] & 0xf0) | 3;
+    let err = decode::<u64>(&three).unwrap_err();
+    assert!(err.to_string().contains("version 3"), "{err}");
     assert!(err.to_string().contains("older rspar"), "{err}");
     let mut future = encode(&[42u64; 3]).unwrap();
-    future[4] = 4;
+    future[4] = 5;
     let err = decode::<[u64; 3]>(&future).unwrap_err();
-    assert!(err.to_string().contains("version 4"), "{err}");
+    assert!(err.to_string().contains("version 5"), "{err}");
     // A short message of another version.
     let mut future = encode(&42u64).unwrap();
-    assert_eq!(future.len(), short::HEADER_LEN + 8);
-    future[0] = (future[0] & 0xf0) | 4;
+    future[0] = (future[0] & 0xf0) | 5;
     let err = decode::<u64>(&future).unwrap_err();
-    assert!(err.to_string().contains("version 4"), "{err}");
+    assert!(err.to_string().contains("version 5"), "{err}");
+    assert!(!err.to_string().contains("older rspar"), "{err}");
 }
 
 #[test]
@@ -164,18 +180,18 @@ fn small_values_travel_in_the_short_form() {
     // A vector of numbers: marker (bare), folded fingerprint, the elements alone.
     let bytes = encode(&vec![1u8, 2, 3]).unwrap();
     let fp = fnv1a(b"alloc::vec::Vec<u8>");
-    assert_eq!(bytes[0], 0xf3);
+    assert_eq!(bytes[0], 0xf4);
     assert_eq!(bytes[1..5], ((fp ^ (fp >> 32)) as u32).to_le_bytes());
     assert_eq!(&bytes[5..], &[1, 2, 3]);
     assert_eq!(decode::<Vec<u8>>(&bytes).unwrap(), vec![1, 2, 3]);
     // Anything else: marker (bincode), folded fingerprint, bincode's payload.
     let bytes = encode(&7u32).unwrap();
     let fp = fnv1a(b"u32");
-    assert_eq!(bytes[0], 0xe3);
+    assert_eq!(bytes[0], 0xe4);
     assert_eq!(bytes[1..5], ((fp ^ (fp >> 32)) as u32).to_le_bytes());
     assert_eq!(&bytes[5..], 7u32.to_le_bytes());
-    // The longest short message, and the shortest long one.
-    assert_eq!(encode(&vec![0u8; 19]).unwrap().len(), short::MAX);
+    // The longest short message to any rank, and the shortest long one.
+    assert_eq!(encode(&vec![0u8; 19]).unwrap().len(), short::TINY);
     assert_eq!(&encode(&vec![0u8; 20]).unwrap()[..4], b"rspr");
     assert_eq!(encode(&vec![0u16; 9]).unwrap().len(), 23);
     // A slice is its vector; a borrowed value its owned one.
@@ -220,6 +236,9 @@ fn short_messages_are_checked_like_long_ones() {
         decode::<Vec<u32>>(&long).unwrap_err().kind(),
         ErrorKind::Decode { .. }
     ));
+    // Up to `MAX`: 62 4-byte elements in 253 bytes.
+    long.truncate(short::HEADER_LEN + 62 * 4);
+    assert_eq!(decode::<Vec<u32>>(&long).unwrap().len(), 62);
 }
 
 #[test]
@@ -392,4 +411,89 @@ fn only_vectors_and_slices_of_numbers_take_the_bulk_path() {
     assert_eq!(bulk::element_size::<String>(), None);
     // The fingerprint of a bulk vector is the one the serde path gives it.
     assert_eq!(fingerprint::<[i64]>(), fingerprint::<Vec<i64>>());
+}
+
+/// `encode_into` for `reader`: the bytes and whether they carry the name.
+fn encode_for<T: Serialize + ?Sized>(value: &T, reader: Reader) -> (Vec<u8>, bool) {
+    let mut bytes = Vec::new();
+    let (len, named) = encode_into::<T, T>(&mut bytes, value, || reader).unwrap();
+    bytes.truncate(len);
+    (bytes, named)
+}
+
+#[test]
+fn the_reader_decides_the_form() {
+    let tiny = vec![1u8; 19];
+    let small = vec![2u8; 232];
+    let inline = vec![3u8; short::MAX - short::HEADER_LEN];
+    // Anyone: short up to 24 bytes, else long (unnamed where the name crosses 256).
+    assert_eq!(
+        encode_for(&tiny, Reader::Anyone),
+        (encode(&tiny).unwrap(), false)
+    );
+    assert!(!encode_for(&small, Reader::Anyone).1);
+    assert_eq!(encode_for(&small, Reader::Anyone).0.len(), INLINE);
+    // New: short up to 24 bytes, else long and named, even where the name crosses 256.
+    assert_eq!(
+        encode_for(&tiny, Reader::New),
+        (encode(&tiny).unwrap(), false)
+    );
+    for value in [&vec![0u8; 20][..], &small[..], &inline[..]] {
+        let (bytes, named) = encode_for(value, Reader::New);
+        assert!(named, "{}", value.len());
+        assert_eq!(
+            parse(&bytes).unwrap().name,
+            Some(&b"alloc::vec::Vec<u8>"[..])
+        );
+        assert_eq!(decode::<Vec<u8>>(&bytes).unwrap(), value);
+    }
+    // Introduced: short up to 256 bytes (bare elements for a vector), then long.
+    for value in [&tiny[..], &small[..], &inline[..]] {
+        let (bytes, named) = encode_for(value, Reader::Introduced);
+        assert!(!named);
+        assert!(short::is_short(&bytes));
+        assert_eq!(bytes.len(), short::HEADER_LEN + value.len());
+        assert_eq!(decode::<Vec<u8>>(&bytes).unwrap(), value);
+    }
+    let (bytes, named) = encode_for(&vec![4u8; short::MAX], Reader::Introduced);
+    assert!(named && &bytes[..4] == b"rspr");
+    // A serde value as well.
+    let text = "x".repeat(200);
+    let (bytes, _) = encode_for(&text, Reader::Introduced);
+    assert_eq!(bytes.len(), short::HEADER_LEN + 8 + 200);
+    assert_eq!(decode::<String>(&bytes).unwrap(), text);
+}
+
+#[test]
+fn a_receiver_learns_names_from_named_messages() {
+    // A short 45-byte message of a type this process never used, built by hand.
+    let never = "crate::NeverNamedHere";
+    let fp = fnv1a(never.as_bytes());
+    let folded = (fp ^ (fp >> 32)) as u32;
+    let mut short = vec![short::SERDE];
+    short.extend_from_slice(&folded.to_le_bytes());
+    short.extend_from_slice(&[9u8; 40]);
+    let found = |bytes: &[u8]| match decode::<String>(bytes).unwrap_err().kind() {
+        ErrorKind::TypeMismatch { found, .. } => found.clone(),
+        other => panic!("expected TypeMismatch, got {other:?}"),
+    };
+    assert!(found(&short).contains(&format!("{folded:#010x}")));
+    // A named long message of it: "rspr", 4, named, the name's length, fingerprint, name.
+    let long = |name: &[u8]| {
+        let mut long = b"rspr\x04\x02".to_vec();
+        long.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        long.extend_from_slice(&fp.to_le_bytes());
+        long.extend_from_slice(name);
+        long.extend_from_slice(&[9u8; 40]);
+        long
+    };
+    // One whose name does not hash to its fingerprint teaches nothing.
+    assert_eq!(
+        found(&long(b"crate::SomethingElse")),
+        "crate::SomethingElse"
+    );
+    assert!(found(&short).contains(&format!("{folded:#010x}")));
+    // The true name, in a message refused as well: from then on the short one is named.
+    assert_eq!(found(&long(never.as_bytes())), never);
+    assert_eq!(found(&short), never);
 }
