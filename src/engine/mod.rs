@@ -57,11 +57,12 @@ pub(crate) struct Engine {
     landing: RefCell<Vec<u8>>,
     // Where small objects are encoded before sending; reused, so sends do not allocate.
     scratch: RefCell<Vec<u8>>,
-    // The ranks that have the names of the types this engine sent them.
-    introduced: introduced::Introduced,
     rank: usize,
     // True when other threads may send to this rank while it waits for itself.
     threads_share: bool,
+    // The ranks that have the names of the types this engine sent them (last: 512 bytes
+    // that the other fields' cache lines need not share).
+    introduced: introduced::Introduced,
 }
 
 impl Engine {
