@@ -16,12 +16,12 @@
 //! messages; else it gives the short fingerprint. Which form a message takes depends on
 //! its [`Reader`]: a message of at most [`short::TINY`] (24) bytes is short for anyone
 //! (Open MPI 4.1's raw messages of up to 9 bytes are measurably faster than ones of 12
-//! and more: the short form puts a 1-4 byte vector there); a blocking send sends the
-//! first message of a type to a rank long and named, and later ones of up to 256 bytes
-//! short: the bytes of the name and the header are work on both sides, and Open MPI 4.1
+//! and more: the short form puts a 1-4 byte vector there); a send to another rank
+//! (`send`, `isend`, `sendrecv`) sends the first message of a type to that rank long and
+//! named, and later ones of up to 256 bytes short: the bytes of the name and the header are work on both sides, and Open MPI 4.1
 //! charges steps for size (raw messages of 129 bytes cost about 15% more than those of
 //! 128, and past 256 bytes a send request more), which the name would push a 100-byte
-//! vector past. Other sends (nonblocking, collectives, to self, the pool) use the short
+//! vector past. Other messages (collectives, sends to self, the pool's) use the short
 //! form up to 24 bytes only.
 //!
 //! The **long form**, for every other message (a receiver takes it at any size):
@@ -201,8 +201,8 @@ fn is_slice_element(inner: &str) -> bool {
 /// Who reads a message, as far as the sender knows: it decides the message's form.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Reader {
-    /// Any receiver, unknown to the encoder (a collective, a nonblocking send, a
-    /// message sent to self, the pool's orders): the short form up to [`short::TINY`]
+    /// Any receiver, unknown to the encoder (a collective, a message sent to self, the
+    /// pool's orders): the short form up to [`short::TINY`]
     /// bytes, else the long form, named unless the name would push the message past
     /// [`INLINE`].
     Anyone,
@@ -218,17 +218,21 @@ pub(crate) enum Reader {
 /// Encode `value` as one message for [`Reader::Anyone`], in a new buffer of its exact
 /// size.
 pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
-    encode_as::<T, T>(value)
+    encode_for(value, || Reader::Anyone).map(|(bytes, _)| bytes)
 }
 
-/// Encode `value` with the fingerprint of `R`, a type that serde encodes identically
-/// (e.g. a message holding `&I` sent to a receiver of the same message holding `I`).
-pub(crate) fn encode_as<R: ?Sized, T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
-    let plan = Plan::of::<R, T>(value, || Reader::Anyone)?;
+/// Encode `value` for `reader` (asked only when the message is longer than
+/// [`short::TINY`]) in a new buffer of its exact size; whether it carries the type's name.
+pub(crate) fn encode_for<T: Serialize + ?Sized>(
+    value: &T,
+    reader: impl FnOnce() -> Reader,
+) -> Result<(Vec<u8>, bool)> {
+    let plan = Plan::of::<T, T>(value, reader)?;
+    let named = plan.named();
     // Zeroed by the allocator (`calloc`: a large one comes zeroed from the system).
     let mut bytes = vec![0u8; plan.total];
-    plan.write::<R, T>(&mut bytes, value)?;
-    Ok(bytes)
+    plan.write::<T, T>(&mut bytes, value)?;
+    Ok((bytes, named))
 }
 
 /// Encode `value` with the fingerprint of `R` for `reader` (asked only when the message
@@ -243,7 +247,7 @@ pub(crate) fn encode_into<R: ?Sized, T: Serialize + ?Sized>(
 ) -> Result<(usize, bool)> {
     let plan = Plan::of::<R, T>(value, reader)?;
     let total = plan.total;
-    let named = !plan.short && plan.flags & FLAG_NAMED != 0;
+    let named = plan.named();
     if bytes.len() < total {
         bytes.resize(total, 0);
     }
@@ -306,6 +310,12 @@ impl<'a> Plan<'a> {
             total,
             bulk,
         })
+    }
+
+    /// Whether the message carries the type's name.
+    #[inline(always)]
+    fn named(&self) -> bool {
+        !self.short && self.flags & FLAG_NAMED != 0
     }
 
     /// Write the message into `out`, exactly `self.total` bytes.

@@ -1,4 +1,4 @@
-//! Which ranks this engine has sent which type names to, so that a blocking send can
+//! Which ranks this engine has sent which type names to, so that a send to a rank can
 //! leave the name off (the short form, [`wire::Reader`]) once the receiver has it.
 //!
 //! A direct-mapped table of [`SLOTS`] (rank, type) pairs: a pair that another one pushed

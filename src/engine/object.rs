@@ -29,11 +29,26 @@ impl Engine {
         let _wait = crate::trace::sending("send", to.dest(), to.tag, len);
         let sent = self.send_parts(&scratch[..len], to);
         trim(&mut scratch);
-        // The receiver learns the name from a whole named message (not from a split one).
-        if named && len <= wire::SPLIT_ABOVE && sent.is_ok() {
+        if named && sent.is_ok() {
             self.introduced.note::<T>(to.rank);
         }
         sent
+    }
+
+    /// Encode `value` for `to` in a new buffer (a nonblocking send owns its bytes): in
+    /// the short form once `to` has the type's name. Whether it carries the name: then
+    /// call [`introduce`](Self::introduce) once the send is posted.
+    pub(crate) fn encode_for<T: Serialize + ?Sized>(
+        &self,
+        value: &T,
+        to: Peer,
+    ) -> Result<(Vec<u8>, bool)> {
+        wire::encode_for(value, || self.introduced.reader::<T>(to.rank))
+    }
+
+    /// Note that a message naming `T` went to `to`.
+    pub(crate) fn introduce<T: ?Sized>(&self, to: Peer) {
+        self.introduced.note::<T>(to.rank);
     }
 
     /// Send bytes made by `wire` as one object message.

@@ -216,12 +216,17 @@ impl<T: DeserializeOwned, S: Reply<T>> ReceiveRequest<'_, T, S> {
 impl<'c> Tagged<'c> {
     /// Start sending `value` to `dest` and return at once; see [`SendRequest`].
     pub fn isend<T: Serialize + ?Sized>(&self, value: &T, dest: usize) -> Result<SendRequest<'c>> {
-        let dest = self.dest(dest)?;
-        let bytes = wire::encode(value)?;
-        match dest {
-            Dest::Peer(to) => SendRequest::post(self.comm(), bytes, to),
+        match self.dest(dest)? {
+            Dest::Peer(to) => {
+                let (bytes, named) = self.engine().encode_for(value, to)?;
+                let request = SendRequest::post(self.comm(), bytes, to)?;
+                if named {
+                    self.engine().introduce::<T>(to);
+                }
+                Ok(request)
+            }
             Dest::Myself(tag) => {
-                self.engine().hold_encoded(tag, bytes);
+                self.engine().hold_encoded(tag, wire::encode(value)?);
                 Ok(SendRequest {
                     send: OwnedSend::default(),
                     comm: self.comm(),

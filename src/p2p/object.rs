@@ -90,15 +90,18 @@ impl Tagged<'_> {
         let dest = self.dest(dest)?;
         let source = source.into();
         self.filter(source)?;
-        let bytes = wire::encode(value)?;
         let to = match dest {
             Dest::Peer(to) => to,
             Dest::Myself(tag) => {
-                self.engine().hold_encoded(tag, bytes);
+                self.engine().hold_encoded(tag, wire::encode(value)?);
                 return self.receive_status(source);
             }
         };
+        let (bytes, named) = self.engine().encode_for(value, to)?;
         let request = SendRequest::post(self.comm(), bytes, to)?;
+        if named {
+            self.engine().introduce::<T>(to);
+        }
         let received = self.receive_status(source);
         request.wait()?;
         received

@@ -243,6 +243,8 @@ pub(crate) fn check_type<T: ?Sized>(parsed: &Parsed<'_>) -> Result<()> {
 #[inline]
 pub(crate) fn check_split_type<T: ?Sized>(first: &[u8], head: &SplitHead) -> Result<()> {
     if head.fingerprint == fingerprint::<T>() {
+        // Named (or its name too long to travel): later messages may come short.
+        short::note(TypeName::of::<T>());
         return Ok(());
     }
     let named = first[5] & FLAG_NAMED != 0;

@@ -5,11 +5,12 @@
 //! A short message carries no name. The receiver names the sender's type for a mismatch
 //! from a process-local registry of names: the types this program has sent or received
 //! itself, and the names that arrived in long messages (checked against their
-//! fingerprints). A blocking send sends a type's first message to each rank in the long
+//! fingerprints). A send to a rank sends a type's first message to it in the long
 //! form, named, and only later ones in the short form above [`TINY`] bytes, so the
 //! receiver has the name before it needs it. Where the registry has no name (a short
-//! message of at most [`TINY`] bytes from a nonblocking send or a collective, of a type
-//! the receiver never used), the error gives the 32-bit fingerprint.
+//! message of at most [`TINY`] bytes of a type the receiver never used, or one that
+//! overtook its named predecessor on another tag), the error gives the 32-bit
+//! fingerprint.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
