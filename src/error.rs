@@ -122,8 +122,12 @@ pub enum ErrorKind {
         /// Why the call could never complete.
         reason: String,
     },
-    /// A collective was given the wrong number of items (one per rank is needed).
-    #[error("wrong number of items: expected {expected} (one per rank), got {got}")]
+    /// A collective was given the wrong number of items: an object collective
+    /// (`scatter`, `all_to_all`) needs one per rank; the root's buffer of
+    /// `gather_buffer_into` / `scatter_buffer_into` one block of the per-rank length per
+    /// rank; `scatter_buffer` a length that the rank count divides (`expected` is then the
+    /// next such length).
+    #[error("wrong number of items: expected {expected}, got {got}")]
     Count {
         /// Items needed.
         expected: usize,

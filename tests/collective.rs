@@ -431,3 +431,74 @@ fn empty_byte_buffers_in_every_buffer_collective() {
         },
     );
 }
+
+/// `gather_buffer_into` and `scatter_buffer_into` fill the caller's buffers, from roots 0
+/// and N-1; a root buffer of the wrong length is `Err(Count)` on the root alone (the
+/// other ranks' calls complete, the root's buffer is not written) and the communicator
+/// goes on.
+#[test]
+fn gather_and_scatter_into_the_callers_buffers() {
+    spmd(
+        "gather_and_scatter_into_the_callers_buffers",
+        SIZES,
+        |world| {
+            let (rank, size) = (world.rank(), world.size());
+            for root in roots(world) {
+                let mine = [rank as u32 * 10, rank as u32 * 10 + 1];
+                let mut all = vec![0u32; if rank == root { 2 * size } else { 0 }];
+                world.gather_buffer_into(&mine, &mut all, root)?;
+                if rank == root {
+                    let want: Vec<u32> = (0..size as u32)
+                        .flat_map(|r| [r * 10, r * 10 + 1])
+                        .collect();
+                    assert_eq!(all, want);
+                }
+                let data: Vec<f64> = (0..3 * size).map(|i| i as f64).collect();
+                let mut got = [0.0f64; 3];
+                world.scatter_buffer_into(
+                    if rank == root { &data } else { &[] },
+                    &mut got,
+                    root,
+                )?;
+                assert_eq!(
+                    got,
+                    [
+                        3.0 * rank as f64,
+                        3.0 * rank as f64 + 1.0,
+                        3.0 * rank as f64 + 2.0
+                    ]
+                );
+
+                // One element short at the root.
+                let mut short = vec![7u32; if rank == root { 2 * size - 1 } else { 0 }];
+                let gathered = world.gather_buffer_into(&mine, &mut short, root);
+                let mut got = [9.0f64; 3];
+                let cut = &data[..if rank == root { 3 * size - 1 } else { 0 }];
+                let scattered = world.scatter_buffer_into(cut, &mut got, root);
+                if rank == root {
+                    for (err, expected, got) in [
+                        (gathered.unwrap_err(), 2 * size, 2 * size - 1),
+                        (scattered.unwrap_err(), 3 * size, 3 * size - 1),
+                    ] {
+                        assert_eq!(err.kind(), &ErrorKind::Count { expected, got });
+                        assert!(
+                            err.to_string()
+                                .contains(&format!("expected {expected}, got {got}")),
+                            "{err}"
+                        );
+                    }
+                    assert!(
+                        short.iter().all(|&x| x == 7),
+                        "the root's buffer was written"
+                    );
+                } else {
+                    gathered?;
+                    scattered?;
+                }
+            }
+            let back: usize = world.sendrecv(&rank, (rank + 1) % size, (rank + size - 1) % size)?;
+            assert_eq!(back, (rank + size - 1) % size);
+            Ok(())
+        },
+    );
+}
