@@ -237,7 +237,7 @@ fn undecodable_bytes_are_an_error_not_a_panic() {
             let (right, left) = ((rank + 1) % size, (rank + size - 1) % size);
             // Raw bytes (no rspar header), and a header announcing more than it carries.
             world.send_buffer(b"definitely not an object", right)?;
-            // (Version 3: "rspr", 3, flags (1 split, 2 named), name length, fingerprint.)
+            // (Version 4: "rspr", 4, flags (1 split, 2 named), name length, fingerprint.)
             let mut forged = b"rspr\x04\x02\x00\x10".to_vec();
             forged.extend_from_slice(&fingerprint("alloc::string::String").to_le_bytes());
             forged.extend_from_slice(b"alloc");

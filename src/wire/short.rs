@@ -140,11 +140,14 @@ pub(crate) fn learn(fingerprint: u64, name: &[u8]) {
         return;
     };
     let mut registry = registry();
-    if registry.names.contains_key(&short) || registry.learned >= LEARN_MAX {
-        return;
+    if !registry.names.contains_key(&short) {
+        if registry.learned >= LEARN_MAX {
+            return;
+        }
+        registry.names.insert(short, name.into());
+        registry.learned += 1;
     }
-    registry.names.insert(short, name.into());
-    registry.learned += 1;
+    SEEN[short as usize % SLOTS].store(short, Ordering::Relaxed);
 }
 
 /// The name of the type of fingerprint `full`, when this program has used it or has
