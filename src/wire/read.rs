@@ -301,3 +301,33 @@ pub(super) fn corrupt<T: ?Sized>(err: bincode::Error) -> crate::Error {
     }
     .into()
 }
+
+/// The first part of a split message, as [`split_payload`] reads it.
+pub(crate) struct SplitHead {
+    /// The length of the rest of the payload, which follows.
+    pub(crate) rest: u64,
+    /// The payload's first `LEAD` bytes.
+    pub(crate) lead: [u8; LEAD],
+    /// The sent type's fingerprint.
+    pub(crate) fingerprint: u64,
+}
+
+/// If `first` is the first part of a split message, what it says; `None` for any other
+/// bytes (which the decoder then judges).
+#[inline]
+pub(crate) fn split_payload(first: &[u8]) -> Option<SplitHead> {
+    if first.get(5).is_none_or(|flags| flags & FLAG_SPLIT == 0) {
+        return None;
+    }
+    let head = header(first).ok()?;
+    let at = HEADER_LEN + head.name_len;
+    if first.len() != at + LEN_LEN + LEAD {
+        return None;
+    }
+    let payload_len = u64_at(first, at);
+    Some(SplitHead {
+        rest: payload_len.checked_sub(LEAD as u64)?,
+        lead: first[at + LEN_LEN..].try_into().ok()?,
+        fingerprint: head.fingerprint,
+    })
+}
