@@ -25,7 +25,7 @@ impl Engine {
             }
         }
         let reader = || self.introduced.reader::<T>(to.rank);
-        let (len, named) = wire::encode_into::<T, T>(&mut scratch, value, reader)?;
+        let (len, named) = wire::encode_into(&mut scratch, value, reader)?;
         let _wait = crate::trace::sending("send", to.dest(), to.tag, len);
         let sent = self.send_parts(&scratch[..len], to);
         trim(&mut scratch);

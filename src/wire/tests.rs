@@ -416,7 +416,7 @@ fn only_vectors_and_slices_of_numbers_take_the_bulk_path() {
 /// `encode_into` for `reader`: the bytes and whether they carry the name.
 fn encode_for<T: Serialize + ?Sized>(value: &T, reader: Reader) -> (Vec<u8>, bool) {
     let mut bytes = Vec::new();
-    let (len, named) = encode_into::<T, T>(&mut bytes, value, || reader).unwrap();
+    let (len, named) = encode_into(&mut bytes, value, || reader).unwrap();
     bytes.truncate(len);
     (bytes, named)
 }

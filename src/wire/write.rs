@@ -36,32 +36,32 @@ pub(crate) fn encode_for<T: Serialize + ?Sized>(
     value: &T,
     reader: impl FnOnce() -> Reader,
 ) -> Result<(Vec<u8>, bool)> {
-    let plan = Plan::of::<T, T>(value, reader)?;
+    let plan = Plan::of(value, reader)?;
     let named = plan.named();
     // Zeroed by the allocator (`calloc`: a large one comes zeroed from the system).
     let mut bytes = vec![0u8; plan.total];
-    plan.write::<T, T>(&mut bytes, value)?;
+    plan.write(&mut bytes, value)?;
     Ok((bytes, named))
 }
 
-/// Encode `value` with the fingerprint of `R` for `reader` (asked only when the message
-/// is longer than [`short::TINY`]) into the start of `bytes`, which grows (never shrinks)
+/// Encode `value` for `reader` (asked only when the message is longer than
+/// [`short::TINY`]) into the start of `bytes`, which grows (never shrinks)
 /// to hold it: the message's length, and whether it carries the type's name. A message
 /// longer than [`SPLIT_ABOVE`] is encoded in the split layout, ready to be cut by
 /// [`split_at`].
 #[inline]
-pub(crate) fn encode_into<R: ?Sized, T: Serialize + ?Sized>(
+pub(crate) fn encode_into<T: Serialize + ?Sized>(
     bytes: &mut Vec<u8>,
     value: &T,
     reader: impl FnOnce() -> Reader,
 ) -> Result<(usize, bool)> {
-    let plan = Plan::of::<R, T>(value, reader)?;
+    let plan = Plan::of(value, reader)?;
     let total = plan.total;
     let named = plan.named();
     if bytes.len() < total {
         bytes.resize(total, 0);
     }
-    plan.write::<R, T>(&mut bytes[..total], value)?;
+    plan.write(&mut bytes[..total], value)?;
     Ok((total, named))
 }
 
@@ -77,41 +77,34 @@ struct Plan<'a> {
 
 impl<'a> Plan<'a> {
     #[inline(always)]
-    fn of<R: ?Sized, T: Serialize + ?Sized>(
+    fn of<T: Serialize + ?Sized>(
         value: &'a T,
         reader: impl FnOnce() -> Reader,
     ) -> Result<Plan<'a>> {
         let bulk = bulk::of(value);
-        // Bare elements only when `R` is the vector itself (not a type serde encodes
-        // alike): the receiver of a bare payload must be a bulk type.
-        let bare = fingerprint::<R>() == fingerprint::<T>();
         let payload_len = match &bulk {
             Some(bulk) => bulk.payload_len() as u64,
             None => options().serialized_size(value).map_err(encode_error)?,
         };
+        // In the short form a vector of numbers goes as its bare elements.
         let short_len = match &bulk {
-            Some(bulk) if bare => bulk.bytes.len() as u64,
-            _ => payload_len,
+            Some(bulk) => bulk.bytes.len() as u64,
+            None => payload_len,
         };
         // Tiny messages go short to any reader (without asking who it is).
         let short_total = short_len + short::HEADER_LEN as u64;
-        let reader = if short_total <= short::TINY as u64 {
-            Reader::Anyone
-        } else {
-            reader()
-        };
-        if short_total <= short::TINY as u64
-            || (reader == Reader::Introduced && short_total <= short::MAX as u64)
-        {
+        let tiny = short_total <= short::TINY as u64;
+        let reader = if tiny { Reader::Anyone } else { reader() };
+        if tiny || (reader == Reader::Introduced && short_total <= short::MAX as u64) {
             return Ok(Plan {
                 short: true,
                 flags: 0,
                 payload_len: short_len,
                 total: short::HEADER_LEN + short_len as usize,
-                bulk: bulk.filter(|_| bare),
+                bulk,
             });
         }
-        let name_len = TypeName::of::<R>().len();
+        let name_len = TypeName::of::<T>().len();
         let (flags, total) = layout(payload_len, name_len, reader == Reader::New)?;
         Ok(Plan {
             short: false,
@@ -130,10 +123,10 @@ impl<'a> Plan<'a> {
 
     /// Write the message into `out`, exactly `self.total` bytes.
     #[inline(always)]
-    fn write<R: ?Sized, T: Serialize + ?Sized>(self, out: &mut [u8], value: &T) -> Result<()> {
+    fn write<T: Serialize + ?Sized>(self, out: &mut [u8], value: &T) -> Result<()> {
         if self.short {
-            short::note(TypeName::of::<R>());
-            let at = short::put_header(out, self.bulk.is_some(), TypeName::of::<R>());
+            short::note(TypeName::of::<T>());
+            let at = short::put_header(out, self.bulk.is_some(), TypeName::of::<T>());
             let payload = &mut out[at..];
             return match self.bulk {
                 Some(bulk) => {
@@ -145,9 +138,9 @@ impl<'a> Plan<'a> {
         }
         if self.flags & FLAG_NAMED == 0 {
             // A receiver in this process names it from here (a send to self).
-            short::note(TypeName::of::<R>());
+            short::note(TypeName::of::<T>());
         }
-        let at = put_header(out, self.flags, TypeName::of::<R>(), self.payload_len);
+        let at = put_header(out, self.flags, TypeName::of::<T>(), self.payload_len);
         let payload = &mut out[at..];
         match self.bulk {
             Some(bulk) => {
