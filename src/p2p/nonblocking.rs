@@ -61,6 +61,21 @@ impl<'c> SendRequest<'c> {
         Ok(SendRequest { send, comm })
     }
 
+    /// Post `value` to `to` encoded for it (short once `to` has its type's name; a named
+    /// message posted tells the engine that `to` now has it).
+    pub(crate) fn post_value<T: Serialize + ?Sized>(
+        comm: &'c Communicator,
+        value: &T,
+        to: Peer,
+    ) -> Result<Self> {
+        let (bytes, named) = comm.engine().encode_for(value, to)?;
+        let request = SendRequest::post(comm, bytes, to)?;
+        if named {
+            comm.engine().introduce::<T>(to);
+        }
+        Ok(request)
+    }
+
     /// `Ok(true)` once the send has completed (`MPI_Test`); the buffer is then released.
     pub fn test(&mut self) -> Result<bool> {
         self.send.test()
@@ -217,14 +232,7 @@ impl<'c> Tagged<'c> {
     /// Start sending `value` to `dest` and return at once; see [`SendRequest`].
     pub fn isend<T: Serialize + ?Sized>(&self, value: &T, dest: usize) -> Result<SendRequest<'c>> {
         match self.dest(dest)? {
-            Dest::Peer(to) => {
-                let (bytes, named) = self.engine().encode_for(value, to)?;
-                let request = SendRequest::post(self.comm(), bytes, to)?;
-                if named {
-                    self.engine().introduce::<T>(to);
-                }
-                Ok(request)
-            }
+            Dest::Peer(to) => SendRequest::post_value(self.comm(), value, to),
             Dest::Myself(tag) => {
                 self.engine().hold_encoded(tag, wire::encode(value)?);
                 Ok(SendRequest {

@@ -97,11 +97,7 @@ impl Tagged<'_> {
                 return self.receive_status(source);
             }
         };
-        let (bytes, named) = self.engine().encode_for(value, to)?;
-        let request = SendRequest::post(self.comm(), bytes, to)?;
-        if named {
-            self.engine().introduce::<T>(to);
-        }
+        let request = SendRequest::post_value(self.comm(), value, to)?;
         let received = self.receive_status(source);
         request.wait()?;
         received

@@ -96,6 +96,17 @@ struct Registry {
     learned: usize,
 }
 
+/// Whether the registry has a name for `short` (0 is never marked: it is the empty slot).
+#[inline(always)]
+fn seen(short: u32) -> bool {
+    short != 0 && SEEN[short as usize % SLOTS].load(Ordering::Relaxed) == short
+}
+
+/// Mark `short` as named in the registry.
+fn mark_seen(short: u32) {
+    SEEN[short as usize % SLOTS].store(short, Ordering::Relaxed);
+}
+
 fn registry() -> std::sync::MutexGuard<'static, Registry> {
     NAMES
         .get_or_init(Default::default)
@@ -108,7 +119,7 @@ fn registry() -> std::sync::MutexGuard<'static, Registry> {
 #[inline(always)]
 pub(crate) fn note(name: TypeName) {
     let short = fold(name.fingerprint());
-    if short == 0 || SEEN[short as usize % SLOTS].load(Ordering::Relaxed) != short {
+    if !seen(short) {
         note_slow(short, name);
     }
 }
@@ -120,7 +131,7 @@ fn note_slow(short: u32, name: TypeName) {
         .names
         .entry(short)
         .or_insert_with(|| name.to_string().into());
-    SEEN[short as usize % SLOTS].store(short, Ordering::Relaxed);
+    mark_seen(short);
 }
 
 /// Learn the `name` of the type of `fingerprint` from a message another process sent:
@@ -130,7 +141,7 @@ fn note_slow(short: u32, name: TypeName) {
 #[inline(never)]
 pub(crate) fn learn(fingerprint: u64, name: &[u8]) {
     let short = fold(fingerprint);
-    if SEEN[short as usize % SLOTS].load(Ordering::Relaxed) == short && short != 0 {
+    if seen(short) {
         return;
     }
     if name.len() > LEARN_NAME_MAX || super::fnv1a(&[name]) != fingerprint {
@@ -147,7 +158,7 @@ pub(crate) fn learn(fingerprint: u64, name: &[u8]) {
         registry.names.insert(short, name.into());
         registry.learned += 1;
     }
-    SEEN[short as usize % SLOTS].store(short, Ordering::Relaxed);
+    mark_seen(short);
 }
 
 /// The name of the type of fingerprint `full`, when this program has used it or has
