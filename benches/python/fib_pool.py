@@ -1,12 +1,22 @@
 """The seed's program as Python peers of rspar's fib example (scripts/bench.sh).
 
     python3 fib_pool.py MODE N [INPUTS...]
+    python3 fib_pool.py calibrate SECONDS
 
 MODE: `seq` (one process, a plain map), `mp` (multiprocessing.Pool(N).map), or
 `mpi4py` (mpi4py.futures.MPIPoolExecutor(max_workers=N).map: workers spawned with
 MPI_Comm_spawn, Open MPI only). Prints the results; exits 1 when one is wrong.
+
+`calibrate SECONDS` prints inputs (largest first) whose plain map takes about SECONDS in
+this interpreter: the peers' job as long as rspar's serial run, so that start-up weighs
+alike on both sides. CPython is about 50 times slower per call than rspar's fib, so the
+same inputs would give a job a fiftieth as long. It times fib(25) (the best of five),
+predicts each input's time from its number of calls, takes the largest six consecutive
+inputs (rspar's job's shape) that fit, then tops the list up with the input that brings
+the predicted time nearest SECONDS, while one does.
 """
 import sys
+import time
 
 
 def fib(n):
@@ -21,7 +31,40 @@ def fib_fast(n):
     return a
 
 
+def calls(n):
+    """How many calls fib(n) makes."""
+    a, b = 1, 1  # calls(1), calls(2)
+    for _ in range(n - 2):
+        a, b = b, a + b + 1
+    return b if n >= 2 else 1
+
+
+def calibrate(seconds):
+    """Inputs whose plain map takes about `seconds` here."""
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        fib(25)
+        best = min(best, time.perf_counter() - start)
+    per_call = best / calls(25)
+    cost = lambda n: per_call * calls(n)
+    top = 20
+    while sum(cost(n) for n in range(top + 1, top - 5, -1)) <= seconds and top < 50:
+        top += 1
+    inputs = list(range(top, top - 6, -1))
+    left = seconds - sum(cost(n) for n in inputs)
+    for n in range(top, 10, -1):
+        # Add n while it brings the predicted time nearer the target.
+        while abs(left - cost(n)) < abs(left):
+            inputs.append(n)
+            left -= cost(n)
+    return sorted(inputs, reverse=True)
+
+
 def main():
+    if sys.argv[1] == "calibrate":
+        print(" ".join(map(str, calibrate(float(sys.argv[2])))))
+        return
     mode, workers = sys.argv[1], int(sys.argv[2])
     inputs = [int(x) for x in sys.argv[3:]] or [32, 31, 30, 29, 28, 27]
     if mode == "seq":
