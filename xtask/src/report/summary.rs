@@ -65,6 +65,7 @@ fn same_launch_rows(rows: &[Row], columns: &[&str]) -> String {
         .filter(|r| columns.contains(&r.measure))
         .map(|r| r.size)
         .collect();
+    sizes.sort_unstable();
     sizes.dedup();
     let mut md = String::new();
     for size in sizes {
@@ -107,8 +108,8 @@ fn same_launch_table(rows: &[Row]) -> String {
     if !collectives.is_empty() {
         md += "\nThe same for the collectives: each collectives launch also times raw \
                `MPI_Bcast` / `MPI_Allreduce` calls (through rsmpi) beside rspar's \
-               `broadcast_buffer` / `all_reduce_buffer`, which first turning from launch \
-               to launch:\n\n| size | broadcast | all-reduce |\n|---|---:|---:|\n";
+               `broadcast_buffer` / `all_reduce_buffer`, which of them goes first turning \
+               from launch to launch:\n\n| size | broadcast | all-reduce |\n|---|---:|---:|\n";
         md += &collectives;
     }
     md
@@ -229,4 +230,32 @@ pub fn write(
     write("summary.csv", &csv)?;
     write("summary.md", &md)?;
     Ok(md)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_same_launch_table_has_one_line_per_size() {
+        let e = |v: f64| Estimate {
+            value: v,
+            interval: (v, v),
+            runs: vec![v, v],
+            count: 2,
+        };
+        let row = |measure, size, v| Row {
+            size,
+            ..Row::fixed(measure, e(v), 1.0)
+        };
+        let rows = [
+            row("bcast_in_launch", 8, 1.0),
+            row("bcast_in_launch", 1024, 1.1),
+            row("allreduce_in_launch", 8, 1.2),
+            row("allreduce_in_launch", 1024, 1.3),
+        ];
+        let md = same_launch_rows(&rows, &["bcast_in_launch", "allreduce_in_launch"]);
+        assert_eq!(md.lines().count(), 2, "{md}");
+        assert!(md.starts_with("| 8 B | 1.000 (1.000-1.000, 2 launches; runs 1.00, 1.00) | 1.200"));
+    }
 }
