@@ -126,15 +126,17 @@ put() {
 # --- Messages: pairs of launches of the same structure -------------------------------
 
 # The ping-pong and collectives launches of pair $2 in round $1, C's and rspar's in the
-# order of the pair; rspar's modes (the rest of the arguments), rotated from launch to
-# launch, and C's passes mirroring them.
+# order of the pair; rspar's modes (the rest of the arguments), rotated, and C's passes
+# mirroring them. With k = round + pair: which side goes first follows k % 2, the
+# rotation and the collectives' raw/rspar order k / 2, so every arrangement of the modes
+# (and of the collectives) meets both orders of the sides.
 message_pair() {
   local round="$1" pair="$2" max="$3"; shift 3
-  local modes=("$@") turn passes= m coll=()
-  turn=$(((round + pair) % ${#modes[@]}))
+  local modes=("$@") k=$((round + pair)) turn passes= m coll=()
+  turn=$((k / 2 % ${#modes[@]}))
   modes=("${modes[@]:turn}" "${modes[@]:0:turn}")
   for m in "${modes[@]}"; do passes+="${passes:+,}$([[ $m == *f64 ]] && echo 8 || echo 1)"; done
-  [ $(((round + pair) / 2 % 2)) = 1 ] && coll=(--rspar-first)
+  [ $((k / 2 % 2)) = 1 ] && coll=(--rspar-first)
   local rs_modes=()
   for m in "${modes[@]}"; do rs_modes+=(--mode "$m"); done
   c_side() {
@@ -147,7 +149,7 @@ message_pair() {
     record "$round" "$pair" "${MPIRUN[@]}" -n "$ranks" "$ex/collective_timing" --csv --raw \
       --samples "$samples" "${coll[@]}"
   }
-  if [ $(((round + pair) % 2)) = 0 ]; then c_side; rspar_side; else rspar_side; c_side; fi
+  if [ $((k % 2)) = 0 ]; then c_side; rspar_side; else rspar_side; c_side; fi
 }
 
 # Latency and the collectives vary between launches far more than within one, so each
@@ -278,18 +280,19 @@ pool_round() {
 # The Python job: as long serially as rspar's `--workers 1` run of the same job (the
 # shortest of three, start-up included), so that start-up weighs alike on both sides.
 # fib_pool.py predicts from one call's time; the job's own wall time (the shorter of
-# two) checks it, and a second pick aims as much further as the first one missed by.
+# two) checks it, and while it is more than 5% off (at most twice more) the inputs are
+# rescaled by the miss, counting calls (no second timing to be noisy).
 shortest() { for _ in $(seq "$1"); do wall "${@:2}"; echo; done | sort -n | head -1; }
 py=()
 if [ -n "$python" ]; then
   serial=$(shortest 3 "$ex/fib" --workers 1 "${big[@]}")
-  goal=$serial
-  for attempt in 1 2; do
-    read -ra py <<< "$("$python" benches/python/fib_pool.py calibrate "$goal")"
+  read -ra py <<< "$("$python" benches/python/fib_pool.py calibrate "$serial")"
+  for attempt in 1 2 3; do
     theirs=$(shortest 2 "$python" benches/python/fib_pool.py seq 1 "${py[@]}")
     echo "bench: rspar's serial job (fib ${big[*]}) $serial s; Python's (fib ${py[*]}) $theirs s"
-    awk -v a="$theirs" -v b="$serial" 'BEGIN { exit !(a / b > 0.95 && a / b < 1.05) }' && break
-    goal=$(awk -v g="$goal" -v a="$theirs" -v b="$serial" 'BEGIN { printf "%.4f", g * b / a }')
+    factor=$(awk -v a="$theirs" -v b="$serial" 'BEGIN { printf "%.4f", b / a }')
+    awk -v f="$factor" 'BEGIN { exit !(f > 0.95 && f < 1.05) }' || [ "$attempt" = 3 ] && break
+    read -ra py <<< "$("$python" benches/python/fib_pool.py rescale "$factor" "${py[@]}")"
   done
 fi
 
