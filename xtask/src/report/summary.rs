@@ -115,6 +115,34 @@ fn same_launch_table(rows: &[Row]) -> String {
     md
 }
 
+/// How far whole runs moved the ratios: the median over rows of each row's spread (the
+/// largest run's ratio over the smallest's, less 1), and the row that moved most. Empty
+/// with one run.
+fn spread_line(rows: &[Row]) -> String {
+    let moved: Vec<(f64, &Row)> = rows
+        .iter()
+        .filter_map(|r| r.ratio.spread().map(|(lo, hi)| (hi / lo - 1.0, r)))
+        .filter(|(m, _)| m.is_finite())
+        .collect();
+    let Some(&(most, row)) = moved.iter().max_by(|a, b| a.0.total_cmp(&b.0)) else {
+        return String::new();
+    };
+    let all: Vec<f64> = moved.iter().map(|m| m.0).collect();
+    let at = if row.size == 0 {
+        String::new()
+    } else {
+        format!(" at {}", human(row.size))
+    };
+    format!(
+        "\nThe spread between runs: a row's ratio moved by a median of {:.1}% from one \
+         run to another (the largest run's figure over the smallest's), at most {:.1}% \
+         ({}{at}).\n",
+        100.0 * median(&all),
+        100.0 * most,
+        row.measure
+    )
+}
+
 /// What summary.md says about the runs and rounds it comes from.
 pub struct Provenance {
     /// Whole runs of the bench (raw files).
@@ -187,6 +215,7 @@ pub fn write(
             runs_cell(&r.ratio)
         );
     }
+    md.push_str(&spread_line(rows));
     if let Some(r) = rows.iter().find(|r| r.measure == "peer_serial_ratio") {
         let v = r.ratio.value;
         let equal = (v - 1.0).abs() <= SERIAL_TOLERANCE;
