@@ -49,8 +49,8 @@ pub(crate) fn current() -> Option<Rc<Env>> {
 pub(crate) struct Hooks {
     /// This process's rank and world size when its world is not `MPI_COMM_WORLD`.
     pub(crate) place: fn() -> Option<(i32, i32)>,
-    /// Just before the job is aborted.
-    pub(crate) before_abort: fn(),
+    /// Just before the job is aborted, with its exit code.
+    pub(crate) before_abort: fn(i32),
     /// Just before `MPI_Finalize`.
     pub(crate) before_finalize: fn(),
 }
@@ -65,7 +65,7 @@ pub(crate) fn set_hooks(hooks: Hooks) {
 fn hooks() -> &'static Hooks {
     static NONE: Hooks = Hooks {
         place: || None,
-        before_abort: || {},
+        before_abort: |_| {},
         before_finalize: || {},
     };
     HOOKS.get().unwrap_or(&NONE)
