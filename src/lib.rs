@@ -140,7 +140,7 @@ mod layering;
 pub use balance::balance;
 pub use collective::{Loc, Op};
 pub use comm::Communicator;
-pub use env::{abort, initialized, wtime, ERROR_EXIT_CODE, PANIC_EXIT_CODE};
+pub use env::{abort, initialized, spawned, wtime, ERROR_EXIT_CODE, PANIC_EXIT_CODE};
 pub use envelope::{Any, Source, Status, Tag, DEFAULT_TAG, MAX_TAG};
 pub use error::{Error, ErrorKind, Result};
 pub use ffi::Plain;
