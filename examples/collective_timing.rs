@@ -17,7 +17,7 @@ use rspar::{Communicator, Op};
 
 /// Time rspar's broadcast_buffer and all_reduce_buffer of f64 arrays (microseconds per call).
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// Timed samples per size; the median is reported.
     #[arg(long, default_value_t = 7)]

@@ -11,7 +11,7 @@ use clap::Parser;
 
 /// Measure the pool's rate for trivial tasks (tasks per second, median of rounds).
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// Tasks per round.
     #[arg(long, default_value_t = 1_000_000)]
