@@ -48,6 +48,11 @@ where
             return Ok(());
         }
         self.members[id].state = Membership::Gone;
+        if let Some(group) = self.members[id].group {
+            // No later pool links it (nor sends it a `Stop`): the spawn's registry
+            // forgets it as it forgets a released child.
+            crate::pool::spawn::released(group, self.members[id].spawn_rank);
+        }
         self.lost += 1;
         self.idle.retain(|&w| w != id);
         let mut back = 0;
