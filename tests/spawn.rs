@@ -283,3 +283,157 @@ fn a_spawned_worker_killed_ends_the_job_or_is_survived_under_ulfm() {
         );
     }
 }
+
+/// Issue 37 item 3: a task that runs a short external command (`sh -c 'sleep 1 &'`: the
+/// command leaves a subprocess behind, which inherits the worker's environment) while
+/// the pool grows. The root watches its spawned workers only (by the process ids they
+/// told it), so the subprocess ending is no worker dying.
+#[test]
+fn a_task_s_subprocess_is_no_worker_when_the_pool_grows() {
+    const NAME: &str = "a_task_s_subprocess_is_no_worker_when_the_pool_grows";
+    let run = spmd_direct(NAME, |world| {
+        let task = |(command, ms): (bool, u64)| {
+            if command {
+                let status = std::process::Command::new("sh")
+                    .args(["-c", "sleep 1 &"])
+                    .status()
+                    .map_err(|e| e.to_string())?;
+                if !status.success() {
+                    return Err(format!("sh: {status}"));
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+            Ok(ms)
+        };
+        if let Some(pool) = Pool::builder(world).ranks(2).chunk(1).try_build(task)? {
+            let inputs = vec![(true, 50u64); 8];
+            assert_eq!(pool.map(inputs)?, vec![50; 8]);
+            if spawns() {
+                assert!(pool.tasks_per_rank()[1] > 0, "the worker ran no command");
+                pool.grow(1)?;
+            }
+            // Long enough for the watch to look many times after the subprocesses end.
+            let results = pool.map(vec![(false, 100u64); 40])?;
+            assert_eq!(results, vec![100; 40]);
+            println!("subprocesses: {} processes, every result", pool.ranks());
+        }
+        Ok(())
+    });
+    if let Some(run) = run {
+        assert!(!run.stderr.contains("died"), "{}", run.report());
+        let want = if spawns() {
+            "3 processes"
+        } else {
+            "1 processes"
+        };
+        assert!(run.stdout.contains(want), "{}", run.report());
+    }
+}
+
+/// Issue 37 item 4: a program with `Init::interop(true)`, run directly, whose pool
+/// spawns: parent and children make the same communicators (it hung in two different
+/// collectives).
+#[test]
+fn an_interop_program_run_directly_spawns_its_pool() {
+    const NAME: &str = "an_interop_program_run_directly_spawns_its_pool";
+    if common::in_rank(NAME) {
+        let world = rspar::Init::new().interop(true).init().expect("init");
+        assert!(world.is_interop());
+        let pool = Pool::builder(&world).ranks(3).build(|x: u64| x * 2);
+        if let Some(pool) = pool.expect("pool") {
+            let got = pool.map(0..50u64).expect("map");
+            assert_eq!(got, (0..50u64).map(|x| x * 2).collect::<Vec<_>>());
+            println!("interop pool: {} processes, 50 results", pool.ranks());
+        }
+        // A second pool: the children serve it too.
+        if let Some(pool) = Pool::new(&world, |s: String| s.len()).expect("pool 1") {
+            assert_eq!(
+                pool.map(["a", "bb"].map(String::from)).expect("map"),
+                [1, 2]
+            );
+        }
+        return;
+    }
+    let run = common::launch_self_direct(NAME, &[]);
+    run.assert_success();
+    let want = if spawns() {
+        "3 processes"
+    } else {
+        "1 processes"
+    };
+    assert!(
+        run.stdout
+            .contains(&format!("interop pool: {want}, 50 results")),
+        "{}",
+        run.report()
+    );
+}
+
+/// Issue 37 item 1: under ULFM, a spawned worker that dies in pool 0 is forgotten by
+/// the spawn's registry, so pool 1 (made by the parent and the surviving children
+/// alike) links only the live ones. Without fault tolerance the dead worker ends the
+/// job (`a_spawned_worker_killed_...`).
+#[test]
+fn a_second_pool_after_a_lost_spawned_worker() {
+    const NAME: &str = "a_second_pool_after_a_lost_spawned_worker";
+    if common::in_rank(NAME) {
+        let world = rspar::init().expect("init");
+        let worker = world.rank() > 0;
+        let pool = Pool::builder(&world)
+            .ranks(3)
+            .chunk(1)
+            .build(move |x: u64| {
+                if worker && x == 5 {
+                    let me = std::process::id().to_string();
+                    let _ = std::process::Command::new("kill")
+                        .args(["-KILL", &me])
+                        .status();
+                    std::thread::sleep(std::time::Duration::from_secs(30));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                x * x
+            })
+            .expect("pool 0");
+        if let Some(pool) = pool {
+            let squares = pool.map(0..20u64).expect("map 0");
+            assert_eq!(squares, (0..20u64).map(|x| x * x).collect::<Vec<_>>());
+            println!("pool 0: all 20 results");
+        }
+        let pool = Pool::builder(&world).ranks(3).build(|x: u64| x + 1);
+        if let Some(pool) = pool.expect("pool 1") {
+            let got = pool.map(0..20u64).expect("map 1");
+            assert_eq!(got, (1..21u64).collect::<Vec<_>>());
+            println!("pool 1: all 20 results on {} processes", pool.ranks());
+        }
+        return;
+    }
+    let env = [
+        ("OMPI_MCA_mpi_ft_enable", "1"),
+        ("PRTE_MCA_state_base_recoverable", "1"),
+    ];
+    let run = common::launch_self_direct(NAME, &env);
+    assert!(!run.timed_out, "the job hung: {}", run.report());
+    let ulfm =
+        rspar::__private::test::Launcher::get().is_ok_and(|l| l.flags.contains(&"--with-ft"));
+    if !spawns() || ulfm {
+        assert!(run.success(), "{}", run.report());
+        assert!(
+            run.stdout.contains("pool 0: all 20 results"),
+            "{}",
+            run.report()
+        );
+        assert!(
+            run.stdout.contains("pool 1: all 20 results on "),
+            "{}",
+            run.report()
+        );
+    } else {
+        assert!(!run.success(), "{}", run.report());
+        assert!(
+            run.stderr.contains("rspar: pool: a spawned worker (pid"),
+            "{}",
+            run.report()
+        );
+        common::note("tests/spawn.rs: a second pool after a lost spawned worker: no ULFM here, checked the job ends (scripts/test.sh --mpi ulfm checks both pools)");
+    }
+}
