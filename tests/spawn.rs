@@ -225,12 +225,13 @@ fn a_spawned_worker_killed_ends_the_job_or_is_survived_under_ulfm() {
     const NAME: &str = "a_spawned_worker_killed_ends_the_job_or_is_survived_under_ulfm";
     if common::in_rank(NAME) {
         let world = rspar::init().expect("init");
-        let worker = world.rank() > 0;
+        // Spawned worker 1 dies (its first task from 5 on); worker 2 lives on.
+        let victim = world.rank() == 1;
         let pool = Pool::builder(&world)
             .ranks(3)
             .chunk(1)
             .build(move |x: u64| {
-                if worker && x == 5 {
+                if victim && x >= 5 {
                     // Dies as a crash would: no unwinding, no rspar hook, no MPI call.
                     let me = std::process::id().to_string();
                     let _ = std::process::Command::new("kill")
@@ -370,20 +371,22 @@ fn an_interop_program_run_directly_spawns_its_pool() {
 }
 
 /// Issue 37 item 1: under ULFM, a spawned worker that dies in pool 0 is forgotten by
-/// the spawn's registry, so pool 1 (made by the parent and the surviving children
-/// alike) links only the live ones. Without fault tolerance the dead worker ends the
+/// the spawn's registry, its spawn's survivor is released when pool 0 closes, and pool
+/// 1 spawns new workers (it linked the dead one: the parent crashed, or ended with
+/// exit 5). Without fault tolerance the dead worker ends the
 /// job (`a_spawned_worker_killed_...`).
 #[test]
 fn a_second_pool_after_a_lost_spawned_worker() {
     const NAME: &str = "a_second_pool_after_a_lost_spawned_worker";
     if common::in_rank(NAME) {
         let world = rspar::init().expect("init");
-        let worker = world.rank() > 0;
+        // Spawned worker 1 dies (its first task from 5 on); worker 2 lives on.
+        let victim = world.rank() == 1;
         let pool = Pool::builder(&world)
             .ranks(3)
             .chunk(1)
             .build(move |x: u64| {
-                if worker && x == 5 {
+                if victim && x >= 5 {
                     let me = std::process::id().to_string();
                     let _ = std::process::Command::new("kill")
                         .args(["-KILL", &me])
@@ -404,6 +407,7 @@ fn a_second_pool_after_a_lost_spawned_worker() {
             let got = pool.map(0..20u64).expect("map 1");
             assert_eq!(got, (1..21u64).collect::<Vec<_>>());
             println!("pool 1: all 20 results on {} processes", pool.ranks());
+            assert_eq!(pool.ranks(), if spawns() { 3 } else { 1 });
         }
         return;
     }
@@ -427,6 +431,15 @@ fn a_second_pool_after_a_lost_spawned_worker() {
             "{}",
             run.report()
         );
+        if spawns() {
+            let lost = "rspar: pool: lost worker spawned worker 1 of spawn 0;";
+            assert_eq!(run.stderr.matches(lost).count(), 1, "{}", run.report());
+            assert!(
+                !run.stderr.contains("worker 2 of spawn 0"),
+                "{}",
+                run.report()
+            );
+        }
     } else {
         assert!(!run.success(), "{}", run.report());
         assert!(

@@ -43,6 +43,8 @@ pub(crate) struct Group {
     merged: Rc<Handle>,
     /// Children not released yet, by rank in `merged` minus one.
     active: Vec<bool>,
+    /// A child was lost (ULFM): see [`lost`].
+    broken: bool,
     /// The children's process ids on this node, as each told them in the spawn
     /// (`watch`).
     pids: Vec<u32>,
@@ -246,6 +248,23 @@ pub(crate) fn active(group: usize) -> Vec<usize> {
     })
 }
 
+/// Child `rank` of group `group` is lost (a process failure under ULFM): gone from the
+/// registry, and the whole spawn serves no later pool; the pool releases its survivors
+/// when it closes ([`broken`]), and a later pool spawns afresh. Under Open MPI 5.0.11
+/// every collective on a communicator with a failed process fails from then on (making a
+/// communicator from a group of the live ones too: `MPI_ERR_PROC_FAILED`, measured), so
+/// a later pool could link them only through `MPIX_Comm_shrink` of the spawn, which every
+/// live child must join, also released ones, which wait in their `MPI_Finalize`.
+pub(crate) fn lost(group: usize, rank: usize) {
+    released(group, rank);
+    GROUPS.with(|g| g.borrow_mut()[group].broken = true);
+}
+
+/// Whether spawn `group` lost a child ([`lost`]).
+pub(crate) fn broken(group: usize) -> bool {
+    GROUPS.with(|g| g.borrow()[group].broken)
+}
+
 /// Mark child `rank` of group `group` released.
 pub(crate) fn released(group: usize, rank: usize) {
     GROUPS.with(|g| {
@@ -318,6 +337,7 @@ pub(crate) fn spawn(count: usize, pool: usize, like: &Communicator) -> Result<us
             spawned: Some(started.spawned),
             merged,
             active: vec![true; started.pids.len()],
+            broken: false,
             pids,
         });
         groups.len() - 1

@@ -49,9 +49,8 @@ where
         }
         self.members[id].state = Membership::Gone;
         if let Some(group) = self.members[id].group {
-            // No later pool links it (nor sends it a `Stop`): the spawn's registry
-            // forgets it as it forgets a released child.
-            crate::pool::spawn::released(group, self.members[id].spawn_rank);
+            // The spawn's registry forgets it, and its spawn serves no later pool.
+            crate::pool::spawn::lost(group, self.members[id].spawn_rank);
         }
         self.lost += 1;
         self.idle.retain(|&w| w != id);
