@@ -450,3 +450,31 @@ fn a_second_pool_after_a_lost_spawned_worker() {
         common::note("tests/spawn.rs: a second pool after a lost spawned worker: no ULFM here, checked the job ends (scripts/test.sh --mpi ulfm checks both pools)");
     }
 }
+
+/// Issue 37 (by reading): `init` sets the MPI variables it chooses before `MPI_Init`
+/// (run directly under Open MPI: `OMPI_MCA_pml=ob1`) only while the process runs one
+/// thread; changing the environment while another thread may read it is undefined
+/// behaviour. libtest runs this test on a thread of its own beside its main thread.
+#[test]
+fn init_leaves_the_environment_alone_while_other_threads_run() {
+    const NAME: &str = "init_leaves_the_environment_alone_while_other_threads_run";
+    if common::in_rank(NAME) {
+        let before = std::env::var_os("OMPI_MCA_pml");
+        let world = rspar::init().expect("init");
+        assert_eq!(
+            std::env::var_os("OMPI_MCA_pml"),
+            before,
+            "init changed the environment while another thread ran"
+        );
+        world.barrier().expect("barrier");
+        println!("environment untouched");
+        return;
+    }
+    let run = common::launch_self_direct(NAME, &[]);
+    run.assert_success();
+    assert!(
+        run.stdout.contains("environment untouched"),
+        "{}",
+        run.report()
+    );
+}
