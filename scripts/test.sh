@@ -99,11 +99,13 @@ fi
 
 if [ "$mpi" = ulfm ]; then
   # Open MPI 5 with ULFM: the tests of what it changes (lost ranks, lost pool workers,
-  # failures outside a pool still ending the job, the pool, run directly too, the examples) and the
-  # multi-rank basics, not the whole suite again (the Open MPI and MPICH passes run that).
+  # failures outside a pool still ending the job, the pool, run directly too, the examples, an
+  # MPMD job with C ranks, which never join rspar's finalize) and the multi-rank basics, not the
+  # whole suite again (the Open MPI and MPICH passes run that).
   step "cargo test: multi-rank tests and examples under ULFM (${MPIRUN[*]})"
-  cargo test --test ulfm --test lost_worker --test abort --test pool --test spawn --test examples \
-    --test p2p --test wire --test collective
+  cargo test --test ulfm --test lost_worker --test abort --test pool --test spawn \
+    --test spawn_failures --test spawned_world --test examples \
+    --test interop --test p2p --test wire --test collective
 else
   step "cargo test"
   # Unit, integration and doc tests; the multi-rank tests launch with RSPAR_MPIRUN.

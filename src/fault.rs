@@ -15,6 +15,7 @@
 //! collective rspar runs through rsmpi ([`collective_outcome`]). The user's own
 //! communicator (`raw()`) keeps its handler: MPI calls of the user's own are the user's.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -40,15 +41,28 @@ fn launched_with_ft() -> bool {
     })
 }
 
+/// Whether every process of `MPI_COMM_WORLD` runs rspar, so finalizes through it and
+/// joins [`failure_known`]'s agreement (`init` says; not for an interop world, whose
+/// other ranks may be C, Fortran or mpi4py, which never would).
+static WORLD_RUNS_RSPAR: AtomicBool = AtomicBool::new(false);
+
+/// At `init`: whether every process of `MPI_COMM_WORLD` runs rspar.
+pub(crate) fn world_runs_rspar(yes: bool) {
+    WORLD_RUNS_RSPAR.store(yes, Ordering::Relaxed);
+}
+
 /// Before finalizing under ULFM: whether any process of the job has failed, as every
 /// survivor agrees. A call of this process may have reported one; if not, the live ranks
 /// agree over the world (`MPIX_Comm_agree`, which fails on every survivor once a failure
 /// is not acknowledged everywhere): a pool's idle worker never calls anything that
 /// fails, and its finalize hangs the same way. Every rank finalizes, so every live rank
-/// joins the agreement, as it would finalize's own synchronisation.
+/// joins the agreement, as it would finalize's own synchronisation. Only where every
+/// process of the world runs rspar ([`world_runs_rspar`]): in an MPMD job the C ranks
+/// never join it, and the agreement waited forever; there only a failure a call of this
+/// process reported counts.
 fn failure_known() -> bool {
     #[cfg(rspar_ulfm)]
-    {
+    if WORLD_RUNS_RSPAR.load(Ordering::Relaxed) {
         let world = mpi::topology::SimpleCommunicator::world();
         // Finalize comes next: the world's handler may return errors from now on.
         crate::ffi::errors_return(&world);

@@ -101,8 +101,8 @@ impl Init {
         if mpi::environment::is_initialized() {
             return self.adopt(Handle::world());
         }
-        safe_truncation();
         spawn::note_launcher();
+        set_mpi_variables();
         let (universe, granted) = mpi::initialize_with_threading(self.threading.to_mpi())
             .ok_or(ErrorKind::AlreadyInitialized)?;
         // A pool worker spawned at run time: its world is the parent (rank 0) and its
@@ -110,8 +110,13 @@ impl Init {
         let child = spawn::child_world()?;
         let spawned = child.is_some();
         let world = child.unwrap_or_else(Handle::world);
+        // Every process of MPI_COMM_WORLD runs rspar (and so finalizes through it) when
+        // this world's private copies are made, a collective over all of them; an
+        // interop world says nothing of the other ranks (C, Fortran, mpi4py). A spawned
+        // child's MPI_COMM_WORLD is its spawn's children, all this program.
+        crate::fault::world_runs_rspar(!self.interop || spawned);
         let env = self.start(Some(universe), Threading::from_mpi(granted))?;
-        let world = self.communicator(world, env)?;
+        let world = self.communicator(world, env, spawned)?;
         Ok(if spawned {
             world.for_pools_only()
         } else {
@@ -167,15 +172,24 @@ impl Init {
                 self.start(None, provided)?
             }
         };
-        self.communicator(comm, env)
+        self.communicator(comm, env, false)
     }
 
-    fn communicator(&self, comm: Handle, env: Rc<Env>) -> Result<Communicator> {
-        if self.interop {
-            Ok(Communicator::interop_over(Rc::new(comm), env))
-        } else {
-            Communicator::new(comm, env)
+    /// The communicator over `comm`, with private copies or (interop) without. In a
+    /// spawned child (`spawned`), `comm` is its spawn's merged communicator, whose every
+    /// process runs this program, and the parent makes the private copies with it
+    /// (`pool::spawn::spawn`): the child makes them too, also for an interop world
+    /// (which then drops them and runs on `comm` itself), or both sides would wait in
+    /// different collectives.
+    fn communicator(&self, comm: Handle, env: Rc<Env>, spawned: bool) -> Result<Communicator> {
+        if !self.interop {
+            return Communicator::new(comm, env);
         }
+        let comm = Rc::new(comm);
+        if spawned {
+            drop(Communicator::shared(Rc::clone(&comm), Rc::clone(&env))?);
+        }
+        Ok(Communicator::interop_over(comm, env))
     }
 
     /// The environment: the launcher check, the panic hook, logging, the watchdog.
@@ -207,7 +221,8 @@ fn wire_hooks() {
 /// message.
 const SINGLE_COPY: &str = "OMPI_MCA_btl_vader_single_copy_mechanism";
 
-/// Make a receive into a buffer shorter than its message safe in Open MPI 4.
+/// Make a receive into a buffer shorter than its message safe in Open MPI 4: the
+/// variable and value to set, when it is not set.
 ///
 /// Its shared-memory transport copies a large message (above the 4 KiB eager size) with
 /// CMA (`process_vm_readv`) at the message's full length, also into a shorter receive
@@ -219,10 +234,55 @@ const SINGLE_COPY: &str = "OMPI_MCA_btl_vader_single_copy_mechanism";
 /// bounds by the buffer; on the machines rspar is tested on it is also the faster one,
 /// see docs/performance.md), unless the variable is set already (by the user, or
 /// `mpirun --mca`). Other MPIs, and Open MPI 5, are left alone.
-fn safe_truncation() {
-    if crate::launch::open_mpi_4() && std::env::var_os(SINGLE_COPY).is_none() {
-        std::env::set_var(SINGLE_COPY, "none");
+fn safe_truncation() -> Option<(&'static str, &'static str)> {
+    (crate::launch::open_mpi_4() && std::env::var_os(SINGLE_COPY).is_none())
+        .then_some((SINGLE_COPY, "none"))
+}
+
+/// The variables a launcher should give each rank before it starts, so that `init`
+/// need not set them (`testing`'s launches): those of [`set_mpi_variables`] that a
+/// launched rank would want.
+pub(crate) fn launch_variables() -> Vec<(&'static str, &'static str)> {
+    safe_truncation().into_iter().collect()
+}
+
+/// Before `MPI_Init`: put the MCA variables rspar chooses ([`safe_truncation`], and run
+/// directly under Open MPI, the local transport: `spawn::local_transport`) in this
+/// process's environment, where `MPI_Init` reads them (and a spawn's children inherit
+/// them).
+///
+/// Only while this process runs one thread: changing the environment while another
+/// thread reads it (a C library's `getenv`, which Rust's lock around `std::env` does not
+/// cover) is undefined behaviour, and a test harness or a runtime may have started
+/// threads before `init`. With other threads running, the environment is left alone:
+/// the transport is only a matter of start-up time; for single copy, rspar says in one
+/// line what to set (the launches of `#[rspar::test]` and `tests/common` set it in the
+/// ranks' environment from the start, [`launch_variables`]).
+fn set_mpi_variables() {
+    let wanted: Vec<_> = [safe_truncation(), spawn::local_transport()]
+        .into_iter()
+        .flatten()
+        .collect();
+    if wanted.is_empty() {
+        return;
     }
+    if only_thread() {
+        for (name, value) in wanted {
+            std::env::set_var(name, value);
+        }
+    } else if wanted.iter().any(|&(name, _)| name == SINGLE_COPY) {
+        say(&format!(
+            "rspar: warning: threads run before init, so rspar leaves the environment \
+             alone; a receive into a buffer shorter than its message may corrupt memory \
+             under Open MPI 4: export {SINGLE_COPY}=none"
+        ));
+    }
+}
+
+/// Whether this process runs one thread (Linux: `/proc/self/task`; unknown elsewhere,
+/// which counts as not).
+fn only_thread() -> bool {
+    std::fs::read_dir("/proc/self/task").is_ok_and(|tasks| tasks.count() == 1)
 }
 
 /// Start MPI with the default [`Init`] options and return the world communicator.

@@ -5,7 +5,7 @@ mod fault;
 use std::cell::OnceCell;
 use std::rc::Rc;
 
-use mpi::topology::{Color, SimpleCommunicator};
+use mpi::topology::SimpleCommunicator;
 use mpi::traits::Communicator as _;
 
 use crate::engine::Engine;
@@ -94,11 +94,8 @@ impl Communicator {
         ranks: &[usize],
         env: Rc<Env>,
     ) -> Result<Communicator> {
-        use mpi::topology::Group as _;
         let ranks: Vec<i32> = ranks.iter().map(|&r| r as i32).collect();
-        let group = raw.group().include(&ranks);
-        let copy = raw
-            .split_by_subgroup_with_tag(&group, 2)
+        let copy = ffi::create_group(raw, Some(&ranks), 2)?
             .map(Handle::owned)
             .ok_or_else(|| ErrorKind::Mpi {
                 call: "MPI_Comm_create_group",
@@ -225,7 +222,7 @@ impl Communicator {
     pub fn duplicate(&self) -> Result<Communicator> {
         self.usable("duplicate")?;
         if self.on_user {
-            let copy = Handle::owned(self.user.duplicate());
+            let copy = Handle::owned(ffi::duplicate(&self.user)?);
             return Ok(Communicator::interop_over(
                 Rc::new(copy),
                 Rc::clone(&self.env),
@@ -249,14 +246,10 @@ impl Communicator {
     /// ```
     pub fn split(&self, color: Option<u32>, key: i32) -> Result<Option<Communicator>> {
         self.usable("split")?;
-        let color = match color {
-            Some(c) => Color::with_value(
-                i32::try_from(c).map_err(|_| ErrorKind::InvalidColor { color: c })?,
-            ),
-            None => Color::undefined(),
-        };
-        self.user
-            .split_by_color_with_key(color, key)
+        let color = color
+            .map(|c| i32::try_from(c).map_err(|_| ErrorKind::InvalidColor { color: c }))
+            .transpose()?;
+        ffi::split(&self.user, color, key)?
             .map(|part| {
                 let part = Handle::owned(part);
                 if self.on_user {
@@ -434,7 +427,7 @@ fn copy_of(comm: &SimpleCommunicator, tag: i32) -> Result<Handle> {
     if crate::fault::enabled() {
         return ffi::ulfm::dup(comm).map(Handle::owned);
     }
-    comm.split_by_subgroup_with_tag(&comm.group(), tag)
+    ffi::create_group(comm, None, tag)?
         .map(Handle::owned)
         .ok_or_else(|| {
             ErrorKind::Mpi {

@@ -18,6 +18,8 @@
 //!   (an array of numbers is its numbers), and [`as_elements`] views a slice that way
 //!   for the collectives rspar runs through rsmpi. `derived`: the datatype of a struct
 //!   with `#[derive(Plain)]`.
+//! - [`create_group`], [`split`], [`duplicate`]: new communicators with MPI's return
+//!   code checked (rsmpi drops it and wraps whatever the handle holds).
 //! - [`Handle`] and `Init::wrap_raw`: the communicators rspar holds (its own, freed
 //!   unless MPI was finalized first; a host's, never freed) and a host's raw `MPI_Comm`.
 //! - [`spawn`], [`parent_merged`], [`Spawned`]: the pool's workers started at run time
@@ -36,6 +38,7 @@
 #![allow(unsafe_code)]
 
 mod collective;
+mod create;
 mod derived;
 mod host;
 mod p2p;
@@ -58,6 +61,7 @@ use mpi::traits::Equivalence;
 use crate::error::{ErrorKind, Result};
 
 pub(crate) use collective::{all_reduce, broadcast, reduce};
+pub(crate) use create::{create_group, duplicate, split};
 pub use derived::{Derived, Field};
 pub(crate) use host::Handle;
 pub(crate) use p2p::{probe_now, probe_wait, receive_into, send, Matched, Received};

@@ -435,6 +435,14 @@ where
             let Member {
                 link, rank, group, ..
             } = self.members[worker];
+            // A spawn that lost a worker (ULFM) serves no later pool: its survivors are
+            // released (`spawn::lost`).
+            if group.is_some_and(super::spawn::broken) {
+                if let Err(err) = self.send_release(worker) {
+                    self.survive(err, link)?;
+                }
+                continue;
+            }
             // A spawned worker learns who of its spawn serves on: the next pool links
             // only them.
             let active = group.map(super::spawn::active).unwrap_or_default();

@@ -43,7 +43,10 @@ pub(crate) struct Group {
     merged: Rc<Handle>,
     /// Children not released yet, by rank in `merged` minus one.
     active: Vec<bool>,
-    /// The children's process ids, where this node's `/proc` shows them (`watch`).
+    /// A child was lost (ULFM): see [`lost`].
+    broken: bool,
+    /// The children's process ids on this node, as each told them in the spawn
+    /// (`watch`).
     pids: Vec<u32>,
 }
 
@@ -101,15 +104,12 @@ static CHILD_PLACE: OnceLock<(i32, i32)> = OnceLock::new();
 /// Spawning failed once (this MPI cannot): said so on stderr, not tried again.
 static CANNOT: AtomicBool = AtomicBool::new(false);
 
-/// Note, before `MPI_Init`, whether a launcher started this process; run directly,
-/// pick the transport for a job on one machine ([`local_transport`]).
+/// Note, before `MPI_Init`, whether a launcher started this process (run directly,
+/// `init` then picks the transport for a job on one machine: [`local_transport`]).
 pub(crate) fn note_launcher() {
-    let launched = *LAUNCHED.get_or_init(|| {
+    LAUNCHED.get_or_init(|| {
         crate::launch::launcher_variable_set() || std::env::var_os("SLURM_STEP_NUM_TASKS").is_some()
     });
-    if !launched {
-        local_transport();
-    }
 }
 
 /// The MCA variable that picks Open MPI's point-to-point messaging layer.
@@ -125,12 +125,13 @@ const PML: &str = "OMPI_MCA_pml";
 /// 1.49 s, 1.18 s). So before `MPI_Init` a singleton of Open MPI asks for `ob1`, unless
 /// the variable is set already (the user's choice wins). The children inherit the
 /// variable from the parent's environment, so both ends speak the same layer.
-fn local_transport() {
-    if crate::launch::Library::current() == crate::launch::Library::OpenMpi
-        && std::env::var_os(PML).is_none()
-    {
-        std::env::set_var(PML, "ob1");
-    }
+///
+/// The variable and value, for `init` to set (`init::set_mpi_variables`), when wanted.
+pub(crate) fn local_transport() -> Option<(&'static str, &'static str)> {
+    (!launched()
+        && crate::launch::Library::current() == crate::launch::Library::OpenMpi
+        && std::env::var_os(PML).is_none())
+    .then_some((PML, "ob1"))
 }
 
 /// True when the program was started by a launcher (or MPI was up before rspar: a host
@@ -148,7 +149,12 @@ pub(crate) fn child_world() -> Result<Option<Handle>> {
     }) else {
         return Ok(None);
     };
-    let Some(merged) = crate::ffi::parent_merged()? else {
+    // The parent watches its children by process id, on its node (`watch`): tell it ours
+    // there, 0 elsewhere.
+    let node = parent.split_once('@').map_or("", |(_, node)| node);
+    let here = mpi::environment::processor_name().unwrap_or_default();
+    let pid = if here == node { std::process::id() } else { 0 };
+    let Some(merged) = crate::ffi::parent_merged(pid)? else {
         return Ok(None); // the variable leaked into a process nobody spawned
     };
     CHILD.with(|c| c.set(Some(pool)));
@@ -252,6 +258,23 @@ pub(crate) fn active(group: usize) -> Vec<usize> {
     })
 }
 
+/// Child `rank` of group `group` is lost (a process failure under ULFM): gone from the
+/// registry, and the whole spawn serves no later pool; the pool releases its survivors
+/// when it closes ([`broken`]), and a later pool spawns afresh. Under Open MPI 5.0.11
+/// every collective on a communicator with a failed process fails from then on (making a
+/// communicator from a group of the live ones too: `MPI_ERR_PROC_FAILED`, measured), so
+/// a later pool could link them only through `MPIX_Comm_shrink` of the spawn, which every
+/// live child must join, also released ones, which wait in their `MPI_Finalize`.
+pub(crate) fn lost(group: usize, rank: usize) {
+    released(group, rank);
+    GROUPS.with(|g| g.borrow_mut()[group].broken = true);
+}
+
+/// Whether spawn `group` lost a child ([`lost`]).
+pub(crate) fn broken(group: usize) -> bool {
+    GROUPS.with(|g| g.borrow()[group].broken)
+}
+
 /// Mark child `rank` of group `group` released.
 pub(crate) fn released(group: usize, rank: usize) {
     GROUPS.with(|g| {
@@ -285,44 +308,60 @@ pub(crate) fn spawn(count: usize, pool: usize, like: &Communicator) -> Result<us
         _ => "env",
     };
     let keys = [("map_by", "slot:OVERSUBSCRIBE"), (env_key, env.as_str())];
-    let (spawned, merged) = match crate::ffi::spawn(&program, &args, count, &keys) {
-        Ok(done) => done,
+    let started = match crate::ffi::spawn(&program, &args, count, &keys) {
+        Ok(started) => started,
         Err(err) => {
             CANNOT.store(true, Ordering::Relaxed);
-            let text = match err.kind() {
-                ErrorKind::Mpi { message, .. } => message.clone(),
-                _ => err.to_string(),
-            };
             return Err(ErrorKind::Spawn {
-                reason: first_line(&text),
+                reason: first_line(&mpi_text(&err)),
             }
             .into());
         }
     };
-    let merged = Rc::new(Handle::owned(merged));
+    let merged = Rc::new(Handle::owned(started.merged));
+    if let Some(err) = &started.short {
+        crate::env::say(&format!(
+            "rspar: pool: {} of {count} spawned workers started: {}",
+            started.pids.len(),
+            first_line(&mpi_text(err))
+        ));
+    }
     // A child that aborts ends this process with its exit code (`end_parent`).
     crate::ffi::exit_with_queued_code();
-    // The children's `init` makes their world from the merged communicator: the same
-    // collectives here, on a communicator dropped at once.
+    // Each child's `init` makes its world's private copies from the merged communicator,
+    // whatever its options (`init.rs`): the same collectives here, on a communicator
+    // dropped at once.
     drop(Communicator::shared(
         Rc::clone(&merged),
         Rc::clone(like.env()),
     )?);
+    // The children's own process ids, as each told them in the spawn (0: another node);
+    // nothing else on this node is taken for one (a task's subprocess, say).
+    let pids = started
+        .pids
+        .iter()
+        .copied()
+        .filter(|&pid| pid != 0)
+        .collect();
     Ok(GROUPS.with(|g| {
         let mut groups = g.borrow_mut();
-        let known: Vec<u32> = groups.iter().flat_map(|g| g.pids.iter().copied()).collect();
-        let pids = children_with(&env[SPAWNED_VAR.len() + 1..])
-            .into_iter()
-            .filter(|pid| !known.contains(pid))
-            .collect();
         groups.push(Group {
-            spawned: Some(spawned),
+            spawned: Some(started.spawned),
             merged,
-            active: vec![true; count],
+            active: vec![true; started.pids.len()],
+            broken: false,
             pids,
         });
         groups.len() - 1
     }))
+}
+
+/// MPI's message of `err` (its text for an MPI error).
+fn mpi_text(err: &crate::Error) -> String {
+    match err.kind() {
+        ErrorKind::Mpi { message, .. } => message.clone(),
+        _ => err.to_string(),
+    }
 }
 
 /// The one line a pool says on stderr when it cannot spawn (once per process).
@@ -377,27 +416,13 @@ pub(crate) fn disconnect_all() {
     }
 }
 
-/// The processes of this node whose environment has `SPAWNED_VAR` set to `value` (the
-/// pool number and this process's pid: a spawn's children). Empty where `/proc` does
-/// not show them (another system, another node).
-fn children_with(value: &str) -> Vec<u32> {
-    let wanted = format!("{SPAWNED_VAR}={value}");
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/environ"))
-                .is_ok_and(|env| env.split(|&b| b == 0).any(|v| v == wanted.as_bytes()))
-        })
-        .collect()
-}
-
 /// Without fault tolerance, a spawned child that dies (killed, crashed) would leave the
 /// parent waiting for it forever: Open MPI 4.1 ends neither the singleton parent nor
 /// its spawn (measured: a worker killed with SIGKILL, the parent hung). So the pool's
 /// root looks at its children while it waits (at most every 100 ms) and ends the job,
-/// saying which one died. Only the children `/proc` showed at spawn time are watched.
+/// saying which one died. The children are known by the process ids they told in the
+/// spawn (`ffi::spawn`), those on this node only; their `/proc/PID/stat` (this user's
+/// processes) is all that is read.
 pub(crate) fn watch() {
     thread_local! {
         static LAST: Cell<Option<std::time::Instant>> = const { Cell::new(None) };

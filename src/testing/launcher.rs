@@ -100,8 +100,18 @@ impl Launcher {
             .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
             .env("PRTE_ALLOW_RUN_AS_ROOT", "1")
             .env("PRTE_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
+        // What rspar's `init` would set itself, set from the start: a test rank runs
+        // threads (the harness's) before `init`, which then leaves the environment alone.
+        cmd.envs(rank_variables());
         cmd
     }
+}
+
+/// The MPI variables rspar's `init` would set before `MPI_Init` (Open MPI 4's single
+/// copy off), for a launch to set in the ranks' environment from the start: a rank that
+/// runs threads before `init` (a test harness) leaves its environment alone.
+pub fn rank_variables() -> Vec<(&'static str, &'static str)> {
+    crate::init::launch_variables()
 }
 
 /// The first of `names` in the build's MPI `bin` directory (build.rs), then on the

@@ -113,7 +113,8 @@ pub fn direct(program: &Path, args: &[&str], env: &[(&str, &str)], timeout: Dura
         .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
         .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
         .env("PRTE_ALLOW_RUN_AS_ROOT", "1")
-        .env("PRTE_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
+        .env("PRTE_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .envs(rspar::__private::test::launcher::rank_variables());
     run_within(&inner, env, timeout, command)
 }
 

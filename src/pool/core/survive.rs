@@ -48,6 +48,10 @@ where
             return Ok(());
         }
         self.members[id].state = Membership::Gone;
+        if let Some(group) = self.members[id].group {
+            // The spawn's registry forgets it, and its spawn serves no later pool.
+            crate::pool::spawn::lost(group, self.members[id].spawn_rank);
+        }
         self.lost += 1;
         self.idle.retain(|&w| w != id);
         let mut back = 0;
