@@ -22,7 +22,7 @@ mod survive;
 
 pub(crate) use members::{Member, Membership};
 
-use super::worker::{run_task, Order, Report, ORDER, REPORT, ROOT};
+use super::worker::{run_task, Bundle, Order, Report, ORDER, REPORT, ROOT};
 use crate::comm::Communicator;
 use crate::error::{Error, ErrorKind, Result};
 use crate::wire;
@@ -64,6 +64,9 @@ pub(crate) struct Core<'f, I, O> {
     retries: usize,
     idle: Vec<usize>,
     busy: usize,
+    /// The ids of the batch each busy worker holds, by worker id: a worker is busy while
+    /// it is here, and one report (or its loss) takes it out, never both.
+    batches: HashMap<usize, Vec<u64>>,
     queue: VecDeque<(u64, I)>,
     slots: VecDeque<Slot<O>>,
     base: u64,
@@ -168,6 +171,7 @@ where
             retries,
             idle: (1..size).rev().collect(),
             busy: 0,
+            batches: HashMap::new(),
             queue: VecDeque::new(),
             slots: VecDeque::new(),
             base: 0,
@@ -234,7 +238,7 @@ where
     /// Run one batch on the root if a task is queued.
     pub(crate) fn run_one_batch(&mut self) -> Result<()> {
         if self.root_computes() && self.has_queued() {
-            self.run_here()?;
+            self.run_here();
         }
         Ok(())
     }
@@ -296,16 +300,40 @@ where
         self.finished.get(&stream).is_some_and(|q| !q.is_empty())
     }
 
-    /// Hand queued tasks to idle workers (no MPI call when none is idle).
+    /// Hand queued tasks to idle workers (no MPI call when none is idle). An input
+    /// that cannot be encoded fails its own task here; a hand-out that cannot be sent
+    /// fails its batch's tasks (and returns the error) unless the worker was lost (ULFM),
+    /// whose batch goes back in the queue.
     #[inline]
     pub(crate) fn dispatch(&mut self) -> Result<()> {
         while !self.idle.is_empty() {
-            let batch = self.take_batch()?;
+            let batch = self.take_batch();
             if batch.is_empty() {
                 break;
             }
+            let mut bundle = Bundle::pack(
+                "input",
+                batch.into_iter().map(|(id, input)| (id, Ok(input))),
+            );
+            // Inputs that cannot be encoded fail here, and do not travel.
+            for (id, message) in bundle.take_failures() {
+                self.conclude(id, Err((ROOT, message)));
+            }
+            let ids: Vec<u64> = bundle.ids().collect();
+            if ids.is_empty() {
+                continue;
+            }
+            let bytes = match wire::encode(&Order::Work(bundle)) {
+                Ok(bytes) => bytes,
+                Err(err) => {
+                    for id in ids {
+                        let message = format!("its batch cannot be encoded: {err}");
+                        self.conclude(id, Err((ROOT, message)));
+                    }
+                    continue;
+                }
+            };
             let worker = self.idle.pop().expect("an idle worker");
-            let bytes = wire::encode(&Order::Work(batch))?;
             let Member { link, rank, .. } = self.members[worker];
             if crate::fault::enabled() {
                 self.held.insert(worker, bytes.clone());
@@ -313,19 +341,40 @@ where
             let sent = self.links[link].tag(ORDER).send_encoded(bytes, rank);
             self.busy_on[link] += 1;
             self.busy += 1;
+            self.batches.insert(worker, ids);
             self.last_dispatch = Instant::now();
             if let Err(err) = sent {
-                self.survive(err, link)?;
+                let text = err.to_string();
+                if let Err(err) = self.survive(err, link) {
+                    self.abandon(worker, &text);
+                    return Err(err);
+                }
             }
         }
         Ok(())
+    }
+
+    /// Worker `worker` could not be sent its batch: it is out of the pool, and the
+    /// batch's tasks fail with `why` (the send's error).
+    fn abandon(&mut self, worker: usize, why: &str) {
+        self.held.remove(&worker);
+        self.members[worker].state = Membership::Gone;
+        if let Some(ids) = self.batches.remove(&worker) {
+            self.busy -= 1;
+            self.busy_on[self.members[worker].link] -= 1;
+            let rank = self.members[worker].rank;
+            for id in ids {
+                let message = format!("its batch could not be sent to rank {rank}: {why}");
+                self.conclude(id, Err((worker, message)));
+            }
+        }
     }
 
     /// The next batch from the queue (cancelled tasks skipped), marked running. Its
     /// size shrinks with the queue (guided self-scheduling): about an eighth of an
     /// equal share per rank, so tiny tasks travel in large batches and the last,
     /// small batches even out the finish.
-    fn take_batch(&mut self) -> Result<Vec<(u64, I)>> {
+    fn take_batch(&mut self) -> Vec<(u64, I)> {
         let size = self.chunk.unwrap_or(
             (self.queue.len() / (8 * (self.ranks() + self.pending_spawn.map_or(0, |p| p.0))))
                 .max(1),
@@ -340,36 +389,62 @@ where
                 _ => continue, // cancelled
             }
             if self.retries > 0 && !self.keep.contains_key(&id) {
-                self.keep.insert(id, wire::encode(&input)?);
+                // An input that cannot be encoded is not kept: its first failure is then
+                // its last (`finish`).
+                if let Ok(bytes) = wire::encode(&input) {
+                    self.keep.insert(id, bytes);
+                }
             }
             batch.push((id, input));
         }
-        Ok(batch)
+        batch
     }
 
-    /// Record one task's outcome from `rank`.
-    fn finish(
-        &mut self,
-        id: u64,
-        outcome: std::result::Result<O, String>,
-        rank: usize,
-    ) -> Result<()> {
+    /// Record one task's outcome from worker `rank` (its id; the root is 0): a failure
+    /// with retries left goes back in the queue.
+    fn finish(&mut self, id: u64, outcome: std::result::Result<O, String>, rank: usize) {
         self.ran[rank] += 1;
-        let retries = self.retries;
-        let Some(slot) = self.slot_mut(id) else {
-            return Ok(());
-        };
         let outcome = match outcome {
-            Err(_) if slot.tries < retries && !slot.detached => {
-                slot.tries += 1;
-                slot.state = State::Queued;
-                let bytes = self.keep.get(&id).map(Vec::as_slice).unwrap_or_default();
-                let input = wire::decode(bytes)?;
-                self.queue.push_back((id, input));
-                return Ok(());
-            }
             Ok(value) => Ok(value),
-            Err(message) => Err((rank, message)),
+            Err(message) => match self.retry(id) {
+                Ok(()) => return,
+                Err(None) => Err((rank, message)),
+                Err(Some(why)) => Err((rank, format!("{message} (not retried: {why})"))),
+            },
+        };
+        self.conclude(id, outcome);
+    }
+
+    /// Queue failed task `id` again if it has retries left: `Err(None)` when it has
+    /// none, `Err(Some(why))` when its input cannot be had again.
+    fn retry(&mut self, id: u64) -> std::result::Result<(), Option<String>> {
+        let retries = self.retries;
+        let Some(slot) = self.slot(id) else {
+            return Err(None);
+        };
+        if slot.tries >= retries || slot.detached {
+            return Err(None);
+        }
+        let input = match self.keep.get(&id).map(|bytes| wire::decode::<I>(bytes)) {
+            Some(Ok(input)) => input,
+            Some(Err(err)) => return Err(Some(format!("its input cannot be decoded: {err}"))),
+            None => return Err(Some("its input cannot be encoded".to_string())),
+        };
+        let slot = self.slot_mut(id).expect("a task with a slot");
+        slot.tries += 1;
+        slot.state = State::Queued;
+        self.queue.push_back((id, input));
+        Ok(())
+    }
+
+    /// The task's last outcome: done (its value, or the rank and message of its
+    /// failure), or gone if its owner dropped it.
+    fn conclude(&mut self, id: u64, outcome: std::result::Result<O, (usize, String)>) {
+        if self.retries > 0 {
+            self.keep.remove(&id);
+        }
+        let Some(slot) = self.slot_mut(id) else {
+            return;
         };
         if slot.detached {
             slot.state = State::Gone;
@@ -379,22 +454,17 @@ where
                 self.finished.entry(stream).or_default().push_back(id);
             }
         }
-        if retries > 0 {
-            self.keep.remove(&id);
-        }
         self.trim();
-        Ok(())
     }
 
     /// Run one batch on the root, on its main thread.
-    fn run_here(&mut self) -> Result<()> {
+    fn run_here(&mut self) {
         let start = Instant::now();
-        for (id, input) in self.take_batch()? {
+        for (id, input) in self.take_batch() {
             let outcome = run_task(&*self.f, input);
-            self.finish(id, outcome, ROOT)?;
+            self.finish(id, outcome, ROOT);
         }
         self.local_time = start.elapsed();
-        Ok(())
     }
 
     /// One non-blocking step: collect the reports that are there, hand out work.
@@ -438,9 +508,7 @@ where
             // A spawned worker learns who of its spawn serves on: the next pool links
             // only them.
             let active = group.map(super::spawn::active).unwrap_or_default();
-            let sent = self.links[link]
-                .tag(ORDER)
-                .send(&Order::<I>::Stop(active), rank);
+            let sent = self.links[link].tag(ORDER).send(&Order::Stop(active), rank);
             if let Err(err) = sent {
                 self.survive(err, link)?;
             }

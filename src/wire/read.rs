@@ -331,3 +331,9 @@ pub(crate) fn split_payload(first: &[u8]) -> Option<SplitHead> {
         fingerprint: head.fingerprint,
     })
 }
+
+/// Decode a payload that [`encode_bare_into`] wrote, its type vouched for by its
+/// container.
+pub(crate) fn decode_bare<T: DeserializeOwned>(payload: &[u8]) -> Result<T> {
+    decode_payload(payload, false)
+}

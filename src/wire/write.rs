@@ -261,3 +261,15 @@ fn encode_error(err: bincode::Error) -> crate::Error {
     }
     .into()
 }
+
+/// Append the bincode payload of `value` alone (no header, no type check) to `out`; on
+/// an error `out` is as it was. For containers that check the type themselves (the
+/// pool's bundles, `pool/worker.rs`), so that one value that cannot be encoded fails
+/// alone.
+pub(crate) fn encode_bare_into<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Result<()> {
+    let start = out.len();
+    options().serialize_into(&mut *out, value).map_err(|err| {
+        out.truncate(start);
+        encode_error(err)
+    })
+}

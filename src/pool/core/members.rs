@@ -124,6 +124,6 @@ where
             spawn::released(group, member.spawn_rank);
         }
         let (link, rank) = (member.link, member.rank);
-        self.links[link].tag(ORDER).send(&Order::<I>::Release, rank)
+        self.links[link].tag(ORDER).send(&Order::Release, rank)
     }
 }
