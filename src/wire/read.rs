@@ -20,13 +20,13 @@ pub(crate) struct Parsed<'a> {
     pub(crate) payload: &'a [u8],
 }
 
-/// A sent type's fingerprint: whole (64 bits), or folded to 32 in a short message.
+/// A sent type's fingerprint, from a long message or a short one (which has no name).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Fingerprint {
     /// The whole fingerprint.
     Full(u64),
-    /// The short one ([`short::fold`]).
-    Short(u32),
+    /// From a short message.
+    Short(u64),
 }
 
 impl Fingerprint {
@@ -34,8 +34,7 @@ impl Fingerprint {
     #[inline(always)]
     pub(crate) fn is<T: ?Sized>(self) -> bool {
         match self {
-            Fingerprint::Full(full) => full == fingerprint::<T>(),
-            Fingerprint::Short(folded) => folded == short::fold(fingerprint::<T>()),
+            Fingerprint::Full(full) | Fingerprint::Short(full) => full == fingerprint::<T>(),
         }
     }
 }
@@ -45,15 +44,15 @@ impl Parsed<'_> {
     pub(crate) fn sent_type(&self) -> Result<String> {
         match (self.name, self.fingerprint) {
             (Some(name), _) => Ok(name_str(name)?.to_owned()),
-            (None, Fingerprint::Full(full)) => Ok(short::full_name_of(full).unwrap_or_else(|| {
+            (None, Fingerprint::Full(full)) => Ok(short::name_of(full).unwrap_or_else(|| {
                 format!(
                     "a type of fingerprint {full:#018x} (its name was left off this message, \
                      and this program has not used that type)"
                 )
             })),
-            (None, Fingerprint::Short(folded)) => Ok(short::name_of(folded).unwrap_or_else(|| {
+            (None, Fingerprint::Short(full)) => Ok(short::name_of(full).unwrap_or_else(|| {
                 format!(
-                    "a type of short fingerprint {folded:#010x} (a short message carries no \
+                    "a type of fingerprint {full:#018x} (a short message carries no \
                      name, and this program has not used that type)"
                 )
             })),
