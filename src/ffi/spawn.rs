@@ -14,6 +14,7 @@ use mpi::raw::FromRaw;
 use mpi::topology::SimpleCommunicator;
 
 use super::check;
+use super::p2p::written;
 use crate::error::{ErrorKind, Result};
 
 /// The parent's end of one spawn: the inter-communicator to the children it started.
@@ -88,14 +89,21 @@ pub(crate) fn spawn(
     // info, and writes one handle and `count` error codes into buffers of that size. The
     // error handler of MPI_COMM_SELF is set to return codes for the spawn only and put
     // back after it (the user may rely on the default). The info is freed after use.
+    // Each handle is read only after the call that writes it succeeded (`written`): a
+    // failed MPI_Comm_spawn (MPICH's ucx device) leaves `inter` unwritten.
     let (code, inter) = unsafe {
-        check(ffi::MPI_Info_create(info.as_mut_ptr()), "MPI_Info_create")?;
-        let mut info = info.assume_init();
+        let made = ffi::MPI_Info_create(info.as_mut_ptr());
+        let Some(mut info) = written(made, info) else {
+            return Err(super::mpi_error(made, "MPI_Info_create"));
+        };
         for (key, value) in &keys {
             ffi::MPI_Info_set(info, key.as_ptr(), value.as_ptr());
         }
-        ffi::MPI_Comm_get_errhandler(ffi::RSMPI_COMM_SELF, handler.as_mut_ptr());
-        let mut handler = handler.assume_init();
+        let got = ffi::MPI_Comm_get_errhandler(ffi::RSMPI_COMM_SELF, handler.as_mut_ptr());
+        let Some(mut handler) = written(got, handler) else {
+            ffi::MPI_Info_free(&mut info);
+            return Err(super::mpi_error(got, "MPI_Comm_get_errhandler"));
+        };
         ffi::MPI_Comm_set_errhandler(ffi::RSMPI_COMM_SELF, ffi::RSMPI_ERRORS_RETURN);
         let code = ffi::MPI_Comm_spawn(
             program.as_ptr(),
@@ -110,9 +118,10 @@ pub(crate) fn spawn(
         ffi::MPI_Comm_set_errhandler(ffi::RSMPI_COMM_SELF, handler);
         ffi::MPI_Errhandler_free(&mut handler);
         ffi::MPI_Info_free(&mut info);
-        (code, inter.assume_init())
+        (code, written(code, inter))
     };
     check(code, "MPI_Comm_spawn")?;
+    let inter = inter.expect("a successful MPI_Comm_spawn writes its communicator");
     let spawned = Spawned { inter };
     if let Some(&bad) = errcodes.iter().find(|&&c| c != ffi::MPI_SUCCESS as i32) {
         // Some started, some not: the started ones wait in the merge; there is no
@@ -128,10 +137,12 @@ pub(crate) fn spawn(
 pub(crate) fn parent_merged() -> Result<Option<SimpleCommunicator>> {
     let mut parent = MaybeUninit::<ffi::MPI_Comm>::uninit();
     // SAFETY: MPI_Comm_get_parent writes one handle (MPI_COMM_NULL without a parent); the
-    // handle is MPI's and not freed here (rsmpi disconnects it at finalize).
-    let parent = unsafe {
-        ffi::MPI_Comm_get_parent(parent.as_mut_ptr());
-        parent.assume_init()
+    // handle is MPI's and not freed here (rsmpi disconnects it at finalize). It is read
+    // only if the call succeeded.
+    let got = unsafe { ffi::MPI_Comm_get_parent(parent.as_mut_ptr()) };
+    // SAFETY: a successful MPI_Comm_get_parent writes the handle.
+    let Some(parent) = (unsafe { written(got, parent) }) else {
+        return Err(super::mpi_error(got, "MPI_Comm_get_parent"));
     };
     // SAFETY: reads a predefined handle.
     if parent == unsafe { ffi::RSMPI_COMM_NULL } {
@@ -153,10 +164,12 @@ pub(crate) fn disconnect_parent() -> Result<()> {
     let mut parent = MaybeUninit::<ffi::MPI_Comm>::uninit();
     // SAFETY: MPI_Comm_get_parent writes one handle; when it is not MPI_COMM_NULL it is
     // the live parent inter-communicator, disconnected once here (MPI then returns
-    // MPI_COMM_NULL for the parent).
+    // MPI_COMM_NULL for the parent). It is read only if the call succeeded.
     unsafe {
-        ffi::MPI_Comm_get_parent(parent.as_mut_ptr());
-        let mut parent = parent.assume_init();
+        let got = ffi::MPI_Comm_get_parent(parent.as_mut_ptr());
+        let Some(mut parent) = written(got, parent) else {
+            return check(got, "MPI_Comm_get_parent");
+        };
         if parent == ffi::RSMPI_COMM_NULL {
             return Ok(());
         }
