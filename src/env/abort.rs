@@ -17,6 +17,14 @@ pub const ERROR_EXIT_CODE: i32 = 1;
 /// `MPI_ABORT was invoked` banner, which says the same, is left out). Without MPI up,
 /// exits this process with `code`.
 ///
+/// Any thread may call it. From a thread that may not call MPI (any thread but the one
+/// that called `init`, unless MPI was initialised with [`Threading::Multiple`]:
+/// `MPI_Abort` there could run beside the main thread's MPI call), this process exits
+/// with `code` without calling MPI, and the launcher ends the job (`mpirun` and MPICH's
+/// `mpiexec` end every rank when one exits without `MPI_Finalize`, with its exit code).
+///
+/// [`Threading::Multiple`]: crate::Threading::Multiple
+///
 /// ```no_run
 /// # // rspar-doc: ranks 2..
 /// let world = rspar::init()?;
@@ -39,19 +47,34 @@ pub fn abort(code: i32) -> ! {
 /// This process's rank and the size of the world `init` gives it (in a pool worker
 /// spawned at run time: its spawn's world, the parent first).
 pub(crate) fn world_place() -> (i32, i32) {
-    (super::hooks().place)().unwrap_or_else(|| {
-        let world = SimpleCommunicator::world();
-        (world.rank(), world.size())
-    })
+    (super::hooks().place)()
+        .or_else(|| {
+            (!super::may_call_mpi_here())
+                .then(super::noted_place)
+                .flatten()
+        })
+        .unwrap_or_else(|| {
+            let world = SimpleCommunicator::world();
+            (world.rank(), world.size())
+        })
 }
 
-/// `MPI_Abort` on the world (or exit without MPI), with no message of its own.
+/// `MPI_Abort` on the world (or exit without MPI), with no message of its own. From a
+/// thread that may not call MPI ([`super::may_call_mpi_here`]) this process exits with
+/// `code` instead, and the launcher ends the job.
 pub(crate) fn abort_job(code: i32) -> ! {
     if initialized() {
         // The line saying why is in the pipe to the launcher; give it a moment to forward
         // it before MPI_Abort has the job torn down (MPICH's hydra once dropped the
         // aborting rank's stderr in a full test run). A failing job ends 50 ms later.
         std::thread::sleep(std::time::Duration::from_millis(50));
+        if !super::may_call_mpi_here() {
+            if crate::fault::enabled() {
+                // With fault tolerance on, one process's end does not end the job.
+                crate::ffi::end_job_through_launcher();
+            }
+            crate::ffi::exit_now(code);
+        }
         // That line says what Open MPI's MPI_ABORT banner would, and Open MPI 4.1's mpirun
         // sometimes mangles the banner into ORTE_ERROR_LOG lines: leave it out.
         crate::ffi::quiet_abort_banner();
