@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 mod compute;
+mod loads;
 mod members;
 mod reports;
 mod survive;
@@ -57,16 +58,12 @@ pub(crate) struct Core<'f, I, O> {
     links: Vec<Communicator>,
     /// Every process that ever was in the pool, by worker id (the root is 0).
     members: Vec<Member>,
-    /// Busy workers per link.
-    busy_on: Vec<usize>,
     f: Box<dyn Fn(I) -> std::result::Result<O, String> + Sync + 'f>,
     chunk: Option<usize>,
     retries: usize,
     idle: Vec<usize>,
-    busy: usize,
-    /// The ids of the batch each busy worker holds, by worker id: a worker is busy while
-    /// it is here, and one report (or its loss) takes it out, never both.
-    batches: HashMap<usize, Vec<u64>>,
+    /// The batches out at the workers (a worker is busy while it holds one).
+    loads: loads::Loads,
     queue: VecDeque<(u64, I)>,
     slots: VecDeque<Slot<O>>,
     base: u64,
@@ -165,13 +162,15 @@ where
                     state: Membership::Active,
                 })
                 .collect(),
-            busy_on: vec![0],
             f,
             chunk,
             retries,
             idle: (1..size).rev().collect(),
-            busy: 0,
-            batches: HashMap::new(),
+            loads: {
+                let mut loads = loads::Loads::default();
+                loads.add_link();
+                loads
+            },
             queue: VecDeque::new(),
             slots: VecDeque::new(),
             base: 0,
@@ -200,7 +199,7 @@ where
 
     /// True when no worker is left: the root runs everything.
     fn alone(&self) -> bool {
-        self.idle.is_empty() && self.busy == 0
+        self.idle.is_empty() && self.loads.busy() == 0
     }
 
     pub(crate) fn root_computes(&self) -> bool {
@@ -339,9 +338,7 @@ where
                 self.held.insert(worker, bytes.clone());
             }
             let sent = self.links[link].tag(ORDER).send_encoded(bytes, rank);
-            self.busy_on[link] += 1;
-            self.busy += 1;
-            self.batches.insert(worker, ids);
+            self.loads.hand_out(worker, link, ids);
             self.last_dispatch = Instant::now();
             if let Err(err) = sent {
                 let text = err.to_string();
@@ -359,9 +356,7 @@ where
     fn abandon(&mut self, worker: usize, why: &str) {
         self.held.remove(&worker);
         self.members[worker].state = Membership::Gone;
-        if let Some(ids) = self.batches.remove(&worker) {
-            self.busy -= 1;
-            self.busy_on[self.members[worker].link] -= 1;
+        if let Some(ids) = self.loads.take(worker) {
             let rank = self.members[worker].rank;
             for id in ids {
                 let message = format!("its batch could not be sent to rank {rank}: {why}");
@@ -491,7 +486,7 @@ where
         // A pool closed before any work spawns nothing.
         self.pending_spawn = None;
         self.queue.clear();
-        while self.busy > 0 {
+        while self.loads.busy() > 0 {
             let _wait = crate::trace::receiving("pool (root closing)", None, Some(REPORT));
             let patience = self.patience();
             if let Some(Some((report, source))) =

@@ -142,7 +142,7 @@ where
                     self.settle();
                     continue;
                 }
-                if verdict.is_none() && !computing && self.busy == 0 {
+                if verdict.is_none() && !computing && self.loads.busy() == 0 {
                     verdict = Some(true); // nothing queued or running: no change can come
                     break Ok(());
                 }
@@ -217,7 +217,7 @@ where
                 }
                 continue;
             }
-            if self.busy == 0 {
+            if self.loads.busy() == 0 {
                 return Ok(true);
             }
             let limit = deadline.map(|d| d.saturating_duration_since(Instant::now()));

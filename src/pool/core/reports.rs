@@ -29,11 +29,11 @@ where
     /// is busy). Each task's value is decoded on its own: one that cannot be is that
     /// task's failure, and the report still frees its worker (`absorb`).
     pub(super) fn try_report(&mut self) -> Result<Option<(Report<O>, usize)>> {
-        if self.busy == 0 {
+        if self.loads.busy() == 0 {
             return Ok(None);
         }
         for link in 0..self.links.len() {
-            if self.busy_on[link] == 0 {
+            if self.loads.busy_on(link) == 0 {
                 continue;
             }
             let found = self.links[link]
@@ -85,12 +85,10 @@ where
     /// already (counting it again would free the worker twice and finish its tasks
     /// twice).
     pub(super) fn absorb(&mut self, report: Report<O>, source: usize) -> Result<()> {
-        if self.batches.remove(&source).is_none() {
+        if self.loads.take(source).is_none() {
             return Ok(());
         }
         self.held.remove(&source);
-        self.busy -= 1;
-        self.busy_on[self.members[source].link] -= 1;
         for (id, outcome) in report {
             self.finish(id, outcome, source);
         }

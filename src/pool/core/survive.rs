@@ -44,19 +44,16 @@ where
     /// Worker `id` has failed: no more orders to it, and the tasks of the batch it held
     /// go back to the front of the queue, in order.
     fn lose(&mut self, id: usize) -> Result<()> {
-        if self.members[id].state == Membership::Gone && !self.batches.contains_key(&id) {
+        if self.members[id].state == Membership::Gone && !self.loads.holds(id) {
             return Ok(());
         }
         self.members[id].state = Membership::Gone;
         self.lost += 1;
         self.idle.retain(|&w| w != id);
         let mut back = 0;
-        // Busy: its batch is no longer out (a report of it still queued is dropped).
-        if self.batches.remove(&id).is_some() {
-            self.busy -= 1;
-            self.busy_on[self.members[id].link] -= 1;
-        }
-        if let Some(bytes) = self.held.remove(&id) {
+        // Its batch is no longer out: a report of it still queued counts for nothing.
+        let out = self.loads.take(id).is_some();
+        if let Some(bytes) = self.held.remove(&id).filter(|_| out) {
             if let Order::Work(batch) = wire::decode::<Order>(&bytes)? {
                 for (task, input) in batch.unpack::<I>("input").into_iter().rev() {
                     let running = self
@@ -86,7 +83,7 @@ where
         crate::env::say(&format!(
             "rspar: pool: lost worker {who}; its {back} task(s) in flight go back in the queue"
         ));
-        if self.idle.is_empty() && self.busy == 0 {
+        if self.idle.is_empty() && self.loads.busy() == 0 {
             // No worker left: the root runs the rest.
             self.root_computes = true;
         }
