@@ -3,8 +3,8 @@
 //! thread, another thread, a pool task on the root's compute thread) and after
 //! finalization, and calls no MPI; `rspar::abort(code)` from a thread other than the
 //! one that called `init` ends the job with `code` while the main thread waits inside
-//! MPI, without calling MPI from that thread. Under mpirun at 1..4 ranks, each job with
-//! a time limit (a hang fails).
+//! MPI (its one MPI call there is `MPI_Abort`; its line names the rank noted at `init`).
+//! Under mpirun at 1..4 ranks, each job with a time limit (a hang fails).
 
 mod common;
 

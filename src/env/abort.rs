@@ -17,11 +17,15 @@ pub const ERROR_EXIT_CODE: i32 = 1;
 /// `MPI_ABORT was invoked` banner, which says the same, is left out). Without MPI up,
 /// exits this process with `code`.
 ///
-/// Any thread may call it. From a thread that may not call MPI (any thread but the one
-/// that called `init`, unless MPI was initialised with [`Threading::Multiple`]:
-/// `MPI_Abort` there could run beside the main thread's MPI call), this process exits
-/// with `code` without calling MPI, and the launcher ends the job (`mpirun` and MPICH's
-/// `mpiexec` end every rank when one exits without `MPI_Finalize`, with its exit code).
+/// Any thread may call it. Its one MPI call is then `MPI_Abort`, from that thread: the
+/// line's rank and size are the ones noted at `init`, not asked of MPI. Under
+/// [`Threading::Multiple`] that is within the MPI standard; under a lower level (rspar's
+/// default is `Single`) the standard allows MPI calls on the main thread only, and
+/// `MPI_Abort` from another one is what Open MPI 4.1 and MPICH 4.0 handle
+/// (`tests/off_main_thread.rs`, while the main thread waits in a receive). No other
+/// path ends every rank with `code` on both launchers: a process that exits instead
+/// ends the job, but MPICH's `mpiexec` then reports the signal it killed the other
+/// ranks with (9) rather than `code`.
 ///
 /// [`Threading::Multiple`]: crate::Threading::Multiple
 ///
@@ -59,22 +63,14 @@ pub(crate) fn world_place() -> (i32, i32) {
         })
 }
 
-/// `MPI_Abort` on the world (or exit without MPI), with no message of its own. From a
-/// thread that may not call MPI ([`super::may_call_mpi_here`]) this process exits with
-/// `code` instead, and the launcher ends the job.
+/// `MPI_Abort` on the world (or exit without MPI), with no message of its own. Any
+/// thread may call it (see [`abort`] on threads other than the main one).
 pub(crate) fn abort_job(code: i32) -> ! {
     if initialized() {
         // The line saying why is in the pipe to the launcher; give it a moment to forward
         // it before MPI_Abort has the job torn down (MPICH's hydra once dropped the
         // aborting rank's stderr in a full test run). A failing job ends 50 ms later.
         std::thread::sleep(std::time::Duration::from_millis(50));
-        if !super::may_call_mpi_here() {
-            if crate::fault::enabled() {
-                // With fault tolerance on, one process's end does not end the job.
-                crate::ffi::end_job_through_launcher();
-            }
-            crate::ffi::exit_now(code);
-        }
         // That line says what Open MPI's MPI_ABORT banner would, and Open MPI 4.1's mpirun
         // sometimes mangles the banner into ORTE_ERROR_LOG lines: leave it out.
         crate::ffi::quiet_abort_banner();
