@@ -201,7 +201,8 @@ pub(crate) fn decode_common<T: DeserializeOwned>(bytes: &[u8]) -> Option<Result<
 /// [`decode_common`] of a message in the long form: its payload.
 #[inline(always)]
 pub(super) fn long_payload<T>(bytes: &[u8]) -> Option<&[u8]> {
-    if bytes.len() < HEADER_LEN || u64_at(bytes, 8) != fingerprint::<T>() {
+    let full = fingerprint::<T>();
+    if bytes.len() < HEADER_LEN || u64_at(bytes, 8) != full {
         return None;
     }
     let word = u64_at(bytes, 0);
@@ -213,7 +214,7 @@ pub(super) fn long_payload<T>(bytes: &[u8]) -> Option<&[u8]> {
     if named {
         // The sender's first message of `T` to this process: later ones may come in the
         // short form, unnamed, and a receive of another type then names `T` from here.
-        short::note(TypeName::of::<T>());
+        short::note_known::<T>(full);
     }
     bytes.get(HEADER_LEN + (word >> 48) as usize..)
 }
@@ -241,9 +242,10 @@ pub(crate) fn check_type<T: ?Sized>(parsed: &Parsed<'_>) -> Result<()> {
 /// be received as a `T`.
 #[inline]
 pub(crate) fn check_split_type<T: ?Sized>(first: &[u8], head: &SplitHead) -> Result<()> {
-    if head.fingerprint == fingerprint::<T>() {
+    let full = fingerprint::<T>();
+    if head.fingerprint == full {
         // Named (or its name too long to travel): later messages may come short.
-        short::note(TypeName::of::<T>());
+        short::note_known::<T>(full);
         return Ok(());
     }
     let named = first[5] & FLAG_NAMED != 0;

@@ -73,11 +73,12 @@ pub(crate) fn is_bare(marker: u8) -> bool {
     marker & BARE != 0
 }
 
-/// Write the short header of a message of `name` into `out`; where the payload starts.
+/// Write the short header of a message of the type of fingerprint `full` into `out`;
+/// where the payload starts.
 #[inline(always)]
-pub(crate) fn put_header(out: &mut [u8], bare: bool, name: TypeName) -> usize {
+pub(crate) fn put_header(out: &mut [u8], bare: bool, full: u64) -> usize {
     out[0] = if bare { ELEMENTS } else { SERDE };
-    out[1..HEADER_LEN].copy_from_slice(&name.fingerprint().to_le_bytes());
+    out[1..HEADER_LEN].copy_from_slice(&full.to_le_bytes());
     HEADER_LEN
 }
 
@@ -126,6 +127,15 @@ pub(crate) fn note(name: TypeName) {
     let full = name.fingerprint();
     if !seen(full) {
         note_slow(full, name);
+    }
+}
+
+/// [`note`] of `T`, whose fingerprint `full` the caller has at hand (computing it once
+/// keeps the caller small enough for the compiler to fold it, a constant).
+#[inline(always)]
+pub(crate) fn note_known<T: ?Sized>(full: u64) {
+    if !seen(full) {
+        note_slow(full, TypeName::of::<T>());
     }
 }
 
@@ -207,10 +217,10 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
 /// [`super::decode_common`] of a short message: its payload, and whether it is bare elements.
 #[inline(always)]
 pub(crate) fn payload<T>(bytes: &[u8]) -> Option<(&[u8], bool)> {
-    if bytes.len() < HEADER_LEN
-        || bytes.len() > MAX
-        || fingerprint_of(bytes) != super::fingerprint::<T>()
-    {
+    // The fingerprint once (a constant the compiler folds, as long as this stays small),
+    // for the check and the registry's look.
+    let full = super::fingerprint::<T>();
+    if bytes.len() < HEADER_LEN || bytes.len() > MAX || fingerprint_of(bytes) != full {
         return None;
     }
     let payload = &bytes[HEADER_LEN..];
@@ -219,7 +229,7 @@ pub(crate) fn payload<T>(bytes: &[u8]) -> Option<(&[u8], bool)> {
         SERDE => false,
         _ => return None,
     };
-    note(TypeName::of::<T>());
+    note_known::<T>(full);
     Some((payload, bare))
 }
 

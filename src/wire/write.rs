@@ -125,8 +125,9 @@ impl<'a> Plan<'a> {
     #[inline(always)]
     fn write<T: Serialize + ?Sized>(self, out: &mut [u8], value: &T) -> Result<()> {
         if self.short {
-            short::note(TypeName::of::<T>());
-            let at = short::put_header(out, self.bulk.is_some(), TypeName::of::<T>());
+            let full = fingerprint::<T>();
+            short::note_known::<T>(full);
+            let at = short::put_header(out, self.bulk.is_some(), full);
             let payload = &mut out[at..];
             return match self.bulk {
                 Some(bulk) => {
