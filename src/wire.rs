@@ -15,8 +15,9 @@
 //! ([`short`]): the types this program has itself used and the names that came with long
 //! messages; else it gives the fingerprint. Which form a message takes depends on
 //! its [`Reader`]: a message of at most [`short::TINY`] (24) bytes is short for anyone
-//! (Open MPI 4.1's raw messages of up to 9 bytes are measurably faster than ones of 12
-//! and more: the short form puts a 1-4 byte vector there); a send to another rank
+//! (a payload of up to 15 bytes; format 4's 5-byte header put a 1-4 byte vector within
+//! Open MPI 4.1's raw messages of up to 9 bytes, which are measurably faster than ones
+//! of 12 and more, and format 5's 9-byte header does not: docs/performance.md); a send to another rank
 //! (`send`, `isend`, `sendrecv`) sends the first message of a type to that rank long and
 //! named, and later ones of up to 256 bytes short: the bytes of the name and the header are work on both sides, and Open MPI 4.1
 //! charges steps for size (raw messages of 129 bytes cost about 15% more than those of
