@@ -102,7 +102,7 @@ if [ "$mpi" = ulfm ]; then
   # failures outside a pool still ending the job, the pool, run directly too, the examples) and the
   # multi-rank basics, not the whole suite again (the Open MPI and MPICH passes run that).
   step "cargo test: multi-rank tests and examples under ULFM (${MPIRUN[*]})"
-  cargo test --test ulfm --test lost_worker --test abort --test pool --test spawn --test examples \
+  cargo test --test ulfm --test lost_worker --test lost_report --test abort --test pool --test pool_codec --test spawn --test examples \
     --test p2p --test wire --test collective
 else
   step "cargo test"
