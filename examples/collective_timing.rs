@@ -4,7 +4,8 @@
 //! rank 0 reports the median sample. Results are checked; a wrong value exits with 1.
 //! With `--raw`, each size is also timed through raw rsmpi calls (`MPI_Bcast` /
 //! `MPI_Allreduce`, the calls C makes) just before rspar's, so one launch shows rspar's
-//! own cost without the noise between launches.
+//! own cost without the noise between launches; `--rspar-first` times rspar's first
+//! (a benchmark turns the order from launch to launch, so neither always runs second).
 //!
 //!     mpirun -n 2 target/release/examples/collective_timing
 //!     mpirun -n 4 target/release/examples/collective_timing --csv --raw
@@ -16,7 +17,7 @@ use rspar::{Communicator, Op};
 
 /// Time rspar's broadcast_buffer and all_reduce_buffer of f64 arrays (microseconds per call).
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// Timed samples per size; the median is reported.
     #[arg(long, default_value_t = 7)]
@@ -31,6 +32,9 @@ struct Args {
     /// Also time raw rsmpi calls (reported as `rsmpi`) at each size, just before rspar's.
     #[arg(long)]
     raw: bool,
+    /// With `--raw`: time rspar's calls first at each size, then the raw ones.
+    #[arg(long, requires = "raw")]
+    rspar_first: bool,
 }
 
 /// Array sizes in bytes (the C reference uses the same).
@@ -87,12 +91,13 @@ fn main() -> rspar::Result<()> {
         samples: args.samples.max(1),
         iterations: args.iterations,
     };
-    // Each variant in turn: raw rsmpi calls (with --raw), then rspar's. The variant is
-    // chosen outside the timed loop, which calls one or the other directly.
-    let variants: &[&str] = if args.raw {
-        &["rsmpi", "rspar"]
-    } else {
-        &["rspar"]
+    // Each variant in turn: raw rsmpi calls (with --raw), then rspar's, or the other way
+    // round (--rspar-first). The variant is chosen outside the timed loop, which calls
+    // one or the other directly.
+    let variants: &[&str] = match (args.raw, args.rspar_first) {
+        (true, false) => &["rsmpi", "rspar"],
+        (true, true) => &["rspar", "rsmpi"],
+        (false, _) => &["rspar"],
     };
     let mut rows = Vec::new();
     let mut ok = true;

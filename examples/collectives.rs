@@ -9,7 +9,7 @@ use rspar::{Communicator, Loc, Op};
 
 /// Run every rspar collective once and check the results.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// The root of the rooted collectives (default: the last rank).
     #[arg(long)]

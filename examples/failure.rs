@@ -16,7 +16,7 @@ use rspar::Any;
 
 /// Fail on one rank while the others wait, to see the job end.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// How the failing rank fails.
     #[arg(long, value_enum, default_value_t = How::Panic)]

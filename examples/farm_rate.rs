@@ -1,14 +1,17 @@
 //! How fast the pool runs tiny tasks: a million `x * 3` tasks through `map`, and through
 //! `submit` (one handle each, then waited for in order), timed, against a plain sequential
-//! loop calling the same task in one process. Prints medians.
+//! loop calling the same task in one process. Prints medians, and the share of `map`'s
+//! tasks the other ranks ran (the root computes too: on one rank it runs them all, with
+//! no messages at all).
 //!
 //!     mpirun -n 2 target/release/examples/farm_rate
+//!     mpirun -n 1 target/release/examples/farm_rate --csv
 
 use clap::Parser;
 
 /// Measure the pool's rate for trivial tasks (tasks per second, median of rounds).
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// Tasks per round.
     #[arg(long, default_value_t = 1_000_000)]
@@ -16,8 +19,8 @@ struct Args {
     /// Rounds; the median is reported.
     #[arg(long, default_value_t = 5)]
     rounds: usize,
-    /// Print `farm_tasks_per_s,<map>,<loop>` and `submit_tasks_per_s,<submit>` instead of
-    /// a sentence.
+    /// Print `farm_tasks_per_s,<map>,<loop>`, `submit_tasks_per_s,<submit>` and
+    /// `remote_share,<share of map's tasks run by other ranks>` instead of a sentence.
     #[arg(long)]
     csv: bool,
 }
@@ -39,10 +42,16 @@ fn main() -> rspar::Result<()> {
         return Ok(());
     };
     let (mut map_rates, mut submit_rates, mut loop_rates) = (Vec::new(), Vec::new(), Vec::new());
+    let mut shares = Vec::new();
     for _ in 0..args.rounds {
+        let before = pool.tasks_per_rank();
         let start = rspar::wtime();
         let out = pool.map(0..args.tasks)?;
         let map_secs = rspar::wtime() - start;
+        let after = pool.tasks_per_rank();
+        let root = after[0] - before[0];
+        let all: usize = after.iter().sum::<usize>() - before.iter().sum::<usize>();
+        shares.push(1.0 - root as f64 / all.max(1) as f64);
         if out.len() as u64 != args.tasks
             || out.iter().enumerate().any(|(i, &y)| y != task(i as u64))
         {
@@ -72,13 +81,17 @@ fn main() -> rspar::Result<()> {
     let ranks = pool.ranks();
     drop(pool);
     let (map, submit, plain) = (median(map_rates), median(submit_rates), median(loop_rates));
+    let share = median(shares);
     if args.csv {
         println!("farm_tasks_per_s,{map:.0},{plain:.0}");
         println!("submit_tasks_per_s,{submit:.0}");
+        println!("remote_share,{share:.4}");
     } else {
         println!(
-            "pool map: {map:.0} tasks/s, submit: {submit:.0} tasks/s on {ranks} ranks; \
-             sequential loop: {plain:.0} tasks/s (medians of {})",
+            "pool map: {map:.0} tasks/s, submit: {submit:.0} tasks/s on {ranks} ranks \
+             ({:.0}% of map's tasks run by other ranks than the root); sequential loop: \
+             {plain:.0} tasks/s (medians of {})",
+            share * 100.0,
             args.rounds
         );
     }

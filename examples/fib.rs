@@ -12,7 +12,7 @@ use rspar::Pool;
 
 /// Compute Fibonacci numbers the slow way, in a pool over all ranks (the root computes too).
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// The inputs (default: 38 37 36 35 34 33). Give the largest first.
     inputs: Vec<u64>,

@@ -6,7 +6,7 @@ use clap::Parser;
 
 /// Each rank prints "Hello from rank R of N on HOST"; rank 0 checks that all ranks answered.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {}
 
 fn main() -> rspar::Result<()> {

@@ -11,7 +11,7 @@ use clap::{Parser, ValueEnum};
 
 /// Render the Mandelbrot set across all ranks.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// Where to write the PNG.
     #[arg(long, default_value = "mandelbrot.png")]

@@ -16,7 +16,7 @@ use rspar::{Any, Communicator, Op};
 /// bytes (nonblocking), a broadcast, reduce, all-reduce, gather, scatter and barrier over
 /// all ranks. Prints "mpmd ok" when every value checked out.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// Panic after the first exchange, while the C ranks wait: the job must still end.
     #[arg(long)]

@@ -9,7 +9,7 @@ use rspar::Op;
 
 /// Integrate 4/(1+x^2) on [0,1] across all ranks and compare with std's PI.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// Number of intervals of the midpoint rule.
     #[arg(long, default_value_t = 10_000_000)]

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 /// Ping-pong latency (one-way microseconds) and bandwidth (MB/s) between ranks 0 and 1.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// Modes to run (repeat the flag); all of them by default.
     #[arg(long, value_enum)]

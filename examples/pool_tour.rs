@@ -15,7 +15,7 @@ use rspar::{ErrorKind, Pool};
 /// Submit, map, imap, imap_unordered, a time limit, a cancel, a failure, growing and
 /// shrinking, each checked; prints `all pool checks ok` last.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {}
 
 /// A task: `ms` milliseconds of sleep (a stand-in for work), then a value from it.

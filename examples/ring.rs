@@ -7,7 +7,7 @@ use clap::Parser;
 
 /// Pass a message round a ring of ranks; every rank appends "P<rank>".
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// Times the message goes round the ring.
     #[arg(long, default_value_t = 1)]

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Ping-pong across a simulated cluster (scripts/cluster-sim.sh): 2 hosts, 1 rank each,
 # TCP between network namespaces. Runs the C reference (benches/c/pingpong.c) and rspar's
-# examples/pingpong (modes buffer-u8, object-u8, object-f64) alternately (C then rspar,
-# then rspar then C, ...), and prints a markdown table of the medians over rounds:
-# one-way latency (us) and bandwidth (MB/s) by message size, and rspar's time over C's.
+# examples/pingpong (modes buffer-u8, object-u8, object-f64, their order turning from
+# round to round) alternately (C then rspar, then rspar then C, ...), C's launch timing
+# each size as many times, in the same order, as rspar's (pingpong.c's PASSES), and
+# prints a markdown table of the medians over rounds: one-way latency (us) and
+# bandwidth (MB/s) by message size, and rspar's time over C's.
 #
 #   scripts/bench-cluster.sh [--rounds N] [--max-size BYTES] [--samples N]
 #                            [--iterations N] [--no-yield]
@@ -25,7 +27,7 @@ while [ $# -gt 0 ]; do
     --samples) samples="$2"; shift ;;
     --iterations) iterations="$2"; shift ;;
     --no-yield) yield=0 ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench-cluster.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -57,10 +59,16 @@ record() {
   }
   sed -n "s/^\([a-z0-9-]*,pingpong,[0-9]*,[0-9.e+-]*\)\$/$round,\1/p" <<<"$rows" >>"$raw"
 }
-c_side() { record "$1" "$out/pingpong-c" "$max_size" "$samples" "$iterations"; }
+# The modes of round $1, turned; C's passes mirror them (8: f64, multiples of 8 only).
+turned() { local t=$(($1 % ${#modes[@]})); echo "${modes[@]:t}" "${modes[@]:0:t}"; }
+c_side() {
+  local passes= m
+  for m in $(turned "$1"); do passes+="${passes:+,}$([[ $m == *f64 ]] && echo 8 || echo 1)"; done
+  record "$1" "$out/pingpong-c" "$max_size" "$samples" "$iterations" "$passes"
+}
 rspar_side() {
-  local args=()
-  for m in "${modes[@]}"; do args+=(--mode "$m"); done
+  local args=() m
+  for m in $(turned "$1"); do args+=(--mode "$m"); done
   record "$1" target/release/examples/pingpong --csv "${args[@]}" --max-size "$max_size" \
     --samples "$samples" --iterations "$iterations"
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Farm performance on this machine: fib 38..33 speedup (n=2 and n=3 against n=1, runs
-# alternated so drift cancels, medians) and the tiny-task dispatch rate on 2 ranks.
+# Farm performance on this machine: fib 38..33 speedup (n=2 and n=3 against n=1, the
+# order of the three turning from round to round so drift cancels, medians) and the
+# tiny-task dispatch rate on 2 ranks.
 # Rows in target/bench/farm-raw.csv (round,rspar,fib_nN,0,seconds).
 #
 #   scripts/bench-farm.sh [ROUNDS]      (default 7)
@@ -15,7 +16,9 @@ mkdir -p target/bench
 raw=target/bench/farm-raw.csv
 : > "$raw"
 for round in $(seq "$rounds"); do
-  for n in 1 2 3; do
+  order=(1 2 3)
+  turn=$((round % 3))
+  for n in "${order[@]:turn}" "${order[@]:0:turn}"; do
     t=$("${MPIRUN[@]}" -n "$n" target/release/examples/fib --time 2>&1 >/dev/null \
         | sed -n 's/^elapsed: \([0-9.]*\) s.*/\1/p')
     echo "$round,rspar,fib_n$n,0,$t" >> "$raw"

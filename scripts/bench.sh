@@ -1,35 +1,61 @@
 #!/usr/bin/env bash
-# rspar against C MPI, side by side: ping-pong latency and bandwidth, broadcast and
-# all-reduce, the task farm; the pool run directly (spawned workers) beside Python's
-# multiprocessing.Pool() and mpi4py.futures' MPIPoolExecutor (a venv under target/). Builds everything in release, runs the C reference and rspar
-# alternately (A B, then B A, ...) so machine drift cancels, and writes to target/bench/:
-#   raw.csv      every measurement: round,implementation,benchmark,size_bytes,value
-#   summary.csv  measure,size_bytes,rspar,reference,ratio (medians over rounds)
-#   summary.md   the same as a table, with the speed targets checked
-#   pingpong.svg latency and bandwidth by message size, C and each rspar mode
+# rspar against its peers, like for like: ping-pong latency and bandwidth, broadcast and
+# all-reduce against C MPI (benches/c/); the pool's speedups; the pool run directly beside
+# Python's multiprocessing.Pool() and mpi4py.futures' MPIPoolExecutor (a venv under
+# target/); the tiny-task rate against a C master-worker with the pool's batching and the
+# two Python pools. Builds everything in release and writes to target/bench/:
+#   runN/raw.csv  every measurement of whole run N: round,pair,slot,implementation,
+#                 benchmark,size_bytes,value
+#   summary.csv   measure,size_bytes,rspar,reference,ratio (ratio: the median of the
+#                 per-pair ratios, over every run)
+#   summary.md    the same as a table, with each run's own figure, 95% intervals from
+#                 resampling whole rounds, the speed targets checked
+#   pingpong.svg  latency and bandwidth by message size, C and each rspar mode
 #
-#   scripts/bench.sh [--quick] [--pool] [--rounds N] [--ranks N] [--mpi-args ARGS]
-#     --quick    3 rounds, sizes up to 1 MiB, fewer samples and launches: under two minutes
-#     --pool     only the pool's measures (fib speedups, run directly and its Python
-#                peers, tiny-task rates): no ping-pong, no collectives
-#     --rounds   rounds (default 5)
+#   scripts/bench.sh [--quick | --smoke] [--pool] [--runs N] [--rounds N] [--ranks N]
+#                    [--mpi-args ARGS]
+#     --quick    3 rounds, sizes up to 1 MiB, fewer samples and launches
+#     --smoke    the fewest of everything (2 rounds, 2 pairs, sizes up to 4 KiB, short
+#                fib inputs, 20,000 tiny tasks): proves every path works in a few
+#                minutes; its figures mean nothing
+#     --pool     only the pool's measures (speedups, run directly and its Python peers,
+#                tiny-task rates): no ping-pong, no collectives
+#     --runs     whole runs of the bench (default 2): the report gives each run's own
+#                figures beside the pooled ones, the spread between runs that no
+#                interval from one run sees; --runs 1 leaves it unknown
+#     --rounds   rounds per run (default 5)
 #     --ranks    ranks for broadcast / all-reduce (default 2); ping-pong uses ranks 0 and 1
 #     --mpi-args more mpirun arguments for every launch, C's and rspar's alike (split at
 #                spaces), e.g. "--mca btl_vader_single_copy_mechanism none"
+#
+# Like for like: every rspar launch is paired with a reference launch of the same call
+# structure beside it (C's ping-pong times each size once per rspar mode, in the same
+# order, C's collectives each size twice as `collective_timing --raw` does), which of
+# the two goes first alternating from pair to pair; the modes' order turns from launch
+# to launch, and so do the raw and rspar collectives'. All message pairs of a run come
+# before its CPU-heavy pool measures, so no launch follows those. The Python peers run
+# with the MCA settings rspar gives itself run directly (OMPI_MCA_pml=ob1, the
+# single-copy setting below), on inputs picked so that their serial job is as long as
+# rspar's (benches/python/fib_pool.py calibrate), in an order that turns each round.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rounds=5 quick=0 ranks=2 mpi_args= pool_only=0
+rounds=5 runs=2 quick=0 smoke=0 ranks=2 mpi_args= pool_only=0 rounds_given=
 while [ $# -gt 0 ]; do
   case "$1" in
-    --quick) quick=1; rounds=3 ;;
+    --quick) quick=1 ;;
+    --smoke) smoke=1 ;;
     --pool) pool_only=1 ;;
-    --rounds) rounds="${2:?--rounds needs a number}"; shift ;;
+    --runs) runs="${2:?--runs needs a number}"; shift ;;
+    --rounds) rounds_given="${2:?--rounds needs a number}"; shift ;;
     --ranks) ranks="${2:?--ranks needs a number}"; shift ;;
     --mpi-args) mpi_args="${2?--mpi-args needs its arguments}"; shift ;;
     -h|--help) sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
   esac
   shift
+done
+for n in "$runs" "${rounds_given:-1}" "$ranks"; do
+  case "$n" in ''|*[!0-9]*|0) echo "bench.sh: --runs, --rounds and --ranks need a positive number" >&2; exit 2 ;; esac
 done
 
 bash scripts/setup.sh
@@ -39,17 +65,21 @@ rspar_mpirun
 # shellcheck disable=SC2206 # split at spaces, as documented
 MPIRUN+=($mpi_args)
 # rspar turns Open MPI 4's single-copy transport off when this is unset (it wrote large
-# messages past shorter receive buffers; docs/failures.md): C gets the same transport, so
-# the two sides compare like with like. Set it to compare another (both sides follow).
+# messages past shorter receive buffers; docs/failures.md): C and the Python peers get
+# the same transport. Set it to compare another (every side follows).
 export OMPI_MCA_btl_vader_single_copy_mechanism="${OMPI_MCA_btl_vader_single_copy_mechanism:-none}"
+# What rspar run directly (a singleton) asks for itself (src/pool/spawn.rs): the ob1
+# layer, unless set. Given to mpi4py's MPIPoolExecutor, which is run directly too.
+peer_pml="${OMPI_MCA_pml:-ob1}"
 
 out=target/bench
 mkdir -p "$out/c"
 echo "bench: building (release) ..."
 cargo build --release --quiet --example pingpong --example collective_timing \
   --example fib --example farm_rate
-mpicc -O2 -o "$out/c/pingpong" benches/c/pingpong.c
-mpicc -O2 -o "$out/c/collectives" benches/c/collectives.c
+for prog in pingpong collectives farm; do
+  mpicc -O2 -o "$out/c/$prog" "benches/c/$prog.c"
+done
 
 # The Python peers: mpi4py's binary wheel (it loads the system's MPI) in a virtual
 # environment under the target directory, as tests/interop.rs makes it. Without it (no
@@ -63,58 +93,90 @@ if { [ -x "$venv/bin/python3" ] || python3 -m venv "$venv"; } &&
 else
   echo "bench: no Python venv with mpi4py: the Python peers are left out" >&2
 fi
+mpi4py_ok=0
+[ -n "$python" ] && [ "${RSPAR_MPI:-openmpi}" = openmpi ] && mpi4py_ok=1
 
 ex=target/release/examples
-if [ "$quick" = 1 ]; then
-  max_size=$((1 << 20)) samples=5 tasks=300000 launches=2 small=3 repeat=1 farm=2
+# The pool's job run directly (the issue's fib 44..39) and the farm's (fib 38..33).
+big=(44 43 42 41 40 39) short=(38 37 36 35 34 33)
+if [ "$smoke" = 1 ]; then
+  rounds=2 max_size=4096 samples=3 tasks=20000 launches=1 small=2 repeat=1 farm=1
+  big=(38 37 36 35 34 33) short=(34 33 32 31 30 29)
+elif [ "$quick" = 1 ]; then
+  rounds=3 max_size=$((1 << 20)) samples=5 tasks=300000 launches=2 small=3 repeat=1 farm=2
 else
   max_size=$((4 << 20)) samples=7 tasks=1000000 launches=4 small=25 repeat=3 farm=6
 fi
-raw="$out/raw.csv"
-: > "$raw"
+rounds="${rounds_given:-$rounds}"
+cores=$(nproc)
 
-# Run a command and add "ROUND," before each CSV line it prints.
+# Run a command and add "ROUND,PAIR,SLOT," before each CSV line it prints; SLOT counts
+# the lines of the same benchmark and size before it in this launch (the pass).
 record() {
-  local round="$1"; shift
-  "$@" | sed -n "s/^\([a-z0-9_-]*,[a-z0-9_]*,[0-9]*,[0-9.e+-]*\)\$/$round,\1/p" >> "$raw"
+  local round="$1" pair="$2"; shift 2
+  "$@" | awk -v p="$round,$pair" -F, '
+    /^[a-z0-9_-]+,[a-z0-9_]+,[0-9]+,[0-9.e+-]+$/ { k = $2 "," $3; print p "," n[k]++ "," $0 }' >> "$raw"
+}
+# One value, recorded as ROUND,PAIR,0,IMPLEMENTATION,BENCHMARK,0,VALUE.
+put() {
+  if [ -n "$5" ]; then echo "$1,$2,0,$3,$4,0,$5" >> "$raw"
+  else echo "bench: no value for $3 $4 (round $1, pair $2)" >&2; fi
 }
 
-# One launch each, recorded for round $1: ping-pong up to $2 bytes (rspar: in the modes
-# given after it, or all), and broadcast / all-reduce.
-c_pingpong() { record "$1" "${MPIRUN[@]}" -n 2 "$out/c/pingpong" "$2" "$samples"; }
-rspar_pingpong() {
-  local round="$1" max="$2"; shift 2
-  record "$round" "${MPIRUN[@]}" -n 2 "$ex/pingpong" --csv --max-size "$max" --samples "$samples" "$@"
-}
-c_collectives() { record "$1" "${MPIRUN[@]}" -n "$ranks" "$out/c/collectives" "$samples"; }
-rspar_collectives() {
-  record "$1" "${MPIRUN[@]}" -n "$ranks" "$ex/collective_timing" --csv --raw --samples "$samples"
+# --- Messages: pairs of launches of the same structure -------------------------------
+
+# The ping-pong and collectives launches of pair $2 in round $1, C's and rspar's in the
+# order of the pair; rspar's modes (the rest of the arguments), rotated, and C's passes
+# mirroring them. With k = round + pair: which side goes first follows k % 2, the
+# rotation and the collectives' raw/rspar order k / 2, so every arrangement of the modes
+# (and of the collectives) meets both orders of the sides.
+message_pair() {
+  local round="$1" pair="$2" max="$3"; shift 3
+  local modes=("$@") k=$((round + pair)) turn passes= m coll=()
+  turn=$((k / 2 % ${#modes[@]}))
+  modes=("${modes[@]:turn}" "${modes[@]:0:turn}")
+  for m in "${modes[@]}"; do passes+="${passes:+,}$([[ $m == *f64 ]] && echo 8 || echo 1)"; done
+  [ $((k / 2 % 2)) = 1 ] && coll=(--rspar-first)
+  local rs_modes=()
+  for m in "${modes[@]}"; do rs_modes+=(--mode "$m"); done
+  c_side() {
+    record "$round" "$pair" "${MPIRUN[@]}" -n 2 "$out/c/pingpong" "$max" "$samples" 0 "$passes"
+    record "$round" "$pair" "${MPIRUN[@]}" -n "$ranks" "$out/c/collectives" "$samples" 2
+  }
+  rspar_side() {
+    record "$round" "$pair" "${MPIRUN[@]}" -n 2 "$ex/pingpong" --csv --max-size "$max" \
+      --samples "$samples" "${rs_modes[@]}"
+    record "$round" "$pair" "${MPIRUN[@]}" -n "$ranks" "$ex/collective_timing" --csv --raw \
+      --samples "$samples" "${coll[@]}"
+  }
+  if [ $((k % 2)) = 0 ]; then c_side; rspar_side; else rspar_side; c_side; fi
 }
 
-# Both of one side, one after the other (arguments as for the ping-pong).
-c_launch() { c_pingpong "$1" "$2"; c_collectives "$1"; }
-rspar_launch() {
-  local round="$1" max="$2"; shift 2
-  rspar_pingpong "$round" "$max" "$@"
-  rspar_collectives "$round"
+# Latency and the collectives vary between launches far more than within one, so each
+# round has `small` pairs of launches: up to 1 KiB in raw MPI calls, the buffer and the
+# object path; the first `launches` of them every size and object-f64 too.
+message_round() {
+  local i
+  for i in $(seq "$small"); do
+    if [ "$i" -le "$launches" ]; then
+      message_pair "$1" "$i" "$max_size" rsmpi buffer-u8 object-u8 object-f64
+    else
+      message_pair "$1" "$i" 1024 rsmpi buffer-u8 object-u8
+    fi
+  done
 }
 
-# Seconds of the farm (fib 38..33) launched with the mpirun arguments given.
-fib_time() {
-  "${MPIRUN[@]}" "$@" "$ex/fib" --time --repeat "$repeat" 2>&1 >/dev/null |
-    sed -n 's/^elapsed: \([0-9.]*\) s.*/\1/p'
-}
+# --- The pool --------------------------------------------------------------------------
 
-# Seconds of the issue's pool measure, fib 44..39 (tasks of 0.1 to 0.8 s), launched
-# with the mpirun arguments given; the launch is not counted (`--time`).
-fib44_time() {
-  "${MPIRUN[@]}" "$@" "$ex/fib" --time 44 43 42 41 40 39 2>&1 >/dev/null |
-    sed -n 's/^elapsed: \([0-9.]*\) s.*/\1/p'
-}
+# The `elapsed:` seconds a fib run prints with --time (the launch not counted).
+elapsed() { "$@" --time 2>&1 >/dev/null | sed -n 's/^elapsed: \([0-9.]*\) s.*/\1/p'; }
+fib_time() { elapsed "${MPIRUN[@]}" "$@" "$ex/fib" --repeat "$repeat" "${short[@]}"; }
+fib_big_time() { elapsed "${MPIRUN[@]}" "$@" "$ex/fib" "${big[@]}"; }
 
-# One pool measurement for round $1, pair $2: fib on one rank, on two and on three, back
-# to back (the order turns each time, so none always runs on a machine another warmed),
-# and run directly (no launcher: a world of one rank), then the machine's own ceiling.
+# One pool pair for round $1, pair $2: fib on one rank, on two and on three, back to back
+# (the order turns each time), run directly, the long job on one rank and on two, then
+# the machine's own ceiling: two independent one-rank runs side by side, each at what
+# fraction of the one-rank speed just measured (2 on an ideal 2-core machine).
 farm_pair() {
   local one two three direct big1 big2
   case $((($1 + $2) % 3)) in
@@ -122,28 +184,22 @@ farm_pair() {
     1) two=$(fib_time -n 2); three=$(fib_time -n 3); one=$(fib_time -n 1) ;;
     *) three=$(fib_time -n 3); one=$(fib_time -n 1); two=$(fib_time -n 2) ;;
   esac
-  direct=$("$ex/fib" --time --repeat "$repeat" 2>&1 >/dev/null |
-    sed -n 's/^elapsed: \([0-9.]*\) s.*/\1/p')
-  echo "$1,rspar,fib_n1,0,$one" >> "$raw"
-  echo "$1,rspar,fib_n2,0,$two" >> "$raw"
-  echo "$1,rspar,fib_n3,0,$three" >> "$raw"
-  echo "$1,rspar,fib_direct,0,$direct" >> "$raw"
-  # fib 44..39 on one rank and on two, in the order of the round.
+  direct=$(elapsed "$ex/fib" --repeat "$repeat" "${short[@]}")
   if [ $((($1 + $2) % 2)) = 0 ]; then
-    big1=$(fib44_time -n 1); big2=$(fib44_time -n 2)
+    big1=$(fib_big_time -n 1); big2=$(fib_big_time -n 2)
   else
-    big2=$(fib44_time -n 2); big1=$(fib44_time -n 1)
+    big2=$(fib_big_time -n 2); big1=$(fib_big_time -n 1)
   fi
-  echo "$1,rspar,fib44_n1,0,$big1" >> "$raw"
-  echo "$1,rspar,fib44_n2,0,$big2" >> "$raw"
-  # The machine's own ceiling: two independent one-rank runs side by side (unbound, so
-  # not both on core 0), each at what fraction of the one-rank speed just measured;
-  # their sum is the speedup 2 cores really give (2 on an ideal machine).
+  put "$1" "$2" rspar fib_n1 "$one"; put "$1" "$2" rspar fib_n2 "$two"
+  put "$1" "$2" rspar fib_n3 "$three"; put "$1" "$2" rspar fib_direct "$direct"
+  put "$1" "$2" rspar fib44_n1 "$big1"; put "$1" "$2" rspar fib44_n2 "$big2"
   fib_time --bind-to none -n 1 > "$out/fib_a" &
   fib_time --bind-to none -n 1 > "$out/fib_b"
   wait
-  echo "$1,machine,fib_parallel,0,$(awk -v one="$one" \
-    'NR == FNR { a = $1; next } { printf "%.4f", one / a + one / $1 }' "$out/fib_a" "$out/fib_b")" >> "$raw"
+  local ceiling
+  ceiling=$(awk -v one="$one" 'NR == FNR { a = $1; next } a > 0 && $1 > 0 { printf "%.4f", one / a + one / $1 }' \
+    "$out/fib_a" "$out/fib_b")
+  put "$1" "$2" machine fib_parallel "$ceiling"
 }
 
 # Whole-process wall seconds of a command (start-up, spawning and all).
@@ -155,74 +211,113 @@ wall() {
   awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", b - a }'
 }
 
-# Run directly, start-up included, for round $1: rspar's fib 44..39 with its workers
-# spawned (one process per core) and with --workers 1; the same seed program in Python
-# (fib 35..30: CPython is about 50x slower per call, so a list of about the same
-# sequential time) as a plain map, through multiprocessing.Pool() and through mpi4py's
-# MPIPoolExecutor (as many workers as cores; it spawns them, which MPICH cannot here).
+# Run directly, start-up included, for round $1: rspar's long job with its workers
+# spawned (one process per core) and with --workers 1; the Python job (inputs `py`,
+# picked to take as long serially) as a plain map, through multiprocessing.Pool() and
+# through MPIPoolExecutor (as many workers as cores; it spawns them, which MPICH cannot
+# here), with rspar's own MCA settings. The five runs go in an order that turns.
 direct_round() {
-  local big=(44 43 42 41 40 39) py=(35 34 33 32 31 30) cores
-  cores=$(nproc)
-  if [ $(($1 % 2)) = 1 ]; then
-    echo "$1,rspar,direct_w1,0,$(wall "$ex/fib" --workers 1 "${big[@]}")" >> "$raw"
-    echo "$1,rspar,direct_wall,0,$(wall "$ex/fib" "${big[@]}")" >> "$raw"
-  else
-    echo "$1,rspar,direct_wall,0,$(wall "$ex/fib" "${big[@]}")" >> "$raw"
-    echo "$1,rspar,direct_w1,0,$(wall "$ex/fib" --workers 1 "${big[@]}")" >> "$raw"
-  fi
-  [ -n "$python" ] || return 0
-  local peer=benches/python/fib_pool.py
-  echo "$1,python,mp_seq,0,$(wall "$python" "$peer" seq 1 "${py[@]}")" >> "$raw"
-  echo "$1,python,mp_pool,0,$(wall "$python" "$peer" mp "$cores" "${py[@]}")" >> "$raw"
-  if [ "${RSPAR_MPI:-openmpi}" = openmpi ]; then
-    echo "$1,python,mpi4py_pool,0,$(wall "$python" "$peer" mpi4py "$cores" "${py[@]}")" >> "$raw"
-  fi
-}
-
-rspar_side() {
-  [ "$pool_only" = 1 ] || rspar_launch "$1" "$max_size"
-  for pair in $(seq "$farm"); do farm_pair "$1" "$pair"; done
-  direct_round "$1"
-  "${MPIRUN[@]}" -n 2 "$ex/farm_rate" --csv --tasks "$tasks" --rounds 3 |
-    sed -n -e "s/^farm_tasks_per_s,\([0-9.]*\),\([0-9.]*\)\$/$1,rspar,tasks_per_s,0,\1\n$1,loop,tasks_per_s,0,\2/p" \
-      -e "s/^submit_tasks_per_s,\([0-9.]*\)\$/$1,rspar_submit,tasks_per_s,0,\1/p" >> "$raw"
-}
-
-# Latency, the collectives and the farm's run time vary between launches far more than
-# within one (here C's 1-byte latency is steady within a launch but anywhere from 0.19 to
-# 0.66 us from one launch to the next, its 8-byte broadcast from 0.13 to 0.24 us, and fib
-# on one rank from 0.22 to 0.44 s): each round gives them more launches, C and rspar
-# alternately (C first, then rspar first, and so on), and the medians take every launch.
-# Ping-pong up to 1 KiB and the collectives (cheap) get `small` launches per round; every
-# ping-pong size, in the modes the summary's measures use, gets `launches`; the farm gets
-# `farm` pairs, each launch the median of `repeat` farm runs. Every rspar ping-pong launch
-# also runs raw MPI calls (`--mode rsmpi`) moments apart from rspar's, size by size, and
-# every collectives launch likewise (`--raw`): the summary's same-launch tables, which
-# the noise between launches does not reach.
-more_launches() {
-  local i max modes
-  for i in $(seq $((small - 1))); do
-    max=1024 modes=(--mode rsmpi --mode buffer-u8 --mode object-u8)
-    if [ "$i" -lt "$launches" ]; then max=$max_size modes+=(--mode object-f64); fi
-    if [ $((($1 + i) % 2)) = 0 ]; then
-      c_launch "$1" "$max"; rspar_launch "$1" "$max" "${modes[@]}"
-    else
-      rspar_launch "$1" "$max" "${modes[@]}"; c_launch "$1" "$max"
-    fi
+  local jobs=(rspar_w1 rspar_wall) job t turn
+  [ -n "$python" ] && jobs+=(py_seq py_mp)
+  [ "$mpi4py_ok" = 1 ] && jobs+=(py_mpi4py)
+  turn=$(($1 % ${#jobs[@]}))
+  for job in "${jobs[@]:turn}" "${jobs[@]:0:turn}"; do
+    case "$job" in
+      rspar_w1) t=$(wall "$ex/fib" --workers 1 "${big[@]}"); put "$1" 0 rspar direct_w1 "$t" ;;
+      rspar_wall) t=$(wall "$ex/fib" "${big[@]}"); put "$1" 0 rspar direct_wall "$t" ;;
+      py_seq) t=$(wall "$python" benches/python/fib_pool.py seq 1 "${py[@]}"); put "$1" 0 python mp_seq "$t" ;;
+      py_mp) t=$(wall "$python" benches/python/fib_pool.py mp "$cores" "${py[@]}"); put "$1" 0 python mp_pool "$t" ;;
+      py_mpi4py)
+        t=$(OMPI_MCA_pml="$peer_pml" wall "$python" benches/python/fib_pool.py mpi4py "$cores" "${py[@]}")
+        put "$1" 0 python mpi4py_pool "$t" ;;
+    esac
   done
 }
 
+# The tiny-task rate for round $1, pair $2: rspar's pool (`map` and `submit`) and the C
+# master-worker on two ranks and on one, and the Python pools (as many workers as cores,
+# a tuned chunk size), in an order that turns; the share of tasks the other ranks ran.
+tiny_pair() {
+  local jobs=(rspar2 rspar1 c2 c1) job turn line
+  [ -n "$python" ] && jobs+=(mp)
+  [ "$mpi4py_ok" = 1 ] && jobs+=(mpi4py)
+  turn=$((($1 + $2) % ${#jobs[@]}))
+  for job in "${jobs[@]:turn}" "${jobs[@]:0:turn}"; do
+    case "$job" in
+      rspar2|rspar1)
+        local n=${job#rspar} sfx=; [ "$n" = 1 ] && sfx=_n1
+        "${MPIRUN[@]}" -n "$n" "$ex/farm_rate" --csv --tasks "$tasks" --rounds 3 |
+          awk -F, -v p="$1,$2,0" -v s="$sfx" '
+            $1 == "farm_tasks_per_s" { print p ",rspar,tasks_per_s" s ",0," $2 }
+            $1 == "submit_tasks_per_s" && s == "" { print p ",rspar_submit,tasks_per_s,0," $2 }
+            $1 == "remote_share" && s == "" { print p ",rspar,remote_share,0," $2 }' >> "$raw" ;;
+      c2|c1)
+        local n=${job#c} sfx=; [ "$n" = 1 ] && sfx=_n1
+        "${MPIRUN[@]}" -n "$n" "$out/c/farm" "$tasks" 3 |
+          awk -F, -v p="$1,$2,0" -v s="$sfx" '
+            $1 == "farm_tasks_per_s" { print p ",c,tasks_per_s" s ",0," $2 }
+            $1 == "remote_share" && s == "" { print p ",c,remote_share,0," $2 }' >> "$raw" ;;
+      mp)
+        line=$("$python" benches/python/tiny_tasks.py mp "$cores" "$tasks" 3 | sed -n 's/^tasks_per_s,//p')
+        put "$1" "$2" multiprocessing tasks_per_s "$line" ;;
+      mpi4py)
+        line=$(OMPI_MCA_pml="$peer_pml" "$python" benches/python/tiny_tasks.py mpi4py "$cores" "$tasks" 3 |
+          sed -n 's/^tasks_per_s,//p')
+        put "$1" "$2" mpi4py tasks_per_s "$line" ;;
+    esac
+  done
+}
+
+pool_round() {
+  local pair
+  for pair in $(seq "$farm"); do farm_pair "$1" "$pair"; done
+  direct_round "$1"
+  tiny_pair "$1" 1
+}
+
+# --- The runs --------------------------------------------------------------------------
+
+# The Python job: as long serially as rspar's `--workers 1` run of the same job (the
+# shortest of three, start-up included), so that start-up weighs alike on both sides.
+# fib_pool.py predicts from one call's time; the job's own wall time (the shorter of
+# two) checks it, and while it is more than 5% off (at most twice more) the inputs are
+# rescaled by the miss, counting calls (no second timing to be noisy).
+shortest() { for _ in $(seq "$1"); do wall "${@:2}"; echo; done | sort -n | head -1; }
+py=()
+if [ -n "$python" ]; then
+  serial=$(shortest 3 "$ex/fib" --workers 1 "${big[@]}")
+  read -ra py <<< "$("$python" benches/python/fib_pool.py calibrate "$serial")"
+  for attempt in 1 2 3; do
+    theirs=$(shortest 2 "$python" benches/python/fib_pool.py seq 1 "${py[@]}")
+    echo "bench: rspar's serial job (fib ${big[*]}) $serial s; Python's (fib ${py[*]}) $theirs s"
+    factor=$(awk -v a="$theirs" -v b="$serial" 'BEGIN { printf "%.4f", b / a }')
+    awk -v f="$factor" 'BEGIN { exit !(f > 0.95 && f < 1.05) }' || [ "$attempt" = 3 ] && break
+    read -ra py <<< "$("$python" benches/python/fib_pool.py rescale "$factor" "${py[@]}")"
+  done
+fi
+
 start=$(date +%s)
-for round in $(seq "$rounds"); do
-  echo "bench: round $round of $rounds"
-  if [ "$pool_only" = 1 ]; then rspar_side "$round"; continue; fi
-  if [ $((round % 2)) = 1 ]; then c_launch "$round" "$max_size"; rspar_side "$round"
-  else rspar_side "$round"; c_launch "$round" "$max_size"; fi
-  more_launches "$round"
+raws=()
+for run in $(seq "$runs"); do
+  raw="$out/run$run/raw.csv"
+  mkdir -p "$out/run$run"
+  : > "$raw"
+  raws+=("$raw")
+  if [ "$pool_only" = 0 ]; then
+    for round in $(seq "$rounds"); do
+      echo "bench: run $run of $runs, messages, round $round of $rounds"
+      message_round "$round"
+    done
+  fi
+  for round in $(seq "$rounds"); do
+    echo "bench: run $run of $runs, the pool, round $round of $rounds"
+    pool_round "$round"
+  done
 done
-echo "bench: measured in $(($(date +%s) - start)) s on $(nproc) cores, $(mpirun --version 2>/dev/null | head -1)"
+echo "bench: measured in $(($(date +%s) - start)) s on $cores cores, $(mpirun --version 2>/dev/null | head -1)"
 echo
-# The summary: medians, 95% intervals, ratios, targets, chart (xtask/src/report.rs).
-cargo xtask bench-report "$raw" --out "$out"
+# The summary: per-pair ratios, their medians, intervals over rounds, each run's figures,
+# targets, chart (xtask/src/report.rs).
+cargo xtask bench-report "${raws[@]}" --out "$out"
 echo
 echo "bench: wrote $out/summary.csv, $out/summary.md and $out/pingpong.svg"

@@ -37,7 +37,9 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$name" ] || { usage >&2; exit 2; }
 if [ ! -f "examples/$name.rs" ]; then
-  echo "run-example.sh: no example '$name'; there are: $(ls examples | sed 's/\.rs$//' | tr '\n' ' ')" >&2
+  # The examples are the files examples/NAME.rs (c/, embed/ and python/ hold the MPMD
+  # peers and the host programs, built and run by tests/interop.rs, not by this script).
+  echo "run-example.sh: no example '$name'; there are: $(cd examples && LC_ALL=C ls -- *.rs | sed 's/\.rs$//' | tr '\n' ' ')" >&2
   exit 2
 fi
 

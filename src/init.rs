@@ -106,10 +106,17 @@ impl Init {
         let (universe, granted) = mpi::initialize_with_threading(self.threading.to_mpi())
             .ok_or(ErrorKind::AlreadyInitialized)?;
         // A pool worker spawned at run time: its world is the parent (rank 0) and its
-        // spawn's children (see `pool::spawn`).
-        let world = spawn::child_world()?.unwrap_or_else(Handle::world);
+        // spawn's children (see `pool::spawn`), for its pools only.
+        let child = spawn::child_world()?;
+        let spawned = child.is_some();
+        let world = child.unwrap_or_else(Handle::world);
         let env = self.start(Some(universe), Threading::from_mpi(granted))?;
-        self.communicator(world, env)
+        let world = self.communicator(world, env)?;
+        Ok(if spawned {
+            world.for_pools_only()
+        } else {
+            world
+        })
     }
 
     /// rspar on an rsmpi communicator, which rspar owns from now on (and frees when its

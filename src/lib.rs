@@ -40,7 +40,8 @@
 //!   [`sendrecv`](Communicator::sendrecv) carry any `Serialize + DeserializeOwned` value
 //!   as one MPI message (two above 64 KiB), received with no probe into a landing
 //!   buffer every first message fits. The receiver checks the sender's type: receiving a `Vec<f64>` that was sent as a `String` is
-//!   `Err(TypeMismatch)` naming both, and the message stays queued.
+//!   `Err(TypeMismatch)`, and the message stays queued; it names the sent type when the
+//!   message carried its name or the receiver knows that type, else its fingerprint.
 //! - **Buffers**: [`send_buffer`](Communicator::send_buffer),
 //!   [`receive_buffer`](Communicator::receive_buffer) (a `Vec` sized from the message),
 //!   [`receive_buffer_into`](Communicator::receive_buffer_into) (your slice) move slices
@@ -80,6 +81,9 @@
 //! [`Pool::imap_unordered`] stream lazy inputs; dynamic load balancing, batching of tiny
 //! tasks, task failures reported as [`ErrorKind::TaskFailed`], retries and a progress
 //! bar. [`farm::map`] is the earlier one-call form, now a thin call of the pool.
+//! Run directly (no `mpirun`), the pool spawns copies of the program as workers; their
+//! world is for the pool only (every rspar call on it outside a pool is
+//! [`ErrorKind::Deadlock`] at once), and [`spawned()`] tells a program it is such a copy.
 //!
 //! # Tags and wildcards
 //! Calls on the communicator use [`DEFAULT_TAG`]; `world.tag(t)` gives a [`Tagged`] view
@@ -90,7 +94,8 @@
 //! # Failure
 //! Every fallible call returns [`Result`]; bad input (an invalid rank or tag, a wrong
 //! type, corrupt bytes, a slice of the wrong length) is an [`Error`] with an
-//! [`ErrorKind`], never a panic. A panic on any rank prints the rank and aborts the whole
+//! [`ErrorKind`], never a panic; its variants have fields, so match with `{ .. }`:
+//! `matches!(err.kind(), ErrorKind::TypeMismatch { .. })`. A panic on any rank prints the rank and aborts the whole
 //! job (opt out with [`Init::abort_on_panic`]); so does ending the program with an rspar
 //! error still alive (as when `main` returns `Err`), so no rank waits forever.
 //!
@@ -140,7 +145,7 @@ mod layering;
 pub use balance::balance;
 pub use collective::{Loc, Op};
 pub use comm::Communicator;
-pub use env::{abort, initialized, wtime, ERROR_EXIT_CODE, PANIC_EXIT_CODE};
+pub use env::{abort, initialized, spawned, wtime, ERROR_EXIT_CODE, PANIC_EXIT_CODE};
 pub use envelope::{Any, Source, Status, Tag, DEFAULT_TAG, MAX_TAG};
 pub use error::{Error, ErrorKind, Result};
 pub use ffi::Plain;

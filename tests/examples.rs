@@ -41,22 +41,66 @@ fn hello_from_every_rank() {
     }
 }
 
+/// Every example, by the name `run-example.sh` takes.
+const EXAMPLES: &[&str] = &[
+    "collective_timing",
+    "collectives",
+    "failure",
+    "farm_rate",
+    "fib",
+    "hello",
+    "mandelbrot",
+    "mpmd",
+    "pi",
+    "pingpong",
+    "pool_tour",
+    "ring",
+];
+
 #[test]
-fn examples_have_help() {
-    for name in [
-        "ring",
-        "hello",
-        "pi",
-        "collectives",
-        "fib",
-        "mandelbrot",
-        "farm_rate",
-        "pool_tour",
-    ] {
+fn every_example_has_help_that_describes_that_example() {
+    let crate_line = env!("CARGO_PKG_DESCRIPTION");
+    let mut first_lines = std::collections::HashSet::new();
+    for name in EXAMPLES {
         let out = Command::new(example(name)).arg("--help").output().unwrap();
-        assert!(out.status.success());
-        assert!(String::from_utf8_lossy(&out.stdout).contains("Usage"));
+        assert!(out.status.success(), "{name} --help");
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(help.contains("Usage"), "{name}:\n{help}");
+        // It opens with the example's own description, not the crate's.
+        let first = help.lines().next().unwrap_or_default().to_string();
+        assert_ne!(
+            first, crate_line,
+            "{name} --help opens with the crate's description"
+        );
+        assert!(first_lines.insert(first.clone()), "{name}: {first}");
     }
+    let ring = Command::new(example("ring"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let ring = String::from_utf8_lossy(&ring.stdout);
+    assert!(
+        ring.starts_with("Pass a message round a ring of ranks"),
+        "{ring}"
+    );
+}
+
+#[test]
+fn run_example_offers_only_the_examples_it_runs() {
+    // An unknown name: the script lists what it offers (and builds nothing).
+    let out = Command::new("scripts/run-example.sh")
+        .arg("no_such_example")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let mut offered: Vec<&str> = stderr
+        .split_once("there are: ")
+        .map(|(_, list)| list.split_whitespace().collect())
+        .unwrap_or_default();
+    offered.sort_unstable();
+    assert_eq!(offered, EXAMPLES, "{stderr}");
 }
 
 #[test]

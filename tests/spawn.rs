@@ -213,6 +213,8 @@ fn a_spawned_worker_that_panics_ends_the_job() {
         return;
     }
     assert!(!run.timed_out && !run.success(), "{}", run.report());
+    // The job run directly ends with the worker's code, as a launched job would.
+    assert_eq!(run.code, Some(rspar::PANIC_EXIT_CODE), "{}", run.report());
     assert!(
         run.stderr.contains("a spawned worker fails on purpose"),
         "{}",
@@ -282,4 +284,40 @@ fn a_spawned_worker_killed_ends_the_job_or_is_survived_under_ulfm() {
             run.report()
         );
     }
+}
+
+#[test]
+fn the_watchdog_in_a_spawned_worker_ends_the_job_run_directly_with_exit_code_3() {
+    const NAME: &str =
+        "the_watchdog_in_a_spawned_worker_ends_the_job_run_directly_with_exit_code_3";
+    if common::in_rank(NAME) {
+        let world = rspar::init().expect("init");
+        let pool = Pool::builder(&world)
+            .ranks(2)
+            .build(|x: u64| x)
+            .expect("pool");
+        if let Some(pool) = pool {
+            assert_eq!(pool.map(0..4u64).expect("map"), [0, 1, 2, 3]);
+            if pool.ranks() > 1 {
+                // The root works outside any rspar call (nothing of its own is watched)
+                // while its worker waits for work, watched, past RSPAR_TIMEOUT.
+                std::thread::sleep(std::time::Duration::from_secs(60));
+            }
+        }
+        return;
+    }
+    let run = common::launch_self_direct(NAME, &[("RSPAR_TIMEOUT", "2")]);
+    assert!(!run.timed_out, "{}", run.report());
+    if !spawns() {
+        run.assert_success();
+        return;
+    }
+    assert_eq!(run.code, Some(rspar::TIMEOUT_EXIT_CODE), "{}", run.report());
+    assert!(
+        run.stderr
+            .contains("rspar: watchdog: rank 1 of 2 has waited")
+            && run.stderr.contains("in pool (worker waiting for work)"),
+        "{}",
+        run.report()
+    );
 }

@@ -3,13 +3,13 @@
 #ifndef RSPAR_BENCH_H
 #define RSPAR_BENCH_H
 
-static long iterations(long bytes) {
+static inline long iterations(long bytes) {
     if (bytes <= 8192) return 2000;
     if (bytes <= 262144) return 300;
     return 40;
 }
 
-static int cmp(const void *a, const void *b) {
+static inline int cmp(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
 }

@@ -2,12 +2,15 @@
  * double arrays, with the same protocol.
  *
  *   mpicc -O2 -o collectives benches/c/collectives.c
- *   mpirun -n 2 ./collectives [SAMPLES]
+ *   mpirun -n 2 ./collectives [SAMPLES] [PASSES]
  *
  * For each size (8 B, 1 KiB, 64 KiB, 1 MiB of doubles): a warm-up, then SAMPLES timed
  * samples (default 7) of ITERATIONS calls; a sample's time is the slowest rank's average
  * per call. Rank 0 prints the median sample as CSV `c,broadcast,SIZE,MICROSECONDS` and
- * `c,allreduce,SIZE,MICROSECONDS`. Results are checked; a wrong value exits with 1. */
+ * `c,allreduce,SIZE,MICROSECONDS`. Results are checked; a wrong value exits with 1.
+ * PASSES (default 1) times each size that many times in a row, each pass barrier,
+ * warm-up and samples with its own line: the structure of `collective_timing --raw`,
+ * which times raw MPI calls and rspar's at each size (PASSES 2). */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,12 +24,14 @@ int main(int argc, char **argv) {
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     int samples = argc > 1 ? atoi(argv[1]) : 7;
     if (samples < 1) samples = 1;
+    int passes = argc > 2 ? atoi(argv[2]) : 1;
+    if (passes < 1) passes = 1;
     const long sizes[] = {8, 1024, 65536, 1048576};
     double *times = malloc(sizeof(double) * samples);
     int failed = 0;
     for (int op = 0; op < 2; op++) {
-        for (int k = 0; k < 4; k++) {
-            long bytes = sizes[k], n = bytes / 8, iters = iterations(bytes);
+        for (int k = 0; k < 4 * passes; k++) {
+            long bytes = sizes[k / passes], n = bytes / 8, iters = iterations(bytes);
             double *send = malloc(bytes), *recv = malloc(bytes);
             for (long i = 0; i < n; i++) send[i] = rank + i * 0.5;
             MPI_Barrier(MPI_COMM_WORLD);

@@ -37,6 +37,7 @@ impl Communicator {
     /// # Ok::<(), rspar::Error>(())
     /// ```
     pub fn broadcast_buffer<T: Plain>(&self, data: &mut [T], root: usize) -> Result<()> {
+        self.usable("broadcast_buffer")?;
         let _wait = trace::in_collective("broadcast_buffer", Some(root));
         ffi::broadcast(self.collectives_handle(), data, self.check_rank(root)?)
     }
@@ -53,6 +54,7 @@ impl Communicator {
     /// # Ok::<(), rspar::Error>(())
     /// ```
     pub fn scatter_buffer<T: Plain + Default>(&self, data: &[T], root: usize) -> Result<Vec<T>> {
+        self.usable("scatter_buffer")?;
         let _wait = trace::in_collective("scatter_buffer", Some(root));
         let root_rank = self.check_rank(root)?;
         let size = self.size();
@@ -105,6 +107,7 @@ impl Communicator {
         data: &[T],
         root: usize,
     ) -> Result<Option<Vec<T>>> {
+        self.usable("gather_buffer")?;
         let _wait = trace::in_collective("gather_buffer", Some(root));
         let root_rank = self.check_rank(root)?;
         let counts = self.element_counts::<T>(data.len())?;
@@ -131,6 +134,7 @@ impl Communicator {
     /// # Ok::<(), rspar::Error>(())
     /// ```
     pub fn all_gather_buffer<T: Plain + Default>(&self, data: &[T]) -> Result<Vec<T>> {
+        self.usable("all_gather_buffer")?;
         let _wait = trace::in_collective("all_gather_buffer", None);
         let (counts, displs, total) = self.element_counts::<T>(data.len())?;
         let mut all = vec![T::default(); total];
@@ -159,6 +163,7 @@ impl Communicator {
         recv: &mut [T],
         root: usize,
     ) -> Result<()> {
+        self.usable("gather_buffer_into")?;
         let _wait = trace::in_collective("gather_buffer_into", Some(root));
         let root_process = self.collectives().process_at_rank(self.check_rank(root)?);
         mpi_count::<T>(data.len())?;
@@ -202,6 +207,7 @@ impl Communicator {
         recv: &mut [T],
         root: usize,
     ) -> Result<()> {
+        self.usable("scatter_buffer_into")?;
         let _wait = trace::in_collective("scatter_buffer_into", Some(root));
         let root_process = self.collectives().process_at_rank(self.check_rank(root)?);
         mpi_count::<T>(recv.len())?;
@@ -243,6 +249,7 @@ impl Communicator {
         op: Op,
         root: usize,
     ) -> Result<()> {
+        self.usable("reduce_buffer")?;
         let _wait = trace::in_collective("reduce_buffer", Some(root));
         let root_rank = self.check_rank(root)?;
         let (comm, op) = (self.collectives_handle(), op.to_raw());
@@ -268,6 +275,7 @@ impl Communicator {
     /// # Ok::<(), rspar::Error>(())
     /// ```
     pub fn all_reduce_buffer<T: Plain>(&self, send: &[T], recv: &mut [T], op: Op) -> Result<()> {
+        self.usable("all_reduce_buffer")?;
         let _wait = trace::in_collective("all_reduce_buffer", None);
         let (comm, op) = (self.collectives_handle(), op.to_raw());
         with_fitting(recv, send, |out| ffi::all_reduce(comm, send, out, op))
@@ -275,6 +283,7 @@ impl Communicator {
 
     /// Inclusive prefix (`MPI_Scan`): rank `r`'s `recv` gets `op` over ranks `0..=r`.
     pub fn scan_buffer<T: Plain>(&self, send: &[T], recv: &mut [T], op: Op) -> Result<()> {
+        self.usable("scan_buffer")?;
         let _wait = trace::in_collective("scan_buffer", None);
         mpi_count::<T>(send.len())?;
         with_fitting(recv, send, |out| {
@@ -288,6 +297,7 @@ impl Communicator {
     /// Exclusive prefix (`MPI_Exscan`): rank `r`'s `recv` gets `op` over ranks `0..r`;
     /// rank 0's `recv` is left as it was.
     pub fn exscan_buffer<T: Plain>(&self, send: &[T], recv: &mut [T], op: Op) -> Result<()> {
+        self.usable("exscan_buffer")?;
         let _wait = trace::in_collective("exscan_buffer", None);
         mpi_count::<T>(send.len())?;
         with_fitting(recv, send, |out| {
@@ -317,6 +327,7 @@ impl Communicator {
         values: &[T],
         loc: Loc,
     ) -> Result<Vec<(T, usize)>> {
+        self.usable("all_reduce_loc_buffer")?;
         let _wait = trace::in_collective("all_reduce_loc_buffer", None);
         let op = match loc {
             Loc::Max => Op::Max,

@@ -33,6 +33,7 @@ impl Communicator {
     /// # Ok::<(), rspar::Error>(())
     /// ```
     pub fn broadcast<T: Serialize + DeserializeOwned>(&self, value: &T, root: usize) -> Result<T> {
+        self.usable("broadcast")?;
         let _wait = trace::in_collective("broadcast", Some(root));
         let root_rank = self.check_rank(root)?;
         // Any size: `ffi::broadcast` carries counts beyond an `int`.
@@ -61,6 +62,7 @@ impl Communicator {
     /// # Ok::<(), rspar::Error>(())
     /// ```
     pub fn scatter<T: Serialize + DeserializeOwned>(&self, values: &[T], root: usize) -> Result<T> {
+        self.usable("scatter")?;
         let _wait = trace::in_collective("scatter", Some(root));
         let root_process = self.collectives().process_at_rank(self.check_rank(root)?);
         let size = self.size();
@@ -112,6 +114,7 @@ impl Communicator {
         value: &T,
         root: usize,
     ) -> Result<Option<Vec<T>>> {
+        self.usable("gather")?;
         let _wait = trace::in_collective("gather", Some(root));
         let root_process = self.collectives().process_at_rank(self.check_rank(root)?);
         let (mine, counts) = self.share_counts(value)?;
@@ -137,6 +140,7 @@ impl Communicator {
     /// # Ok::<(), rspar::Error>(())
     /// ```
     pub fn all_gather<T: Serialize + DeserializeOwned>(&self, value: &T) -> Result<Vec<T>> {
+        self.usable("all_gather")?;
         let _wait = trace::in_collective("all_gather", None);
         let (mine, counts) = self.share_counts(value)?;
         let (counts, displs) = displacements(&counts)?;
@@ -160,6 +164,7 @@ impl Communicator {
     /// # Ok::<(), rspar::Error>(())
     /// ```
     pub fn all_to_all<T: Serialize + DeserializeOwned>(&self, values: &[T]) -> Result<Vec<T>> {
+        self.usable("all_to_all")?;
         let _wait = trace::in_collective("all_to_all", None);
         let size = self.size();
         let mine = if values.len() == size {
@@ -205,6 +210,7 @@ impl Communicator {
     /// # Ok::<(), rspar::Error>(())
     /// ```
     pub fn print_ordered(&self, text: impl std::fmt::Display) -> Result<()> {
+        self.usable("print_ordered")?;
         let _wait = trace::in_collective("print_ordered", Some(0));
         if let Some(texts) = self.gather(&text.to_string(), 0)? {
             let mut out = String::new();

@@ -33,6 +33,7 @@ impl Communicator {
         T: Serialize + DeserializeOwned,
         F: Fn(T, T) -> T,
     {
+        self.usable("reduce")?;
         let _wait = crate::trace::in_collective("reduce", Some(root));
         Ok(self.gather(value, root)?.and_then(|all| fold(all, op)))
     }
@@ -51,6 +52,7 @@ impl Communicator {
         T: Serialize + DeserializeOwned,
         F: Fn(T, T) -> T,
     {
+        self.usable("all_reduce")?;
         let _wait = crate::trace::in_collective("all_reduce", None);
         let all = self.all_gather(value)?;
         Ok(fold(all, op).expect("a communicator has at least one rank"))
@@ -69,6 +71,7 @@ impl Communicator {
         T: Serialize + DeserializeOwned,
         F: Fn(T, T) -> T,
     {
+        self.usable("scan")?;
         let _wait = crate::trace::in_collective("scan", None);
         let mut all = self.all_gather(value)?;
         all.truncate(self.rank() + 1);
@@ -90,6 +93,7 @@ impl Communicator {
         T: Serialize + DeserializeOwned,
         F: Fn(T, T) -> T,
     {
+        self.usable("exscan")?;
         let _wait = crate::trace::in_collective("exscan", None);
         let mut all = self.all_gather(value)?;
         all.truncate(self.rank());

@@ -57,6 +57,9 @@ pub struct Communicator {
     collectives_handle: ffi::Comm,
     rank: usize,
     size: usize,
+    // The world of a pool worker spawned at run time (`init` marks it): nothing outside
+    // a pool answers on it, so every rspar call on it is `Err(Deadlock)` (`usable`).
+    pools_only: bool,
     env: Rc<Env>,
 }
 
@@ -133,7 +136,31 @@ impl Communicator {
             collectives_handle: ffi::Comm::of(&collectives),
             collectives,
             user,
+            pools_only: false,
             env,
+        }
+    }
+
+    /// Mark the world of a pool worker spawned at run time (`init`): see
+    /// [`usable`](Self::usable).
+    pub(crate) fn for_pools_only(mut self) -> Communicator {
+        self.pools_only = true;
+        self
+    }
+
+    /// The first check of every rspar call on a communicator: `Ok`, unless this is the
+    /// world of a pool worker spawned at run time. That copy of the program runs `main`
+    /// from the start, but the process that spawned it (run directly: a world of its own
+    /// one rank) talks to it only inside its pools, on communicators of their own; a
+    /// call on this world outside them would wait forever (a receive from the parent,
+    /// a collective the parent never joins). So it is `Err(Deadlock)` at once, saying
+    /// what to do, whatever the peer.
+    #[inline]
+    pub(crate) fn usable(&self, call: &'static str) -> Result<()> {
+        if self.pools_only {
+            Err(outside_pool(call))
+        } else {
+            Ok(())
         }
     }
 
@@ -170,10 +197,11 @@ impl Communicator {
             return self;
         }
         self.interop.get_or_init(|| {
-            Box::new(Communicator::interop_over(
-                Rc::clone(&self.user),
-                Rc::clone(&self.env),
-            ))
+            let view = Communicator::interop_over(Rc::clone(&self.user), Rc::clone(&self.env));
+            Box::new(Communicator {
+                pools_only: self.pools_only,
+                ..view
+            })
         })
     }
 
@@ -195,6 +223,7 @@ impl Communicator {
     /// # Ok::<(), rspar::Error>(())
     /// ```
     pub fn duplicate(&self) -> Result<Communicator> {
+        self.usable("duplicate")?;
         if self.on_user {
             let copy = Handle::owned(self.user.duplicate());
             return Ok(Communicator::interop_over(
@@ -219,6 +248,7 @@ impl Communicator {
     /// # Ok::<(), rspar::Error>(())
     /// ```
     pub fn split(&self, color: Option<u32>, key: i32) -> Result<Option<Communicator>> {
+        self.usable("split")?;
         let color = match color {
             Some(c) => Color::with_value(
                 i32::try_from(c).map_err(|_| ErrorKind::InvalidColor { color: c })?,
@@ -266,6 +296,7 @@ impl Communicator {
     /// collective it runs on rspar's private copy of the communicator, so it never
     /// matches a collective of your own on [`raw`](Self::raw).
     pub fn barrier(&self) -> Result<()> {
+        self.usable("barrier")?;
         let _wait = crate::trace::in_collective("barrier", None);
         ffi::barrier(self.collectives_handle)
     }
@@ -354,6 +385,20 @@ impl Communicator {
     pub(crate) fn park(&self, send: ffi::OwnedSend) {
         self.env.park(send);
     }
+}
+
+#[cold]
+fn outside_pool(call: &'static str) -> crate::Error {
+    ErrorKind::Deadlock {
+        reason: format!(
+            "{call} on the world of a pool worker spawned at run time: this program was run \
+             directly (no mpirun), its pool's workers are copies of it that run main too, \
+             and nothing outside a pool answers their world calls (the parent's world is \
+             its one rank); launch it with mpirun -n N, or skip world communication where \
+             rspar::spawned() is true"
+        ),
+    }
+    .into()
 }
 
 #[cold]

@@ -74,8 +74,9 @@ pub(crate) fn abort_job(code: i32) -> ! {
         // That line says what Open MPI's MPI_ABORT banner would, and Open MPI 4.1's mpirun
         // sometimes mangles the banner into ORTE_ERROR_LOG lines: leave it out.
         crate::ffi::quiet_abort_banner();
-        // A spawned pool worker: its parent ends too (it would wait for it forever).
-        (super::hooks().before_abort)();
+        // A spawned pool worker: its parent ends too (it would wait for it forever), with
+        // this exit code.
+        (super::hooks().before_abort)(code);
         if crate::fault::enabled() {
             // MPI_Abort alone does not end a job with fault tolerance on.
             crate::ffi::end_job_through_launcher();

@@ -84,8 +84,8 @@ pub(crate) fn current() -> Option<Rc<Env>> {
 pub(crate) struct Hooks {
     /// This process's rank and world size when its world is not `MPI_COMM_WORLD`.
     pub(crate) place: fn() -> Option<(i32, i32)>,
-    /// Just before the job is aborted.
-    pub(crate) before_abort: fn(),
+    /// Just before the job is aborted, with its exit code.
+    pub(crate) before_abort: fn(i32),
     /// Just before `MPI_Finalize`.
     pub(crate) before_finalize: fn(),
 }
@@ -100,7 +100,7 @@ pub(crate) fn set_hooks(hooks: Hooks) {
 fn hooks() -> &'static Hooks {
     static NONE: Hooks = Hooks {
         place: || None,
-        before_abort: || {},
+        before_abort: |_| {},
         before_finalize: || {},
     };
     HOOKS.get().unwrap_or(&NONE)
@@ -113,6 +113,30 @@ fn hooks() -> &'static Hooks {
 /// ```
 pub fn initialized() -> bool {
     mpi::environment::is_initialized() && !mpi::environment::is_finalized()
+}
+
+/// True in a pool worker that a program run directly spawned (a copy of the program,
+/// started by its pool's `MPI_Comm_spawn`), from [`init`](crate::init) on; false in a
+/// launched rank, in the process the user started, and before `init`.
+///
+/// A spawned copy runs `main` from the start, but only its pools talk to the process
+/// that spawned it: every rspar call on its world outside a pool is `Err(Deadlock)` at
+/// once. A program run both ways skips its launch-only part on purpose with it:
+///
+/// ```no_run
+/// let world = rspar::init()?;
+/// if !rspar::spawned() {
+///     // Under mpirun every rank takes part; run directly, only the root does.
+///     let total = world.all_reduce(&world.rank(), |a, b| a + b)?;
+///     println!("rank {} of {}: {total}", world.rank(), world.size());
+/// }
+/// if let Some(pool) = rspar::Pool::new(&world, |x: u64| x * x)? {
+///     println!("{:?}", pool.map(0..10)?);
+/// }
+/// # Ok::<(), rspar::Error>(())
+/// ```
+pub fn spawned() -> bool {
+    (hooks().place)().is_some()
 }
 
 /// Wall-clock time in seconds from a monotonic clock, started at the first call in this

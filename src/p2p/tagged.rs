@@ -80,6 +80,7 @@ impl<'c> Tagged<'c> {
     /// The (source, tag) filter of a receive, checked.
     #[inline]
     pub(crate) fn filter(&self, source: Source) -> Result<(Option<usize>, Option<i32>)> {
+        self.comm.usable("receive")?;
         let source = match source {
             Source::Any => None,
             Source::Rank(rank) => Some(self.comm.check_rank(rank)? as usize),
@@ -98,6 +99,7 @@ impl<'c> Tagged<'c> {
     /// is [`Dest::Myself`]: the caller holds it in the engine, so it never blocks.
     #[inline]
     pub(crate) fn dest(&self, dest: usize) -> Result<Dest> {
+        self.comm.usable("send")?;
         let rank = self.comm.check_rank(dest)?;
         let tag = self.tag.for_send()?;
         Ok(if dest == self.comm.rank() {

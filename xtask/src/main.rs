@@ -45,8 +45,9 @@ enum Command {
     /// Prints one line per job and a summary with the seed; exits 1 on any hang or wrong
     /// ending (its output shown).
     Stress(stress::Args),
-    /// Summarise scripts/bench.sh's raw rows into summary.csv, summary.md and
-    /// pingpong.svg: medians, 95% bootstrap intervals, ratios, the speed targets.
+    /// Summarise scripts/bench.sh's raw rows (one file per whole run) into summary.csv,
+    /// summary.md and pingpong.svg: medians of per-pair ratios, 95% intervals from
+    /// resampling whole rounds, each run's own figure, the speed targets.
     BenchReport(report::Args),
     /// Summarise scripts/bench-ulfm.sh's rows: per measure, ULFM on and off (medians with
     /// 95% bootstrap intervals) and the on/off ratio with its interval.

@@ -1,34 +1,38 @@
-//! Turns the raw rows of `scripts/bench.sh` into the benchmark summary: medians over
-//! rounds, rspar against its reference side by side (`summary.csv`, `summary.md`, with the
-//! speed targets checked) and a chart of latency and bandwidth by message size
-//! (`pingpong.svg`). Not an MPI program; `scripts/bench.sh` runs it:
+//! Turns the raw rows of `scripts/bench.sh` into the benchmark summary: rspar against
+//! its reference side by side (`summary.csv`, `summary.md`, with the speed targets
+//! checked) and a chart of latency and bandwidth by message size (`pingpong.svg`). Not an
+//! MPI program; `scripts/bench.sh` runs it on the raw rows of each whole run of the bench:
 //!
-//!     cargo xtask bench-report target/bench/raw.csv --out target/bench
+//!     cargo xtask bench-report target/bench/run1/raw.csv target/bench/run2/raw.csv --out target/bench
 //!
-//! Input rows: `round,implementation,benchmark,size_bytes,value`, as the benchmark
-//! programs print them (`pingpong` and `collective_timing` in microseconds, `fib_n1` and
-//! `fib_n3` in seconds, `tasks_per_s` in tasks per second, `fib_parallel` as a speedup).
-//! Each row is one launch; the summary takes the median over launches, and a 95% bootstrap
-//! interval of each ratio shows how far that median can be trusted on a noisy machine.
+//! Input rows: `round,pair,slot,implementation,benchmark,size_bytes,value` (see
+//! [`obs::parse`]; the older five-field rows are read too), as the benchmark programs
+//! print them (`pingpong` and `collective_timing` in microseconds, `fib_*` and the
+//! direct runs in seconds, `tasks_per_s` in tasks per second, `fib_parallel` as a
+//! speedup). Every figure is one estimator ([`stats::estimate`]): the median of per-pair
+//! ratios, a 95% interval from resampling whole rounds, and each run's own median.
 
 mod chart;
 pub(crate) mod cluster;
 mod direct;
 pub(crate) mod farm;
+mod measures;
+pub(crate) mod obs;
 pub(crate) mod stats;
 mod summary;
 mod targets;
+mod tiny;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use stats::median;
-
 /// Summarise raw benchmark rows into summary.csv, summary.md and pingpong.svg.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The raw rows written by scripts/bench.sh.
-    pub raw: PathBuf,
+    /// The raw rows written by scripts/bench.sh: one file per whole run of the bench
+    /// (two or more give the spread between runs).
+    #[arg(required = true)]
+    pub raw: Vec<PathBuf>,
     /// Directory for the outputs.
     #[arg(long, default_value = "target/bench")]
     pub out: PathBuf,
@@ -37,64 +41,52 @@ pub struct Args {
 /// (implementation, benchmark, size) -> values, one per launch, in launch order.
 pub type Samples = BTreeMap<(String, String, u64), Vec<f64>>;
 
-fn parse(text: &str) -> Result<Samples, String> {
+/// The values of each series, whatever their round or pair.
+fn samples_of(obs: &[obs::Obs]) -> Samples {
     let mut samples = Samples::new();
-    for (number, line) in text.lines().enumerate() {
-        let fields: Vec<&str> = line.trim().split(',').collect();
-        if line.trim().is_empty() {
-            continue;
-        }
-        let bad = || {
-            format!(
-                "line {}: expected round,impl,bench,size,value: {line}",
-                number + 1
-            )
-        };
-        if fields.len() != 5 {
-            return Err(bad());
-        }
-        let size: u64 = fields[3].parse().map_err(|_| bad())?;
-        let value: f64 = fields[4].parse().map_err(|_| bad())?;
+    for o in obs {
         samples
-            .entry((fields[1].into(), fields[2].into(), size))
+            .entry((o.implementation.clone(), o.bench.clone(), o.size))
             .or_default()
-            .push(value);
+            .push(o.value);
     }
-    Ok(samples)
+    samples
 }
 
-/// What two cores give two independent CPU-bound runs (`fib_parallel` rows: the sum of
-/// their speeds relative to one run alone): the median and how many launches.
-fn ceiling(samples: &Samples) -> Option<(f64, usize)> {
-    let runs = samples.get(&("machine".to_string(), "fib_parallel".to_string(), 0))?;
-    (!runs.is_empty()).then(|| (median(runs), runs.len()))
+/// Rows of one run, by series (for the reports that need no pairs).
+fn parse(text: &str) -> Result<Samples, String> {
+    Ok(samples_of(&obs::parse(text, 0)?))
 }
 
 /// Read `args.raw`, write the summary and the chart into `args.out`, print the summary.
 pub fn run(args: &Args) -> Result<(), String> {
-    let text = std::fs::read_to_string(&args.raw)
-        .map_err(|e| format!("cannot read {}: {e}", args.raw.display()))?;
-    let samples = parse(&text)?;
-    // Every benchmark runs once per round; some run more (more launches per round).
-    let rounds = samples.values().map(Vec::len).min().unwrap_or(0);
-    let launches = samples.values().map(Vec::len).max().unwrap_or(0);
-    let rows = summary::rows(&samples);
+    let mut all = Vec::new();
+    let mut rounds = Vec::new();
+    for (run, path) in args.raw.iter().enumerate() {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let obs = obs::parse(&text, run).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut r: Vec<u32> = obs.iter().map(|o| o.round).collect();
+        r.sort_unstable();
+        r.dedup();
+        rounds.push(r.len());
+        all.extend(obs);
+    }
+    let rows = measures::rows(&all);
     if rows.is_empty() {
         return Err(format!(
             "{}: no benchmark rows with a reference",
-            args.raw.display()
+            args.raw[0].display()
         ));
     }
     std::fs::create_dir_all(&args.out).map_err(|e| e.to_string())?;
-    let md = summary::write(
-        &args.out,
-        &samples,
-        &rows,
-        ceiling(&samples),
+    let provenance = summary::Provenance {
+        runs: args.raw.len(),
         rounds,
-        launches,
-    )?;
+    };
+    let md = summary::write(&args.out, &rows, measures::ceiling(&all), &provenance)?;
     print!("{md}");
+    let samples = samples_of(&all);
     if !samples.keys().any(|(_, bench, _)| bench == "pingpong") {
         println!("(no ping-pong rows, as with bench.sh --pool: no chart)");
         return Ok(());
@@ -108,31 +100,11 @@ mod tests {
 
     #[test]
     fn parses_rows_by_implementation_benchmark_and_size() {
-        let text = "1,c,pingpong,8,0.2\n\n1,rspar,fib_n1,0,2.5\n2,c,pingpong,8,0.25e0\n  \n";
+        let text = "1,c,pingpong,8,0.2\n\n1,rspar,fib_n1,0,2.5\n2,1,0,c,pingpong,8,0.25e0\n  \n";
         let samples = parse(text).unwrap();
         let key = |i: &str, b: &str, s| (i.to_string(), b.to_string(), s);
         assert_eq!(samples[&key("c", "pingpong", 8)], [0.2, 0.25]);
         assert_eq!(samples[&key("rspar", "fib_n1", 0)], [2.5]);
         assert_eq!(samples.len(), 2);
-    }
-
-    #[test]
-    fn refuses_a_bad_row_naming_its_line() {
-        for (text, line) in [
-            ("1,c,pingpong,eight,0.2\n", "line 1:"),
-            ("1,c,pingpong,8,0.2\n1,c,pingpong,8\n", "line 2:"),
-            ("1,c,pingpong,8,fast\n", "line 1:"),
-            ("1,c,pingpong,8,0.2,9\n", "line 1:"),
-        ] {
-            let err = parse(text).unwrap_err();
-            assert!(err.starts_with(line), "{text:?}: {err}");
-        }
-    }
-
-    #[test]
-    fn the_machine_ceiling_is_the_median_of_its_launches() {
-        let samples = parse("1,machine,fib_parallel,0,1.6\n2,machine,fib_parallel,0,1.9\n3,machine,fib_parallel,0,1.5\n").unwrap();
-        assert_eq!(ceiling(&samples), Some((1.6, 3)));
-        assert_eq!(ceiling(&Samples::new()), None);
     }
 }
