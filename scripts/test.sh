@@ -103,8 +103,8 @@ if [ "$mpi" = ulfm ]; then
   # MPMD job with C ranks, which never join rspar's finalize) and the multi-rank basics, not the
   # whole suite again (the Open MPI and MPICH passes run that).
   step "cargo test: multi-rank tests and examples under ULFM (${MPIRUN[*]})"
-  cargo test --test ulfm --test lost_worker --test abort --test pool --test spawn \
-    --test spawn_failures --test spawned_world --test examples \
+  cargo test --test ulfm --test lost_worker --test lost_report --test abort --test pool \
+    --test pool_codec --test spawn --test spawn_failures --test spawned_world --test examples \
     --test interop --test p2p --test wire --test collective
 else
   step "cargo test"

@@ -373,7 +373,8 @@ where
         let mut core = self.core.borrow_mut();
         let id = core.submit(input, None, None);
         let index = core.index_of(id);
-        // A failed hand-out shows again at the next wait, which repeats it.
+        // An input that cannot be encoded, or a hand-out that cannot be sent, fails its
+        // tasks (their waits give the error); the pool goes on.
         let _ = core.dispatch();
         Task {
             core: &self.core,

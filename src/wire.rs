@@ -1,22 +1,23 @@
 //! The object wire format: the only module that calls bincode.
 //!
-//! One value travels as one MPI message of bytes (format version 4), in one of two forms.
+//! One value travels as one MPI message of bytes (format version 5), in one of two forms.
 //! The **short form**, for a message of at most [`short::MAX`] (256) bytes:
 //!
 //! | offset | size | field                                                                 |
 //! |--------|------|-----------------------------------------------------------------------|
-//! | 0      | 1    | marker: `0b111` (short magic) in bits 7-5, bit 4 = bare, version `4` in bits 3-0 (`0xe4`, `0xf4`) |
-//! | 1      | 4    | short fingerprint: the fingerprint's two halves XORed, u32 little-endian |
-//! | 5      | P    | payload: bincode (below), or, when bare, a number vector's elements alone |
+//! | 0      | 1    | marker: `0b111` (short magic) in bits 7-5, bit 4 = bare, version `5` in bits 3-0 (`0xe5`, `0xf5`) |
+//! | 1      | 8    | fingerprint of the sent type, u64 little-endian (as in the long form) |
+//! | 9      | P    | payload: bincode (below), or, when bare, a number vector's elements alone |
 //!
 //! A bare payload is a `Vec` or slice of numbers (the bulk path) without bincode's 8-byte
 //! element count: the count is `P` over the element's size. A short message carries no
 //! name; the receiver names the sender's type for a mismatch from its registry
 //! ([`short`]): the types this program has itself used and the names that came with long
-//! messages; else it gives the short fingerprint. Which form a message takes depends on
+//! messages; else it gives the fingerprint. Which form a message takes depends on
 //! its [`Reader`]: a message of at most [`short::TINY`] (24) bytes is short for anyone
-//! (Open MPI 4.1's raw messages of up to 9 bytes are measurably faster than ones of 12
-//! and more: the short form puts a 1-4 byte vector there); a send to another rank
+//! (a payload of up to 15 bytes; format 4's 5-byte header put a 1-4 byte vector within
+//! Open MPI 4.1's raw messages of up to 9 bytes, which are measurably faster than ones
+//! of 12 and more, and format 5's 9-byte header does not: docs/performance.md); a send to another rank
 //! (`send`, `isend`, `sendrecv`) sends the first message of a type to that rank long and
 //! named, and later ones of up to 256 bytes short: the bytes of the name and the header are work on both sides, and Open MPI 4.1
 //! charges steps for size (raw messages of 129 bytes cost about 15% more than those of
@@ -29,7 +30,7 @@
 //! | offset     | size | field                                                        |
 //! |------------|------|--------------------------------------------------------------|
 //! | 0          | 4    | magic `b"rspr"`                                              |
-//! | 4          | 1    | format version, `3`                                          |
+//! | 4          | 1    | format version, `5`                                          |
 //! | 5          | 1    | flags: bit 0 = split, bit 1 = named; other bits are rejected |
 //! | 6          | 2    | `N`: length of the type name, u16 little-endian (0 unnamed)  |
 //! | 8          | 8    | fingerprint of the sent type, u64 little-endian              |
@@ -71,8 +72,10 @@
 //! sender's vector into the receiver's.)
 //!
 //! Versions 1 (the name always, and the payload length, in the header), 2 (the long
-//! form alone) and 3 (short messages of at most 24 bytes only) are refused with an `Err`
-//! that names an older rspar; any other version, of either form, is refused too.
+//! form alone), 3 (short messages of at most 24 bytes only) and 4 (the short form with
+//! the fingerprint folded to 32 bits, which let two types whose folds collide decode as
+//! each other) are refused with an `Err` that names an older rspar; any other version,
+//! of either form, is refused too.
 //!
 //! Decoding never trusts the bytes: the header must be whole, the lengths must add up to
 //! the message size exactly, and bincode runs with a byte limit equal to the payload
@@ -96,7 +99,7 @@ pub(crate) use write::*;
 /// Bytes of the fixed header.
 pub(crate) const HEADER_LEN: usize = 16;
 const MAGIC: [u8; 4] = *b"rspr";
-const VERSION: u8 = 4;
+const VERSION: u8 = 5;
 const FLAG_SPLIT: u8 = 1;
 const FLAG_NAMED: u8 = 2;
 /// Magic and version, as the low five bytes of the header's first u64.

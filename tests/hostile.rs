@@ -35,7 +35,7 @@ enum Value {
     Thing(Thing),
 }
 
-/// The wire format by hand (version 4): the short form when it fits 256 bytes (as a
+/// The wire format by hand (version 5): the short form when it fits 256 bytes (as a
 /// blocking send to a rank that has the type's name sends it), else the long one.
 fn encode(value: &Value) -> Vec<u8> {
     let long = encode_long(value);
@@ -45,22 +45,22 @@ fn encode(value: &Value) -> Vec<u8> {
     // A vector of numbers travels as its bare elements: the count is dropped.
     let marker = if matches!(value, Value::Numbers(_)) {
         payload = &payload[8..];
-        0xf4
+        0xf5
     } else {
-        0xe4
+        0xe5
     };
-    if 5 + payload.len() > 256 {
+    if 9 + payload.len() > 256 {
         return long;
     }
-    // The short form: a marker (short magic, bare flag, version 4), the fingerprint's
-    // halves folded (u32 LE), the payload.
+    // The short form: a marker (short magic, bare flag, version 5), the fingerprint
+    // (u64 LE), the payload.
     let mut bytes = vec![marker];
-    bytes.extend(((fp ^ (fp >> 32)) as u32).to_le_bytes());
+    bytes.extend(fp.to_le_bytes());
     bytes.extend(payload);
     bytes
 }
 
-/// The long form by hand: "rspr", version 4, flags 2 (named), name length (u16 LE), the
+/// The long form by hand: "rspr", version 5, flags 2 (named), name length (u16 LE), the
 /// fingerprint (FNV-1a of the name, u64 LE), the type name, then bincode with fixed-width
 /// little-endian integers. (A receiver takes it at any size.)
 fn encode_long(value: &Value) -> Vec<u8> {
@@ -97,7 +97,7 @@ fn encode_long(value: &Value) -> Vec<u8> {
             std::any::type_name::<Thing>().to_string()
         }
     };
-    let mut bytes = b"rspr\x04\x02".to_vec();
+    let mut bytes = b"rspr\x05\x02".to_vec();
     bytes.extend((name.len() as u16).to_le_bytes());
     bytes.extend(fingerprint(&name).to_le_bytes());
     bytes.extend(name.as_bytes());
@@ -283,9 +283,9 @@ fn a_mismatched_split_payload_is_discarded_without_its_size_in_memory() {
             let (rank, size) = (world.rank(), world.size());
             let (right, left) = ((rank + 1) % size, (rank + size - 1) % size);
             // The first part of a split `u64` message announcing 1000 more payload bytes:
-            // "rspr", version 4, flags split and named, name length, fingerprint, name,
+            // "rspr", version 5, flags split and named, name length, fingerprint, name,
             // payload length, lead.
-            let mut first = b"rspr\x04\x03".to_vec();
+            let mut first = b"rspr\x05\x03".to_vec();
             first.extend_from_slice(&3u16.to_le_bytes());
             first.extend_from_slice(&fingerprint("u64").to_le_bytes());
             first.extend_from_slice(b"u64");

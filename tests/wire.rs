@@ -36,7 +36,7 @@ fn type_mismatch_names_both_types_and_keeps_the_message() {
     );
 }
 
-/// A type's fingerprint on the wire (format version 4, long form): FNV-1a (64-bit) of its name.
+/// A type's fingerprint on the wire (format version 5, both forms): FNV-1a (64-bit) of its name.
 fn fingerprint(name: &str) -> u64 {
     use std::hash::Hasher;
     let mut hash = fnv::FnvHasher::default();
@@ -76,7 +76,7 @@ fn type_mismatch_is_named_at_every_size() {
             // A new communicator: its sends have named no type to any rank yet.
             let comm = world.duplicate()?;
             let mut sizes = vec![];
-            for len in [0usize, 1, 200, 232, 250, 251, 256, 1024] {
+            for len in [0usize, 1, 200, 232, 246, 247, 256, 1024] {
                 let tagged = comm.tag(if blocking { 3 } else { 4 });
                 let send = || match blocking {
                     true => tagged.send(&vec![7u8; len], right),
@@ -96,7 +96,7 @@ fn type_mismatch_is_named_at_every_size() {
                     ErrorKind::TypeMismatch { found, .. }
                         if !blocking && len == 0 && rank % 2 == 1 =>
                     {
-                        assert!(found.contains("short fingerprint"), "{found}")
+                        assert!(found.contains("a short message carries no name"), "{found}")
                     }
                     ErrorKind::TypeMismatch { found, .. } => assert_eq!(found, name, "{len}"),
                     other => panic!("expected TypeMismatch at {len} bytes, got {other:?}"),
@@ -120,10 +120,10 @@ fn type_mismatch_is_named_at_every_size() {
         for blocking in [true, false] {
             let sizes = short_then_named(blocking)?;
             if size > 1 {
-                // Short up to 24 bytes (5 + the elements), then named once (16 + 19 + 8 +
+                // Short up to 24 bytes (9 + the elements), then named once (16 + 19 + 8 +
                 // the elements), then short up to 256 bytes, then named.
                 let long = |len: usize| 16 + 19 + 8 + len;
-                let short = [5, 6, long(200), 237, 255, 256, long(256), long(1024)];
+                let short = [9, 10, long(200), 241, 255, 256, long(256), long(1024)];
                 assert_eq!(sizes, short, "blocking: {blocking}");
             }
         }
@@ -134,7 +134,7 @@ fn type_mismatch_is_named_at_every_size() {
 /// A short message carries no name. A send's first message of a type to a rank (above 24
 /// bytes) is long and named, and the receiver keeps the name, so its later short messages
 /// are named too, even where the receiver never used the type; a short message of at most
-/// 24 bytes of a type the receiver never used gives its 32-bit fingerprint. The refused
+/// 24 bytes of a type the receiver never used gives its fingerprint. The refused
 /// messages stay queued.
 #[test]
 fn a_short_mismatch_names_what_the_receiver_knows() {
@@ -164,9 +164,8 @@ fn a_short_mismatch_names_what_the_receiver_knows() {
                 1 => {
                     let name = std::any::type_name::<OnlyRankZeroSendsThis>();
                     let fp = fingerprint(name);
-                    let folded = format!("{:#010x}", (fp ^ (fp >> 32)) as u32);
                     let unknown = found(world.receive::<String>(0).unwrap_err());
-                    assert!(unknown.contains(&folded), "{unknown}");
+                    assert!(unknown.contains(&format!("{fp:#018x}")), "{unknown}");
                     assert_eq!(world.receive::<OnlyRankZeroSendsThis>(0)?.0, 7);
                     // The first 100-byte message carries the name; the second is short.
                     assert_eq!(
@@ -180,8 +179,8 @@ fn a_short_mismatch_names_what_the_receiver_knows() {
                     let (first, one) = world.tag(1).with_status().receive(0)?;
                     let (second, two) = world.tag(2).with_status().receive(0)?;
                     assert_eq!((first, second), (text(), text()));
-                    assert_eq!(two.bytes, 5 + 8 + 100);
-                    assert_eq!(one.bytes, two.bytes + 16 - 5 + either.len());
+                    assert_eq!(two.bytes, 9 + 8 + 100);
+                    assert_eq!(one.bytes, two.bytes + 16 - 9 + either.len());
                 }
                 _ => {}
             }
@@ -212,15 +211,18 @@ fn the_old_wire_format_is_a_clear_error() {
             }
             other => panic!("expected Decode, got {other:?}"),
         }
-        // Version 3's short form of 42u64: marker 0xe3, the folded fingerprint, payload.
+        // Versions 3 and 4's short form of 42u64: marker 0xe3 or 0xe4, the folded
+        // fingerprint, payload.
         let fp = fingerprint("u64");
-        let mut three = vec![0xe3];
-        three.extend_from_slice(&((fp ^ (fp >> 32)) as u32).to_le_bytes());
-        three.extend_from_slice(&42u64.to_le_bytes());
-        world.send_buffer(&three, right)?;
-        let err = world.receive::<u64>(left).unwrap_err();
-        assert!(err.to_string().contains("version 3"), "{err}");
-        assert!(err.to_string().contains("older rspar"), "{err}");
+        for old in [3u8, 4] {
+            let mut short = vec![0xe0 | old];
+            short.extend_from_slice(&((fp ^ (fp >> 32)) as u32).to_le_bytes());
+            short.extend_from_slice(&42u64.to_le_bytes());
+            world.send_buffer(&short, right)?;
+            let err = world.receive::<u64>(left).unwrap_err();
+            assert!(err.to_string().contains(&format!("version {old}")), "{err}");
+            assert!(err.to_string().contains("older rspar"), "{err}");
+        }
         let back: usize = world.sendrecv(&rank, right, left)?;
         assert_eq!(back, left);
         Ok(())
@@ -237,14 +239,14 @@ fn undecodable_bytes_are_an_error_not_a_panic() {
             let (right, left) = ((rank + 1) % size, (rank + size - 1) % size);
             // Raw bytes (no rspar header), and a header announcing more than it carries.
             world.send_buffer(b"definitely not an object", right)?;
-            // (Version 4: "rspr", 4, flags (1 split, 2 named), name length, fingerprint.)
-            let mut forged = b"rspr\x04\x02\x00\x10".to_vec();
+            // (Version 5: "rspr", 5, flags (1 split, 2 named), name length, fingerprint.)
+            let mut forged = b"rspr\x05\x02\x00\x10".to_vec();
             forged.extend_from_slice(&fingerprint("alloc::string::String").to_le_bytes());
             forged.extend_from_slice(b"alloc");
             world.send_buffer(&forged, right)?;
             // The first part of a split message announcing a terabyte, then 3 bytes: an
             // error, with nothing allocated for the announced size.
-            let mut split = b"rspr\x04\x03\x05\x00".to_vec();
+            let mut split = b"rspr\x05\x03\x05\x00".to_vec();
             split.extend_from_slice(&fingerprint("alloc::string::String").to_le_bytes());
             split.extend_from_slice(b"alloc");
             split.extend_from_slice(&(1u64 << 40).to_le_bytes());
@@ -278,7 +280,7 @@ fn forged_number_payloads_are_decode_errors() {
             // A split message's first part: header, type name, the payload's length and
             // its first 8 bytes (for a vector of numbers, its count).
             let split_head = |payload_len: u64, count: u64| {
-                let mut head = b"rspr\x04\x03".to_vec();
+                let mut head = b"rspr\x05\x03".to_vec();
                 head.extend_from_slice(&(name.len() as u16).to_le_bytes());
                 head.extend_from_slice(&fingerprint("alloc::vec::Vec<f64>").to_le_bytes());
                 head.extend_from_slice(name);

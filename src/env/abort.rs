@@ -17,6 +17,18 @@ pub const ERROR_EXIT_CODE: i32 = 1;
 /// `MPI_ABORT was invoked` banner, which says the same, is left out). Without MPI up,
 /// exits this process with `code`.
 ///
+/// Any thread may call it. Its one MPI call is then `MPI_Abort`, from that thread: the
+/// line's rank and size are the ones noted at `init`, not asked of MPI. Under
+/// [`Threading::Multiple`] that is within the MPI standard; under a lower level (rspar's
+/// default is `Single`) the standard allows MPI calls on the main thread only, and
+/// `MPI_Abort` from another one is what Open MPI 4.1 and MPICH 4.0 handle
+/// (`tests/off_main_thread.rs`, while the main thread waits in a receive). No other
+/// path ends every rank with `code` on both launchers: a process that exits instead
+/// ends the job, but MPICH's `mpiexec` then reports the signal it killed the other
+/// ranks with (9) rather than `code`.
+///
+/// [`Threading::Multiple`]: crate::Threading::Multiple
+///
 /// ```no_run
 /// # // rspar-doc: ranks 2..
 /// let world = rspar::init()?;
@@ -39,13 +51,20 @@ pub fn abort(code: i32) -> ! {
 /// This process's rank and the size of the world `init` gives it (in a pool worker
 /// spawned at run time: its spawn's world, the parent first).
 pub(crate) fn world_place() -> (i32, i32) {
-    (super::hooks().place)().unwrap_or_else(|| {
-        let world = SimpleCommunicator::world();
-        (world.rank(), world.size())
-    })
+    (super::hooks().place)()
+        .or_else(|| {
+            (!super::may_call_mpi_here())
+                .then(super::noted_place)
+                .flatten()
+        })
+        .unwrap_or_else(|| {
+            let world = SimpleCommunicator::world();
+            (world.rank(), world.size())
+        })
 }
 
-/// `MPI_Abort` on the world (or exit without MPI), with no message of its own.
+/// `MPI_Abort` on the world (or exit without MPI), with no message of its own. Any
+/// thread may call it (see [`abort`] on threads other than the main one).
 pub(crate) fn abort_job(code: i32) -> ! {
     if initialized() {
         // The line saying why is in the pipe to the launcher; give it a moment to forward

@@ -13,7 +13,8 @@ mod panic;
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
+use std::thread::ThreadId;
 
 use mpi::environment::Universe;
 
@@ -28,6 +29,40 @@ pub(crate) use panic::{catch_task_panic, install_panic_hook, payload_text};
 
 /// True while an [`Env`] exists in this process.
 static ENV_LIVE: AtomicBool = AtomicBool::new(false);
+
+/// Where MPI may be called from, for calls that any thread may make (`abort`, the panic
+/// hook, the watchdog): the thread that started the last [`Env`] (rspar's communicators
+/// are not `Send`, so rspar calls MPI there only), the level MPI provides, and this
+/// process's place in its world (rank, size), so that no other thread asks MPI for it.
+static MPI_THREAD: Mutex<Option<MpiThread>> = Mutex::new(None);
+
+#[derive(Clone, Copy)]
+struct MpiThread {
+    thread: ThreadId,
+    threading: Threading,
+    place: (i32, i32),
+}
+
+fn mpi_thread() -> Option<MpiThread> {
+    *MPI_THREAD
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Whether this thread may call MPI now: MPI is up and this is the thread that started
+/// it, or MPI provides `Threading::Multiple`. (Under a lower level a call from another
+/// thread may run beside the main thread's, which MPI does not allow.)
+pub(crate) fn may_call_mpi_here() -> bool {
+    initialized()
+        && mpi_thread().is_none_or(|mpi| {
+            mpi.threading == Threading::Multiple || mpi.thread == std::thread::current().id()
+        })
+}
+
+/// This process's (rank, size) as its `Env` noted them, for threads that may not ask MPI.
+pub(crate) fn noted_place() -> Option<(i32, i32)> {
+    mpi_thread().map(|mpi| mpi.place)
+}
 
 thread_local! {
     /// The environment of this thread's communicators, for `Init::wrap` to join.
@@ -104,23 +139,24 @@ pub fn spawned() -> bool {
     (hooks().place)().is_some()
 }
 
-/// Wall-clock time in seconds (`MPI_Wtime`) while MPI is up; before [`init`](crate::init) and after
-/// finalization, seconds from a monotonic clock started at the first call.
+/// Wall-clock time in seconds from a monotonic clock, started at the first call in this
+/// process: the same clock before [`init`](crate::init), while MPI is up and after
+/// finalization, and safe to call from any thread (a pool task on the root's compute
+/// thread, a thread of the user's own) whatever the MPI threading level, since it does
+/// not call MPI (`MPI_Wtime` may be called only where MPI may be; on Linux both read
+/// `CLOCK_MONOTONIC`). Like `MPI_Wtime`'s, its values on different ranks are not
+/// comparable: time spans are.
 ///
 /// ```
 /// let t0 = rspar::wtime();
 /// assert!(rspar::wtime() >= t0);
 /// ```
 pub fn wtime() -> f64 {
-    if initialized() {
-        mpi::time()
-    } else {
-        static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-        START
-            .get_or_init(std::time::Instant::now)
-            .elapsed()
-            .as_secs_f64()
-    }
+    static START: OnceLock<std::time::Instant> = OnceLock::new();
+    START
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_secs_f64()
 }
 
 /// The running MPI environment, shared by every communicator.
@@ -154,6 +190,13 @@ impl Env {
             parked: RefCell::default(),
         });
         ENV_LIVE.store(true, Ordering::SeqCst);
+        *MPI_THREAD
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(MpiThread {
+            thread: std::thread::current().id(),
+            threading,
+            place: (rank as i32, size as i32),
+        });
         CURRENT.with(|current| *current.borrow_mut() = Rc::downgrade(&env));
         env
     }

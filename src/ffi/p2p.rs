@@ -32,6 +32,24 @@ pub(crate) enum Received {
     Overflow,
 }
 
+/// The value an MPI call wrote into `out`, when its return `code` is `MPI_SUCCESS`;
+/// `None`, with nothing read, on any error (a failed call may have written part of it,
+/// or none).
+///
+/// # Safety
+///
+/// The call that returned `code` must have written a whole valid `T` into `out`
+/// whenever it returned `MPI_SUCCESS`.
+#[inline(always)]
+pub(crate) unsafe fn written<T>(code: i32, out: MaybeUninit<T>) -> Option<T> {
+    if code == ffi::MPI_SUCCESS as i32 {
+        // SAFETY: the call succeeded, so (the caller's promise) it wrote a whole `T`.
+        Some(unsafe { out.assume_init() })
+    } else {
+        None
+    }
+}
+
 /// `MPI_Recv` into `buf` from `source` with `tag` (`None` = any) on `comm`, whose
 /// error handler must be [`errors_return`](super::errors_return).
 #[inline]
@@ -60,16 +78,18 @@ pub(crate) fn receive_into<T: Plain>(
         }
     };
     let code = Layout::with::<T, _>(len, recv)?;
-    // SAFETY: written by MPI_Recv (also on error, as the communicator returns errors).
-    let status = unsafe { status.assume_init() };
-    if let Err(err) = check_on(code, "MPI_Recv", comm) {
+    // SAFETY: a successful MPI_Recv writes the whole status. (On an error it may write
+    // part of it, or none: Open MPI's MPI_Recv under fault tolerance returns early. It
+    // is not read then.)
+    let Some(status) = (unsafe { written(code, status) }) else {
+        let err = super::mpi_error_on(code, "MPI_Recv", comm);
         if let ErrorKind::Mpi { class, .. } = err.kind() {
             if *class == ffi::MPI_ERR_TRUNCATE as i32 {
                 return Ok(Received::Overflow);
             }
         }
         return Err(err);
-    }
+    };
     let bytes = status_bytes(&status);
     Ok(Received::Message {
         status: envelope(&status, bytes),
@@ -212,16 +232,15 @@ impl Matched {
         // `message` is matched and unreceived, and MPI_Mrecv sets it to
         // MPI_MESSAGE_NULL.
         unsafe {
-            if ffi::MPI_Type_contiguous(sink.len() as i32, byte, block.as_mut_ptr()) != 0 {
+            let made = ffi::MPI_Type_contiguous(sink.len() as i32, byte, block.as_mut_ptr());
+            let Some(mut block) = written(made, block) else {
                 return;
-            }
-            let mut block = block.assume_init();
+            };
             let made = ffi::MPI_Type_create_resized(block, 0, 0, repeated.as_mut_ptr());
             ffi::MPI_Type_free(&mut block);
-            if made != 0 {
+            let Some(mut repeated) = written(made, repeated) else {
                 return;
-            }
-            let mut repeated = repeated.assume_init();
+            };
             if ffi::MPI_Type_commit(&mut repeated) == 0 {
                 ffi::MPI_Mrecv(
                     sink.as_mut_ptr().cast(),
@@ -306,4 +325,28 @@ pub(crate) fn send<T: Plain>(comm: Comm, buf: &[T], dest: i32, tag: i32) -> Resu
         unsafe { ffi::MPI_Send(buf.as_ptr().cast(), count, datatype, dest, tag, comm.0) }
     })?;
     check_on(code, "MPI_Send", comm)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A call that fails writes nothing, or part of its value: nothing is read (under
+    /// miri, reading it would be undefined behaviour, caught). No MPI here.
+    #[test]
+    fn a_failed_call_s_output_is_never_read() {
+        let status = MaybeUninit::<ffi::MPI_Status>::uninit();
+        // SAFETY: the code is an error: `written` must not read `status`.
+        assert!(unsafe { written(ffi::MPI_ERR_OTHER as i32, status) }.is_none());
+        let mut half = MaybeUninit::<[u64; 2]>::uninit();
+        // Part of it written, as a failed MPI_Recv may (Open MPI under fault tolerance).
+        // SAFETY: the first element is in bounds of `half`.
+        unsafe { half.as_mut_ptr().cast::<u64>().write(7) };
+        // SAFETY: as above.
+        assert!(unsafe { written(ffi::MPI_ERR_TRUNCATE as i32, half) }.is_none());
+        let mut whole = MaybeUninit::<u64>::uninit();
+        whole.write(42);
+        // SAFETY: success, and `whole` was written.
+        assert_eq!(unsafe { written(ffi::MPI_SUCCESS as i32, whole) }, Some(42));
+    }
 }

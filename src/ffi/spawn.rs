@@ -15,6 +15,7 @@ use mpi::topology::SimpleCommunicator;
 use mpi::traits::Equivalence;
 
 use super::check;
+use super::p2p::written;
 use crate::error::{ErrorKind, Result};
 
 /// The parent's end of one spawn: the inter-communicator to the children it started.
@@ -112,8 +113,11 @@ pub(crate) fn spawn(
         for (key, value) in &keys {
             ffi::MPI_Info_set(info, key.as_ptr(), value.as_ptr());
         }
-        ffi::MPI_Comm_get_errhandler(ffi::RSMPI_COMM_SELF, handler.as_mut_ptr());
-        let mut handler = handler.assume_init();
+        let got = ffi::MPI_Comm_get_errhandler(ffi::RSMPI_COMM_SELF, handler.as_mut_ptr());
+        let Some(mut handler) = written(got, handler) else {
+            ffi::MPI_Info_free(&mut info);
+            return Err(super::mpi_error(got, "MPI_Comm_get_errhandler"));
+        };
         ffi::MPI_Comm_set_errhandler(ffi::RSMPI_COMM_SELF, ffi::RSMPI_ERRORS_RETURN);
         let code = ffi::MPI_Comm_spawn(
             program.as_ptr(),
@@ -198,10 +202,12 @@ fn gather_pids(merged: &SimpleCommunicator, mine: u32) -> Result<Vec<u32>> {
 pub(crate) fn parent_merged(pid: u32) -> Result<Option<SimpleCommunicator>> {
     let mut parent = MaybeUninit::<ffi::MPI_Comm>::uninit();
     // SAFETY: MPI_Comm_get_parent writes one handle (MPI_COMM_NULL without a parent); the
-    // handle is MPI's and not freed here (rsmpi disconnects it at finalize).
-    let parent = unsafe {
-        ffi::MPI_Comm_get_parent(parent.as_mut_ptr());
-        parent.assume_init()
+    // handle is MPI's and not freed here (rsmpi disconnects it at finalize). It is read
+    // only if the call succeeded.
+    let got = unsafe { ffi::MPI_Comm_get_parent(parent.as_mut_ptr()) };
+    // SAFETY: a successful MPI_Comm_get_parent writes the handle.
+    let Some(parent) = (unsafe { written(got, parent) }) else {
+        return Err(super::mpi_error(got, "MPI_Comm_get_parent"));
     };
     // SAFETY: reads a predefined handle.
     if parent == unsafe { ffi::RSMPI_COMM_NULL } {
@@ -225,10 +231,12 @@ pub(crate) fn disconnect_parent() -> Result<()> {
     let mut parent = MaybeUninit::<ffi::MPI_Comm>::uninit();
     // SAFETY: MPI_Comm_get_parent writes one handle; when it is not MPI_COMM_NULL it is
     // the live parent inter-communicator, disconnected once here (MPI then returns
-    // MPI_COMM_NULL for the parent).
+    // MPI_COMM_NULL for the parent). It is read only if the call succeeded.
     unsafe {
-        ffi::MPI_Comm_get_parent(parent.as_mut_ptr());
-        let mut parent = parent.assume_init();
+        let got = ffi::MPI_Comm_get_parent(parent.as_mut_ptr());
+        let Some(mut parent) = written(got, parent) else {
+            return check(got, "MPI_Comm_get_parent");
+        };
         if parent == ffi::RSMPI_COMM_NULL {
             return Ok(());
         }

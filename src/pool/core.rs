@@ -16,13 +16,15 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 mod compute;
+mod loads;
 mod members;
+mod outcome;
 mod reports;
 mod survive;
 
 pub(crate) use members::{Member, Membership};
 
-use super::worker::{run_task, Order, Report, ORDER, REPORT, ROOT};
+use super::worker::{run_task, Bundle, Order, Report, ORDER, REPORT, ROOT};
 use crate::comm::Communicator;
 use crate::error::{Error, ErrorKind, Result};
 use crate::wire;
@@ -57,13 +59,12 @@ pub(crate) struct Core<'f, I, O> {
     links: Vec<Communicator>,
     /// Every process that ever was in the pool, by worker id (the root is 0).
     members: Vec<Member>,
-    /// Busy workers per link.
-    busy_on: Vec<usize>,
     f: Box<dyn Fn(I) -> std::result::Result<O, String> + Sync + 'f>,
     chunk: Option<usize>,
     retries: usize,
     idle: Vec<usize>,
-    busy: usize,
+    /// The batches out at the workers (a worker is busy while it holds one).
+    loads: loads::Loads,
     queue: VecDeque<(u64, I)>,
     slots: VecDeque<Slot<O>>,
     base: u64,
@@ -162,12 +163,15 @@ where
                     state: Membership::Active,
                 })
                 .collect(),
-            busy_on: vec![0],
             f,
             chunk,
             retries,
             idle: (1..size).rev().collect(),
-            busy: 0,
+            loads: {
+                let mut loads = loads::Loads::default();
+                loads.add_link();
+                loads
+            },
             queue: VecDeque::new(),
             slots: VecDeque::new(),
             base: 0,
@@ -196,7 +200,7 @@ where
 
     /// True when no worker is left: the root runs everything.
     fn alone(&self) -> bool {
-        self.idle.is_empty() && self.busy == 0
+        self.idle.is_empty() && self.loads.busy() == 0
     }
 
     pub(crate) fn root_computes(&self) -> bool {
@@ -234,7 +238,7 @@ where
     /// Run one batch on the root if a task is queued.
     pub(crate) fn run_one_batch(&mut self) -> Result<()> {
         if self.root_computes() && self.has_queued() {
-            self.run_here()?;
+            self.run_here();
         }
         Ok(())
     }
@@ -296,36 +300,77 @@ where
         self.finished.get(&stream).is_some_and(|q| !q.is_empty())
     }
 
-    /// Hand queued tasks to idle workers (no MPI call when none is idle).
+    /// Hand queued tasks to idle workers (no MPI call when none is idle). An input
+    /// that cannot be encoded fails its own task here; a hand-out that cannot be sent
+    /// fails its batch's tasks (and returns the error) unless the worker was lost (ULFM),
+    /// whose batch goes back in the queue.
     #[inline]
     pub(crate) fn dispatch(&mut self) -> Result<()> {
         while !self.idle.is_empty() {
-            let batch = self.take_batch()?;
+            let batch = self.take_batch();
             if batch.is_empty() {
                 break;
             }
+            let mut bundle = Bundle::pack(
+                "input",
+                batch.into_iter().map(|(id, input)| (id, Ok(input))),
+            );
+            // Inputs that cannot be encoded fail here, and do not travel.
+            for (id, message) in bundle.take_failures() {
+                self.conclude(id, Err((ROOT, message)));
+            }
+            let ids: Vec<u64> = bundle.ids().collect();
+            if ids.is_empty() {
+                continue;
+            }
+            let bytes = match wire::encode(&Order::Work(bundle)) {
+                Ok(bytes) => bytes,
+                Err(err) => {
+                    for id in ids {
+                        let message = format!("its batch cannot be encoded: {err}");
+                        self.conclude(id, Err((ROOT, message)));
+                    }
+                    continue;
+                }
+            };
             let worker = self.idle.pop().expect("an idle worker");
-            let bytes = wire::encode(&Order::Work(batch))?;
             let Member { link, rank, .. } = self.members[worker];
             if crate::fault::enabled() {
                 self.held.insert(worker, bytes.clone());
             }
             let sent = self.links[link].tag(ORDER).send_encoded(bytes, rank);
-            self.busy_on[link] += 1;
-            self.busy += 1;
+            self.loads.hand_out(worker, link, ids);
             self.last_dispatch = Instant::now();
             if let Err(err) = sent {
-                self.survive(err, link)?;
+                let text = err.to_string();
+                if let Err(err) = self.survive(err, link) {
+                    self.abandon(worker, &text);
+                    return Err(err);
+                }
             }
         }
         Ok(())
+    }
+
+    /// Worker `worker` could not be sent its batch: it is out of the pool, and the
+    /// batch's tasks fail with `why` (the send's error).
+    fn abandon(&mut self, worker: usize, why: &str) {
+        self.held.remove(&worker);
+        self.members[worker].state = Membership::Gone;
+        if let Some(ids) = self.loads.take(worker) {
+            let rank = self.members[worker].rank;
+            for id in ids {
+                let message = format!("its batch could not be sent to rank {rank}: {why}");
+                self.conclude(id, Err((worker, message)));
+            }
+        }
     }
 
     /// The next batch from the queue (cancelled tasks skipped), marked running. Its
     /// size shrinks with the queue (guided self-scheduling): about an eighth of an
     /// equal share per rank, so tiny tasks travel in large batches and the last,
     /// small batches even out the finish.
-    fn take_batch(&mut self) -> Result<Vec<(u64, I)>> {
+    fn take_batch(&mut self) -> Vec<(u64, I)> {
         let size = self.chunk.unwrap_or(
             (self.queue.len() / (8 * (self.ranks() + self.pending_spawn.map_or(0, |p| p.0))))
                 .max(1),
@@ -340,61 +385,25 @@ where
                 _ => continue, // cancelled
             }
             if self.retries > 0 && !self.keep.contains_key(&id) {
-                self.keep.insert(id, wire::encode(&input)?);
+                // An input that cannot be encoded is not kept: its first failure is then
+                // its last (`finish`).
+                if let Ok(bytes) = wire::encode(&input) {
+                    self.keep.insert(id, bytes);
+                }
             }
             batch.push((id, input));
         }
-        Ok(batch)
-    }
-
-    /// Record one task's outcome from `rank`.
-    fn finish(
-        &mut self,
-        id: u64,
-        outcome: std::result::Result<O, String>,
-        rank: usize,
-    ) -> Result<()> {
-        self.ran[rank] += 1;
-        let retries = self.retries;
-        let Some(slot) = self.slot_mut(id) else {
-            return Ok(());
-        };
-        let outcome = match outcome {
-            Err(_) if slot.tries < retries && !slot.detached => {
-                slot.tries += 1;
-                slot.state = State::Queued;
-                let bytes = self.keep.get(&id).map(Vec::as_slice).unwrap_or_default();
-                let input = wire::decode(bytes)?;
-                self.queue.push_back((id, input));
-                return Ok(());
-            }
-            Ok(value) => Ok(value),
-            Err(message) => Err((rank, message)),
-        };
-        if slot.detached {
-            slot.state = State::Gone;
-        } else {
-            slot.state = State::Done(outcome);
-            if let Some(stream) = slot.notify {
-                self.finished.entry(stream).or_default().push_back(id);
-            }
-        }
-        if retries > 0 {
-            self.keep.remove(&id);
-        }
-        self.trim();
-        Ok(())
+        batch
     }
 
     /// Run one batch on the root, on its main thread.
-    fn run_here(&mut self) -> Result<()> {
+    fn run_here(&mut self) {
         let start = Instant::now();
-        for (id, input) in self.take_batch()? {
+        for (id, input) in self.take_batch() {
             let outcome = run_task(&*self.f, input);
-            self.finish(id, outcome, ROOT)?;
+            self.finish(id, outcome, ROOT);
         }
         self.local_time = start.elapsed();
-        Ok(())
     }
 
     /// One non-blocking step: collect the reports that are there, hand out work.
@@ -421,7 +430,7 @@ where
         // A pool closed before any work spawns nothing.
         self.pending_spawn = None;
         self.queue.clear();
-        while self.busy > 0 {
+        while self.loads.busy() > 0 {
             let _wait = crate::trace::receiving("pool (root closing)", None, Some(REPORT));
             let patience = self.patience();
             if let Some(Some((report, source))) =
@@ -446,9 +455,7 @@ where
             // A spawned worker learns who of its spawn serves on: the next pool links
             // only them.
             let active = group.map(super::spawn::active).unwrap_or_default();
-            let sent = self.links[link]
-                .tag(ORDER)
-                .send(&Order::<I>::Stop(active), rank);
+            let sent = self.links[link].tag(ORDER).send(&Order::Stop(active), rank);
             if let Err(err) = sent {
                 self.survive(err, link)?;
             }

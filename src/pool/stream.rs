@@ -169,7 +169,7 @@ where
             return self.fail(err);
         }
         let outcome = self.feed.pool.core.borrow_mut().take(id).map(|(_, o)| o);
-        self.window.pop_front();
+        let (index, _) = self.window.pop_front().expect("the task waited for");
         match outcome {
             Some(Ok(value)) => {
                 self.feed.yielded += 1;
@@ -177,7 +177,8 @@ where
                 Some(Ok(value))
             }
             Some(Err(err)) => self.fail(err),
-            None => unreachable!("a ready task has an outcome"),
+            // The pool stopped with the task neither done nor gone: nothing can finish it.
+            None => self.fail(stalled(index)),
         }
     }
 }
@@ -265,7 +266,12 @@ where
             return self.fail(err);
         }
         let mut core = self.feed.pool.core.borrow_mut();
-        let id = core.next_finished(stream).expect("a finished task");
+        let Some(id) = core.next_finished(stream) else {
+            // The pool stopped with none of the stream's tasks finished: nothing can
+            // finish them.
+            drop(core);
+            return self.fail(stalled(self.feed.yielded));
+        };
         let outcome = core.take(id);
         drop(core);
         self.ids.remove(&id);
@@ -277,7 +283,7 @@ where
                 Some(Ok((index, value)))
             }
             Some((_, Err(err))) => self.fail(err),
-            None => unreachable!("a finished task has an outcome"),
+            None => self.fail(stalled(self.feed.yielded)),
         }
     }
 }
@@ -291,4 +297,15 @@ impl<I, O, It> Drop for ImapUnordered<'_, '_, I, O, It> {
             core.forget_stream(self.stream);
         }
     }
+}
+
+/// The error of a stream whose pool stopped making progress with the task at `index`
+/// (or its next one) unfinished: no task runs or is queued that could finish it.
+fn stalled(index: usize) -> crate::Error {
+    ErrorKind::Deadlock {
+        reason: format!(
+            "the pool has nothing queued or running, but the stream's task {index} is unfinished"
+        ),
+    }
+    .into()
 }

@@ -20,13 +20,13 @@ pub(crate) struct Parsed<'a> {
     pub(crate) payload: &'a [u8],
 }
 
-/// A sent type's fingerprint: whole (64 bits), or folded to 32 in a short message.
+/// A sent type's fingerprint, from a long message or a short one (which has no name).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Fingerprint {
     /// The whole fingerprint.
     Full(u64),
-    /// The short one ([`short::fold`]).
-    Short(u32),
+    /// From a short message.
+    Short(u64),
 }
 
 impl Fingerprint {
@@ -34,8 +34,7 @@ impl Fingerprint {
     #[inline(always)]
     pub(crate) fn is<T: ?Sized>(self) -> bool {
         match self {
-            Fingerprint::Full(full) => full == fingerprint::<T>(),
-            Fingerprint::Short(folded) => folded == short::fold(fingerprint::<T>()),
+            Fingerprint::Full(full) | Fingerprint::Short(full) => full == fingerprint::<T>(),
         }
     }
 }
@@ -45,15 +44,15 @@ impl Parsed<'_> {
     pub(crate) fn sent_type(&self) -> Result<String> {
         match (self.name, self.fingerprint) {
             (Some(name), _) => Ok(name_str(name)?.to_owned()),
-            (None, Fingerprint::Full(full)) => Ok(short::full_name_of(full).unwrap_or_else(|| {
+            (None, Fingerprint::Full(full)) => Ok(short::name_of(full).unwrap_or_else(|| {
                 format!(
                     "a type of fingerprint {full:#018x} (its name was left off this message, \
                      and this program has not used that type)"
                 )
             })),
-            (None, Fingerprint::Short(folded)) => Ok(short::name_of(folded).unwrap_or_else(|| {
+            (None, Fingerprint::Short(full)) => Ok(short::name_of(full).unwrap_or_else(|| {
                 format!(
-                    "a type of short fingerprint {folded:#010x} (a short message carries no \
+                    "a type of fingerprint {full:#018x} (a short message carries no \
                      name, and this program has not used that type)"
                 )
             })),
@@ -202,7 +201,8 @@ pub(crate) fn decode_common<T: DeserializeOwned>(bytes: &[u8]) -> Option<Result<
 /// [`decode_common`] of a message in the long form: its payload.
 #[inline(always)]
 pub(super) fn long_payload<T>(bytes: &[u8]) -> Option<&[u8]> {
-    if bytes.len() < HEADER_LEN || u64_at(bytes, 8) != fingerprint::<T>() {
+    let full = fingerprint::<T>();
+    if bytes.len() < HEADER_LEN || u64_at(bytes, 8) != full {
         return None;
     }
     let word = u64_at(bytes, 0);
@@ -214,7 +214,7 @@ pub(super) fn long_payload<T>(bytes: &[u8]) -> Option<&[u8]> {
     if named {
         // The sender's first message of `T` to this process: later ones may come in the
         // short form, unnamed, and a receive of another type then names `T` from here.
-        short::note(TypeName::of::<T>());
+        short::note_known::<T>(full);
     }
     bytes.get(HEADER_LEN + (word >> 48) as usize..)
 }
@@ -242,9 +242,10 @@ pub(crate) fn check_type<T: ?Sized>(parsed: &Parsed<'_>) -> Result<()> {
 /// be received as a `T`.
 #[inline]
 pub(crate) fn check_split_type<T: ?Sized>(first: &[u8], head: &SplitHead) -> Result<()> {
-    if head.fingerprint == fingerprint::<T>() {
+    let full = fingerprint::<T>();
+    if head.fingerprint == full {
         // Named (or its name too long to travel): later messages may come short.
-        short::note(TypeName::of::<T>());
+        short::note_known::<T>(full);
         return Ok(());
     }
     let named = first[5] & FLAG_NAMED != 0;
@@ -330,4 +331,10 @@ pub(crate) fn split_payload(first: &[u8]) -> Option<SplitHead> {
         lead: first[at + LEN_LEN..].try_into().ok()?,
         fingerprint: head.fingerprint,
     })
+}
+
+/// Decode a payload that [`encode_bare_into`] wrote, its type vouched for by its
+/// container.
+pub(crate) fn decode_bare<T: DeserializeOwned>(payload: &[u8]) -> Result<T> {
+    decode_payload(payload, false)
 }

@@ -1,6 +1,9 @@
-//! The short form of a message (wire format 4): a one-byte header and a 32-bit
-//! fingerprint, for messages of at most [`MAX`] bytes, so that small objects stay as
-//! short as raw MPI's messages of their size. The layout is in the docs of [`super`].
+//! The short form of a message (wire format 5): a one-byte marker and the type's whole
+//! 64-bit fingerprint, for messages of at most [`MAX`] bytes, so that small objects stay
+//! nearly as short as raw MPI's messages of their size, and two types are told apart as
+//! surely as by the long form. (Format 4 carried the fingerprint folded to 32 bits: a
+//! search over generated type names finds a colliding pair in under a second, and the
+//! pair then decoded as each other.) The layout is in the docs of [`super`].
 //!
 //! A short message carries no name. The receiver names the sender's type for a mismatch
 //! from a process-local registry of names: the types this program has sent or received
@@ -9,18 +12,17 @@
 //! form, named, and only later ones in the short form above [`TINY`] bytes, so the
 //! receiver has the name before it needs it. Where the registry has no name (a short
 //! message of at most [`TINY`] bytes of a type the receiver never used, or one that
-//! overtook its named predecessor on another tag), the error gives the 32-bit
-//! fingerprint.
+//! overtook its named predecessor on another tag), the error gives the fingerprint.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use super::{bad, Fingerprint, Parsed, TypeName};
 use crate::error::Result;
 
-/// Bytes of the short header: the marker and the 32-bit fingerprint.
-pub(crate) const HEADER_LEN: usize = 5;
+/// Bytes of the short header: the marker and the 64-bit fingerprint.
+pub(crate) const HEADER_LEN: usize = 9;
 
 /// The longest message sent in the short form, to a rank that has the type's name
 /// (Open MPI 4.1's inline limit: [`super::INLINE`]).
@@ -47,7 +49,9 @@ pub(crate) const SERDE: u8 = MAGIC | super::VERSION;
 /// A short message whose payload is a vector's bare elements.
 pub(crate) const ELEMENTS: u8 = MAGIC | BARE | super::VERSION;
 
-/// The short fingerprint of a type: the two halves of its fingerprint folded.
+/// A 32-bit digest of a fingerprint (its halves folded), for keys of tables that only
+/// decide how to send (`engine/introduced.rs`): a collision there costs at most a name
+/// left off, never a type check, which compares the whole fingerprint.
 #[inline(always)]
 pub(crate) fn fold(fingerprint: u64) -> u32 {
     (fingerprint ^ (fingerprint >> 32)) as u32
@@ -69,42 +73,44 @@ pub(crate) fn is_bare(marker: u8) -> bool {
     marker & BARE != 0
 }
 
-/// Write the short header of a message of `name` into `out`; where the payload starts.
+/// Write the short header of a message of the type of fingerprint `full` into `out`;
+/// where the payload starts.
 #[inline(always)]
-pub(crate) fn put_header(out: &mut [u8], bare: bool, name: TypeName) -> usize {
+pub(crate) fn put_header(out: &mut [u8], bare: bool, full: u64) -> usize {
     out[0] = if bare { ELEMENTS } else { SERDE };
-    out[1..HEADER_LEN].copy_from_slice(&fold(name.fingerprint()).to_le_bytes());
+    out[1..HEADER_LEN].copy_from_slice(&full.to_le_bytes());
     HEADER_LEN
 }
 
-/// The short fingerprint at the start of `bytes` (at least [`HEADER_LEN`] long).
+/// The fingerprint in the header at the start of `bytes` (at least [`HEADER_LEN`] long).
 #[inline(always)]
-pub(crate) fn fingerprint_of(bytes: &[u8]) -> u32 {
-    u32::from_le_bytes([bytes[1], bytes[2], bytes[3], bytes[4]])
+pub(crate) fn fingerprint_of(bytes: &[u8]) -> u64 {
+    super::u64_at(bytes, 1)
 }
 
-/// Slots of the registry's lock-free front: the short fingerprint last noted there.
+/// Slots of the registry's lock-free front: the fingerprint last noted there.
 const SLOTS: usize = 256;
-static SEEN: [AtomicU32; SLOTS] = [const { AtomicU32::new(0) }; SLOTS];
+static SEEN: [AtomicU64; SLOTS] = [const { AtomicU64::new(0) }; SLOTS];
 static NAMES: OnceLock<Mutex<Registry>> = OnceLock::new();
 
-/// The names this process knows, by short fingerprint.
+/// The names this process knows, by fingerprint.
 #[derive(Default)]
 struct Registry {
-    names: HashMap<u32, Box<str>>,
+    names: HashMap<u64, Box<str>>,
     /// How many of them came from other processes' messages.
     learned: usize,
 }
 
-/// Whether the registry has a name for `short` (0 is never marked: it is the empty slot).
+/// Whether the registry has a name for fingerprint `full` (0 is never marked: it is the
+/// empty slot).
 #[inline(always)]
-fn seen(short: u32) -> bool {
-    short != 0 && SEEN[short as usize % SLOTS].load(Ordering::Relaxed) == short
+fn seen(full: u64) -> bool {
+    full != 0 && SEEN[full as usize % SLOTS].load(Ordering::Relaxed) == full
 }
 
-/// Mark `short` as named in the registry.
-fn mark_seen(short: u32) {
-    SEEN[short as usize % SLOTS].store(short, Ordering::Relaxed);
+/// Mark fingerprint `full` as named in the registry.
+fn mark_seen(full: u64) {
+    SEEN[full as usize % SLOTS].store(full, Ordering::Relaxed);
 }
 
 fn registry() -> std::sync::MutexGuard<'static, Registry> {
@@ -118,20 +124,29 @@ fn registry() -> std::sync::MutexGuard<'static, Registry> {
 /// compare once noted.
 #[inline(always)]
 pub(crate) fn note(name: TypeName) {
-    let short = fold(name.fingerprint());
-    if !seen(short) {
-        note_slow(short, name);
+    let full = name.fingerprint();
+    if !seen(full) {
+        note_slow(full, name);
+    }
+}
+
+/// [`note`] of `T`, whose fingerprint `full` the caller has at hand (computing it once
+/// keeps the caller small enough for the compiler to fold it, a constant).
+#[inline(always)]
+pub(crate) fn note_known<T: ?Sized>(full: u64) {
+    if !seen(full) {
+        note_slow(full, TypeName::of::<T>());
     }
 }
 
 #[cold]
 #[inline(never)]
-fn note_slow(short: u32, name: TypeName) {
+fn note_slow(full: u64, name: TypeName) {
     registry()
         .names
-        .entry(short)
+        .entry(full)
         .or_insert_with(|| name.to_string().into());
-    mark_seen(short);
+    mark_seen(full);
 }
 
 /// Learn the `name` of the type of `fingerprint` from a message another process sent:
@@ -140,8 +155,7 @@ fn note_slow(short: u32, name: TypeName) {
 #[cold]
 #[inline(never)]
 pub(crate) fn learn(fingerprint: u64, name: &[u8]) {
-    let short = fold(fingerprint);
-    if seen(short) {
+    if seen(fingerprint) {
         return;
     }
     if name.len() > LEARN_NAME_MAX || super::fnv1a(&[name]) != fingerprint {
@@ -151,27 +165,21 @@ pub(crate) fn learn(fingerprint: u64, name: &[u8]) {
         return;
     };
     let mut registry = registry();
-    if !registry.names.contains_key(&short) {
+    if !registry.names.contains_key(&fingerprint) {
         if registry.learned >= LEARN_MAX {
             return;
         }
-        registry.names.insert(short, name.into());
+        registry.names.insert(fingerprint, name.into());
         registry.learned += 1;
     }
-    mark_seen(short);
+    mark_seen(fingerprint);
 }
 
 /// The name of the type of fingerprint `full`, when this program has used it or has
 /// learned it.
-pub(crate) fn full_name_of(full: u64) -> Option<String> {
-    name_of(fold(full)).filter(|name| super::fnv1a(&[name.as_bytes()]) == full)
-}
-
-/// The name of the type of short fingerprint `short`, when this program has used it or
-/// has learned it.
-pub(crate) fn name_of(short: u32) -> Option<String> {
+pub(crate) fn name_of(full: u64) -> Option<String> {
     NAMES.get()?;
-    registry().names.get(&short).map(|name| name.to_string())
+    registry().names.get(&full).map(|name| name.to_string())
 }
 
 /// [`super::parse`] of a message that starts like a short one.
@@ -209,10 +217,10 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
 /// [`super::decode_common`] of a short message: its payload, and whether it is bare elements.
 #[inline(always)]
 pub(crate) fn payload<T>(bytes: &[u8]) -> Option<(&[u8], bool)> {
-    if bytes.len() < HEADER_LEN
-        || bytes.len() > MAX
-        || fingerprint_of(bytes) != fold(super::fingerprint::<T>())
-    {
+    // The fingerprint once (a constant the compiler folds, as long as this stays small),
+    // for the check and the registry's look.
+    let full = super::fingerprint::<T>();
+    if bytes.len() < HEADER_LEN || bytes.len() > MAX || fingerprint_of(bytes) != full {
         return None;
     }
     let payload = &bytes[HEADER_LEN..];
@@ -221,6 +229,60 @@ pub(crate) fn payload<T>(bytes: &[u8]) -> Option<(&[u8], bool)> {
         SERDE => false,
         _ => return None,
     };
-    note(TypeName::of::<T>());
+    note_known::<T>(full);
     Some((payload, bare))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{decode, encode_for, fingerprint, fnv1a, Reader};
+    use super::*;
+    use crate::error::ErrorKind;
+
+    /// Two types whose fingerprints' halves folded to 32 bits are equal (found by the
+    /// birthday search below, over `Twin<1>`, `Twin<2>`, ...): wire format 4's short form
+    /// carried only that, and a `Twin<5544>` arrived as a `Twin<68269>`.
+    #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct Twin<const N: u64>(u64);
+
+    #[test]
+    fn types_whose_short_fingerprints_collided_are_told_apart() {
+        type Sent = Twin<5544>;
+        type Expected = Twin<68269>;
+        let (sent, expected) = (fingerprint::<Sent>(), fingerprint::<Expected>());
+        assert_eq!(fold(sent), fold(expected), "a 32-bit collision");
+        assert_ne!(sent, expected);
+        // In the short form, to anyone and to a rank that has the name.
+        for reader in [Reader::Anyone, Reader::Introduced] {
+            let (bytes, _) = encode_for(&Twin::<5544>(7), || reader).unwrap();
+            assert!(is_short(&bytes));
+            match decode::<Expected>(&bytes).unwrap_err().kind() {
+                ErrorKind::TypeMismatch { expected, found } => {
+                    assert!(expected.ends_with("Twin<68269>"), "{expected}");
+                    assert!(found.ends_with("Twin<5544>"), "{found}");
+                }
+                other => panic!("expected TypeMismatch, got {other:?}"),
+            }
+            assert_eq!(decode::<Sent>(&bytes).unwrap(), Twin(7));
+        }
+    }
+
+    #[test]
+    fn a_birthday_search_finds_32_bit_collisions_but_not_64_bit_ones() {
+        // About 2^16 names give a pair of equal 32-bit folds: a search is cheap, which is
+        // why the short form carries the whole fingerprint.
+        let mut folds = std::collections::HashMap::new();
+        let mut found = None;
+        for n in 0..1_000_000u64 {
+            let name = format!("crate::generated::Type{n}");
+            let full = fnv1a(&[name.as_bytes()]);
+            if let Some((other, other_full)) = folds.insert(fold(full), (n, full)) {
+                found = Some((other, n, other_full, full));
+                break;
+            }
+        }
+        let (a, b, full_a, full_b) = found.expect("a 32-bit collision among a million names");
+        assert_ne!(a, b);
+        assert_ne!(full_a, full_b, "the whole fingerprints differ");
+    }
 }

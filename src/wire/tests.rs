@@ -74,7 +74,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 fn the_header_is_as_documented() {
     let value = [7u64, 8, 9];
     let bytes = encode(&value).unwrap();
-    assert_eq!(&bytes[..8], b"rspr\x04\x02\x08\x00");
+    assert_eq!(&bytes[..8], b"rspr\x05\x02\x08\x00");
     assert_eq!(bytes[8..16], fnv1a(b"[u64; 3]").to_le_bytes());
     assert_eq!(&bytes[16..24], b"[u64; 3]");
     assert_eq!(bytes[24..], bincode_payload(&value));
@@ -149,51 +149,54 @@ fn the_old_wire_format_is_a_clear_error() {
     }
     assert!(split_payload(&old).is_none());
     // Version 2: the long form alone (16-byte header, 64-bit fingerprint).
-    // Versions 2 and 3: the long form as today, the short form of at most 24 bytes.
-    for old in [2, 3] {
+    // Versions 2 and 3: the long form as today, the short form of at most 24 bytes;
+    // version 4: the short form with a 32-bit fingerprint.
+    for old in [2, 3, 4] {
         let mut long = encode(&[42u64; 3]).unwrap();
         long[4] = old;
         let err = decode::<[u64; 3]>(&long).unwrap_err();
         assert!(err.to_string().contains(&format!("version {old}")), "{err}");
         assert!(err.to_string().contains("older rspar"), "{err}");
     }
-    let mut three = encode(&42u64).unwrap();
-    assert_eq!(three.len(), short::HEADER_LEN + 8);
-    three[0] = (three[0] & 0xf0) | 3;
-    let err = decode::<u64>(&three).unwrap_err();
-    assert!(err.to_string().contains("version 3"), "{err}");
-    assert!(err.to_string().contains("older rspar"), "{err}");
+    for old in [3, 4] {
+        let mut short = encode(&42u64).unwrap();
+        assert_eq!(short.len(), short::HEADER_LEN + 8);
+        short[0] = (short[0] & 0xf0) | old;
+        let err = decode::<u64>(&short).unwrap_err();
+        assert!(err.to_string().contains(&format!("version {old}")), "{err}");
+        assert!(err.to_string().contains("older rspar"), "{err}");
+    }
     let mut future = encode(&[42u64; 3]).unwrap();
-    future[4] = 5;
+    future[4] = 6;
     let err = decode::<[u64; 3]>(&future).unwrap_err();
-    assert!(err.to_string().contains("version 5"), "{err}");
+    assert!(err.to_string().contains("version 6"), "{err}");
     // A short message of another version.
     let mut future = encode(&42u64).unwrap();
-    future[0] = (future[0] & 0xf0) | 5;
+    future[0] = (future[0] & 0xf0) | 6;
     let err = decode::<u64>(&future).unwrap_err();
-    assert!(err.to_string().contains("version 5"), "{err}");
+    assert!(err.to_string().contains("version 6"), "{err}");
     assert!(!err.to_string().contains("older rspar"), "{err}");
 }
 
 #[test]
 fn small_values_travel_in_the_short_form() {
-    // A vector of numbers: marker (bare), folded fingerprint, the elements alone.
+    // A vector of numbers: marker (bare), fingerprint, the elements alone.
     let bytes = encode(&vec![1u8, 2, 3]).unwrap();
     let fp = fnv1a(b"alloc::vec::Vec<u8>");
-    assert_eq!(bytes[0], 0xf4);
-    assert_eq!(bytes[1..5], ((fp ^ (fp >> 32)) as u32).to_le_bytes());
-    assert_eq!(&bytes[5..], &[1, 2, 3]);
+    assert_eq!(bytes[0], 0xf5);
+    assert_eq!(bytes[1..9], fp.to_le_bytes());
+    assert_eq!(&bytes[9..], &[1, 2, 3]);
     assert_eq!(decode::<Vec<u8>>(&bytes).unwrap(), vec![1, 2, 3]);
-    // Anything else: marker (bincode), folded fingerprint, bincode's payload.
+    // Anything else: marker (bincode), fingerprint, bincode's payload.
     let bytes = encode(&7u32).unwrap();
     let fp = fnv1a(b"u32");
-    assert_eq!(bytes[0], 0xe4);
-    assert_eq!(bytes[1..5], ((fp ^ (fp >> 32)) as u32).to_le_bytes());
-    assert_eq!(&bytes[5..], 7u32.to_le_bytes());
+    assert_eq!(bytes[0], 0xe5);
+    assert_eq!(bytes[1..9], fp.to_le_bytes());
+    assert_eq!(&bytes[9..], 7u32.to_le_bytes());
     // The longest short message to any rank, and the shortest long one.
-    assert_eq!(encode(&vec![0u8; 19]).unwrap().len(), short::TINY);
-    assert_eq!(&encode(&vec![0u8; 20]).unwrap()[..4], b"rspr");
-    assert_eq!(encode(&vec![0u16; 9]).unwrap().len(), 23);
+    assert_eq!(encode(&vec![0u8; 15]).unwrap().len(), short::TINY);
+    assert_eq!(&encode(&vec![0u8; 16]).unwrap()[..4], b"rspr");
+    assert_eq!(encode(&vec![0u16; 7]).unwrap().len(), 23);
     // A slice is its vector; a borrowed value its owned one.
     let slice: &[i32] = &[-1, 2];
     assert_eq!(encode(slice).unwrap(), encode(&vec![-1i32, 2]).unwrap());
@@ -221,7 +224,7 @@ fn short_messages_are_checked_like_long_ones() {
     ));
     // Bare elements for a type that is no vector of numbers, with the same fingerprint.
     let mut forged = bytes.clone();
-    forged[1..5].copy_from_slice(&short::fold(fingerprint::<String>()).to_le_bytes());
+    forged[1..9].copy_from_slice(&fingerprint::<String>().to_le_bytes());
     assert!(matches!(
         decode::<String>(&forged).unwrap_err().kind(),
         ErrorKind::Decode { .. }
@@ -236,9 +239,9 @@ fn short_messages_are_checked_like_long_ones() {
         decode::<Vec<u32>>(&long).unwrap_err().kind(),
         ErrorKind::Decode { .. }
     ));
-    // Up to `MAX`: 62 4-byte elements in 253 bytes.
-    long.truncate(short::HEADER_LEN + 62 * 4);
-    assert_eq!(decode::<Vec<u32>>(&long).unwrap().len(), 62);
+    // Up to `MAX`: 61 4-byte elements in 253 bytes.
+    long.truncate(short::HEADER_LEN + 61 * 4);
+    assert_eq!(decode::<Vec<u32>>(&long).unwrap().len(), 61);
 }
 
 #[test]
@@ -253,13 +256,13 @@ fn a_short_mismatch_names_the_sent_type_when_this_program_knows_it() {
         }
         other => panic!("expected TypeMismatch, got {other:?}"),
     }
-    // A type this process never used: its short fingerprint.
+    // A type this process never used: its fingerprint.
     let mut bytes = bytes;
-    let folded = short::fold(fingerprint::<NeverSent>());
-    bytes[1..5].copy_from_slice(&folded.to_le_bytes());
+    let fp = fingerprint::<NeverSent>();
+    bytes[1..9].copy_from_slice(&fp.to_le_bytes());
     match decode::<String>(&bytes).unwrap_err().kind() {
         ErrorKind::TypeMismatch { found, .. } => {
-            assert!(found.contains(&format!("{folded:#010x}")), "{found}");
+            assert!(found.contains(&format!("{fp:#018x}")), "{found}");
         }
         other => panic!("expected TypeMismatch, got {other:?}"),
     }
@@ -423,7 +426,7 @@ fn encode_for<T: Serialize + ?Sized>(value: &T, reader: Reader) -> (Vec<u8>, boo
 
 #[test]
 fn the_reader_decides_the_form() {
-    let tiny = vec![1u8; 19];
+    let tiny = vec![1u8; 15];
     let small = vec![2u8; 232];
     let inline = vec![3u8; short::MAX - short::HEADER_LEN];
     // Anyone: short up to 24 bytes, else long (unnamed where the name crosses 256).
@@ -469,18 +472,17 @@ fn a_receiver_learns_names_from_named_messages() {
     // A short 45-byte message of a type this process never used, built by hand.
     let never = "crate::NeverNamedHere";
     let fp = fnv1a(never.as_bytes());
-    let folded = (fp ^ (fp >> 32)) as u32;
     let mut short = vec![short::SERDE];
-    short.extend_from_slice(&folded.to_le_bytes());
+    short.extend_from_slice(&fp.to_le_bytes());
     short.extend_from_slice(&[9u8; 40]);
     let found = |bytes: &[u8]| match decode::<String>(bytes).unwrap_err().kind() {
         ErrorKind::TypeMismatch { found, .. } => found.clone(),
         other => panic!("expected TypeMismatch, got {other:?}"),
     };
-    assert!(found(&short).contains(&format!("{folded:#010x}")));
-    // A named long message of it: "rspr", 4, named, the name's length, fingerprint, name.
+    assert!(found(&short).contains(&format!("{fp:#018x}")));
+    // A named long message of it: "rspr", 5, named, the name's length, fingerprint, name.
     let long = |name: &[u8]| {
-        let mut long = b"rspr\x04\x02".to_vec();
+        let mut long = b"rspr\x05\x02".to_vec();
         long.extend_from_slice(&(name.len() as u16).to_le_bytes());
         long.extend_from_slice(&fp.to_le_bytes());
         long.extend_from_slice(name);
@@ -492,7 +494,7 @@ fn a_receiver_learns_names_from_named_messages() {
         found(&long(b"crate::SomethingElse")),
         "crate::SomethingElse"
     );
-    assert!(found(&short).contains(&format!("{folded:#010x}")));
+    assert!(found(&short).contains(&format!("{fp:#018x}")));
     // The true name, in a message refused as well: from then on the short one is named.
     assert_eq!(found(&long(never.as_bytes())), never);
     assert_eq!(found(&short), never);

@@ -125,8 +125,9 @@ impl<'a> Plan<'a> {
     #[inline(always)]
     fn write<T: Serialize + ?Sized>(self, out: &mut [u8], value: &T) -> Result<()> {
         if self.short {
-            short::note(TypeName::of::<T>());
-            let at = short::put_header(out, self.bulk.is_some(), TypeName::of::<T>());
+            let full = fingerprint::<T>();
+            short::note_known::<T>(full);
+            let at = short::put_header(out, self.bulk.is_some(), full);
             let payload = &mut out[at..];
             return match self.bulk {
                 Some(bulk) => {
@@ -260,4 +261,16 @@ fn encode_error(err: bincode::Error) -> crate::Error {
         reason: err.to_string(),
     }
     .into()
+}
+
+/// Append the bincode payload of `value` alone (no header, no type check) to `out`; on
+/// an error `out` is as it was. For containers that check the type themselves (the
+/// pool's bundles, `pool/worker.rs`), so that one value that cannot be encoded fails
+/// alone.
+pub(crate) fn encode_bare_into<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Result<()> {
+    let start = out.len();
+    options().serialize_into(&mut *out, value).map_err(|err| {
+        out.truncate(start);
+        encode_error(err)
+    })
 }

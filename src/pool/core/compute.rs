@@ -99,17 +99,28 @@ where
             let mut compute: Option<Compute<I, O>> = None;
             let mut computing = false;
             let mut verdict = None;
-            loop {
+            // An error ends the loop (`break Err`), not the call: the batch on the
+            // compute thread is collected first (below), so none of its tasks is left
+            // running with nobody to finish it.
+            macro_rules! attempt {
+                ($e:expr) => {
+                    match $e {
+                        Ok(value) => value,
+                        Err(err) => break Err(err),
+                    }
+                };
+            }
+            let ended: Result<()> = loop {
                 if let Some(helper) = &compute {
                     while let Ok((report, took)) = helper.results.try_recv() {
                         computing = false;
                         self.local_time = took;
                         for (id, outcome) in report {
-                            self.finish(id, outcome, ROOT)?;
+                            self.finish(id, outcome, ROOT);
                         }
                     }
                 }
-                self.step()?;
+                attempt!(self.step());
                 if verdict.is_none() {
                     if done(self) {
                         verdict = Some(true);
@@ -118,10 +129,10 @@ where
                     }
                 }
                 if verdict.is_some() && !computing {
-                    break;
+                    break Ok(());
                 }
                 if verdict.is_none() && !computing && self.has_queued() {
-                    let batch = self.take_batch()?;
+                    let batch = self.take_batch();
                     let f = &*f;
                     let helper = compute.get_or_insert_with(|| Compute::start(scope, f));
                     if helper.batches.send(batch).is_ok() {
@@ -131,9 +142,9 @@ where
                     self.settle();
                     continue;
                 }
-                if verdict.is_none() && !computing && self.busy == 0 {
+                if verdict.is_none() && !computing && self.loads.busy() == 0 {
                     verdict = Some(true); // nothing queued or running: no change can come
-                    break;
+                    break Ok(());
                 }
                 // Wait for a report or the compute thread's results, sleeping between
                 // looks; past the deadline, only for the compute thread's batch.
@@ -144,7 +155,7 @@ where
                 let _wait =
                     crate::trace::receiving("pool (root waiting for a report)", None, Some(REPORT));
                 let patience = self.patience();
-                let event = crate::backoff::poll_patiently(limit, patience, || {
+                let event = attempt!(crate::backoff::poll_patiently(limit, patience, || {
                     if let Some((report, took)) =
                         compute.as_ref().and_then(|c| c.results.try_recv().ok())
                     {
@@ -154,21 +165,29 @@ where
                         Some((report, source)) => Event::Reported(report, source),
                         None => Event::Lost,
                     }))
-                })?;
+                }));
                 match event {
                     Some(Event::Computed(report, took)) => {
                         computing = false;
                         self.local_time = took;
                         for (id, outcome) in report {
-                            self.finish(id, outcome, ROOT)?;
+                            self.finish(id, outcome, ROOT);
                         }
                     }
-                    Some(Event::Reported(report, source)) => self.absorb(report, source)?,
+                    Some(Event::Reported(report, source)) => attempt!(self.absorb(report, source)),
                     Some(Event::Lost) | None => {}
+                }
+            };
+            if let (true, Some(helper)) = (computing, &compute) {
+                if let Ok((report, took)) = helper.results.recv() {
+                    self.local_time = took;
+                    for (id, outcome) in report {
+                        self.finish(id, outcome, ROOT);
+                    }
                 }
             }
             // Dropping `compute` ends the thread (it is idle now); the scope joins it.
-            Ok(verdict.unwrap_or(true))
+            ended.map(|()| verdict.unwrap_or(true))
         });
         self.f = f;
         outcome
@@ -191,14 +210,14 @@ where
                 return Ok(false);
             }
             if self.root_computes && self.has_queued() {
-                self.run_here()?;
+                self.run_here();
                 if self.local_time >= THREAD_ABOVE {
                     // Long tasks after all: compute beside the dispatcher from now on.
                     return self.progress(deadline, done);
                 }
                 continue;
             }
-            if self.busy == 0 {
+            if self.loads.busy() == 0 {
                 return Ok(true);
             }
             let limit = deadline.map(|d| d.saturating_duration_since(Instant::now()));
@@ -229,7 +248,7 @@ where
             if !self.has_queued() {
                 return Ok(true);
             }
-            self.run_here()?;
+            self.run_here();
         }
     }
 }

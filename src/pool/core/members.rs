@@ -41,7 +41,7 @@ where
     pub(crate) fn add_link(&mut self, comm: Communicator, group: usize, ranks: &[usize]) {
         let link = self.links.len();
         self.links.push(comm);
-        self.busy_on.push(0);
+        self.loads.add_link();
         for (i, &spawn_rank) in ranks.iter().enumerate() {
             self.members.push(Member {
                 link,
@@ -124,6 +124,6 @@ where
             spawn::released(group, member.spawn_rank);
         }
         let (link, rank) = (member.link, member.rank);
-        self.links[link].tag(ORDER).send(&Order::<I>::Release, rank)
+        self.links[link].tag(ORDER).send(&Order::Release, rank)
     }
 }

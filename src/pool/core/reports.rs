@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::super::worker::{Report, REPORT};
+use super::super::worker::{Bundle, Report, REPORT};
 use super::{Core, Membership, Reported};
 use crate::envelope::Any;
 use crate::error::Result;
@@ -26,19 +26,20 @@ where
     }
 
     /// A worker's report and its id, if one has arrived (no MPI call when no worker
-    /// is busy).
+    /// is busy). Each task's value is decoded on its own: one that cannot be is that
+    /// task's failure, and the report still frees its worker (`absorb`).
     pub(super) fn try_report(&mut self) -> Result<Option<(Report<O>, usize)>> {
-        if self.busy == 0 {
+        if self.loads.busy() == 0 {
             return Ok(None);
         }
         for link in 0..self.links.len() {
-            if self.busy_on[link] == 0 {
+            if self.loads.busy_on(link) == 0 {
                 continue;
             }
             let found = self.links[link]
                 .tag(REPORT)
                 .with_status()
-                .ireceive::<Report<O>>(Any)
+                .ireceive::<Bundle>(Any)
                 .test();
             let found = match found {
                 Ok(found) => found,
@@ -53,7 +54,7 @@ where
                     .iter()
                     .position(|m| m.link == link && m.rank == status.source)
                     .unwrap_or(0);
-                return Ok(Some((report, id)));
+                return Ok(Some((report.unpack("output"), id)));
             }
         }
         Ok(None)
@@ -78,12 +79,18 @@ where
         })
     }
 
+    /// Take in worker `source`'s report: its tasks' outcomes, and the worker is free.
+    /// A report from a worker that holds no batch is dropped: under ULFM, one that was
+    /// delivered before its worker was lost, whose batch `lose` has queued again
+    /// already (counting it again would free the worker twice and finish its tasks
+    /// twice).
     pub(super) fn absorb(&mut self, report: Report<O>, source: usize) -> Result<()> {
+        if self.loads.take(source).is_none() {
+            return Ok(());
+        }
         self.held.remove(&source);
-        self.busy -= 1;
-        self.busy_on[self.members[source].link] -= 1;
         for (id, outcome) in report {
-            self.finish(id, outcome, source)?;
+            self.finish(id, outcome, source);
         }
         match self.members[source].state {
             Membership::Active => self.idle.push(source),

@@ -44,7 +44,7 @@ where
     /// Worker `id` has failed: no more orders to it, and the tasks of the batch it held
     /// go back to the front of the queue, in order.
     fn lose(&mut self, id: usize) -> Result<()> {
-        if self.members[id].state == Membership::Gone && !self.held.contains_key(&id) {
+        if self.members[id].state == Membership::Gone && !self.loads.holds(id) {
             return Ok(());
         }
         self.members[id].state = Membership::Gone;
@@ -55,17 +55,26 @@ where
         self.lost += 1;
         self.idle.retain(|&w| w != id);
         let mut back = 0;
-        if let Some(bytes) = self.held.remove(&id) {
-            self.busy -= 1;
-            self.busy_on[self.members[id].link] -= 1;
-            if let Order::Work(batch) = wire::decode::<Order<I>>(&bytes)? {
-                for (task, input) in batch.into_iter().rev() {
-                    if let Some(slot) = self.slot_mut(task) {
-                        if matches!(slot.state, State::Running) {
-                            slot.state = State::Queued;
+        // Its batch is no longer out: a report of it still queued counts for nothing.
+        let out = self.loads.take(id).is_some();
+        if let Some(bytes) = self.held.remove(&id).filter(|_| out) {
+            if let Order::Work(batch) = wire::decode::<Order>(&bytes)? {
+                for (task, input) in batch.unpack::<I>("input").into_iter().rev() {
+                    let running = self
+                        .slot(task)
+                        .is_some_and(|slot| matches!(slot.state, State::Running));
+                    if !running {
+                        continue;
+                    }
+                    match input {
+                        Ok(input) => {
+                            if let Some(slot) = self.slot_mut(task) {
+                                slot.state = State::Queued;
+                            }
                             self.queue.push_front((task, input));
                             back += 1;
                         }
+                        Err(message) => self.conclude(task, Err((ROOT, message))),
                     }
                 }
             }
@@ -78,7 +87,7 @@ where
         crate::env::say(&format!(
             "rspar: pool: lost worker {who}; its {back} task(s) in flight go back in the queue"
         ));
-        if self.idle.is_empty() && self.busy == 0 {
+        if self.idle.is_empty() && self.loads.busy() == 0 {
             // No worker left: the root runs the rest.
             self.root_computes = true;
         }
