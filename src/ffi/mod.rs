@@ -57,7 +57,7 @@ use mpi::traits::Equivalence;
 
 use crate::error::{ErrorKind, Result};
 
-pub(crate) use collective::{all_reduce, broadcast, reduce};
+pub(crate) use collective::{all_reduce, broadcast, gather, reduce, scatter};
 pub use derived::{Derived, Field};
 pub(crate) use host::Handle;
 pub(crate) use p2p::{probe_now, probe_wait, receive_into, send, Matched, Received};
