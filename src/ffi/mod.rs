@@ -63,7 +63,7 @@ pub(crate) use host::Handle;
 pub(crate) use p2p::{probe_now, probe_wait, receive_into, send, Matched, Received};
 pub use plain::Plain;
 pub(crate) use plain::{as_elements, as_elements_mut, element_count};
-pub(crate) use process::{signal_group, terminate};
+pub(crate) use process::{parent_pid, signal_process, signal_when_parent_dies, terminate};
 pub(crate) use send::OwnedSend;
 pub(crate) use spawn::{disconnect_parent, parent_merged, spawn, Spawned};
 pub(crate) use status::values_in;
