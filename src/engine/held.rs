@@ -232,14 +232,17 @@ impl Engine {
     }
 
     /// [`take_held`](Self::take_held) for a message whose place among other tags is not
-    /// known: `found` when MPI holds nothing older from its source, else back in place.
+    /// known: `found` when MPI holds nothing older from its source; else it goes back in
+    /// place, and the message of MPI's tag from that source comes first: a held one if
+    /// there is one (it is older than MPI's), else `None` (MPI's).
     #[cold]
     fn behind_mpi(&self, found: (Entry, Origin)) -> Option<(Entry, Origin)> {
         let (entry, origin) = found;
-        match ffi::peek_tag(self.handle, entry.status.source) {
+        let source = entry.status.source;
+        match ffi::peek_tag(self.handle, source) {
             Ok(Some(tag)) if tag != entry.status.tag => {
                 self.put_back(entry, origin);
-                None
+                self.held.borrow_mut().take(Some(source), Some(tag))
             }
             _ => Some((entry, origin)),
         }
