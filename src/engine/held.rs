@@ -214,12 +214,21 @@ impl Engine {
     /// sender's older message. (Once a message is received, MPI cannot tell whether a
     /// message of another tag that had arrived too was sent before or after it; rspar
     /// takes MPI's first: a refused message never overtakes one still inside MPI.)
-    #[inline]
+    #[inline(always)]
     pub(crate) fn take_held(
         &self,
         source: Option<usize>,
         tag: Option<i32>,
     ) -> Option<(Entry, Origin)> {
+        if self.held.borrow().queue.is_empty() {
+            return None;
+        }
+        self.take_held_slow(source, tag)
+    }
+
+    /// [`take_held`](Self::take_held) when messages are held.
+    #[inline(never)]
+    fn take_held_slow(&self, source: Option<usize>, tag: Option<i32>) -> Option<(Entry, Origin)> {
         let found = self.held.borrow_mut().take(source, tag)?;
         match found {
             (ref entry, Origin::Queue(_, Place::InTag))
