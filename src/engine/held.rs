@@ -115,6 +115,22 @@ impl Queue {
         self.remove(index)
     }
 
+    /// The held messages a receive from `source` (`None` = any) for any tag may take,
+    /// oldest first: (index, source, tag, place).
+    fn matching(&self, source: Option<usize>) -> Vec<(usize, usize, i32, Place)> {
+        self.queue
+            .iter()
+            .enumerate()
+            .filter(|(_, slot)| {
+                slot.owner.is_none() && source.is_none_or(|s| s == slot.entry.status.source)
+            })
+            .map(|(index, slot)| {
+                let status = &slot.entry.status;
+                (index, status.source, status.tag, slot.place)
+            })
+            .collect()
+    }
+
     fn remove(&mut self, index: usize) -> Option<(Entry, Origin)> {
         let slot = self.queue.remove(index)?;
         Some((slot.entry, Origin::Queue(index, slot.place)))
@@ -211,9 +227,10 @@ impl Engine {
     /// source ([`Place::InTag`]), asks MPI first (`MPI_Iprobe`) for the oldest message
     /// from that source: none, or one of the held message's tag (which is newer), and
     /// the held one is the oldest; one of another tag, and MPI's is taken first, as the
-    /// sender's older message. (Once a message is received, MPI cannot tell whether a
-    /// message of another tag that had arrived too was sent before or after it; rspar
-    /// takes MPI's first: a refused message never overtakes one still inside MPI.)
+    /// sender's older message (see `take_held_slow`). (Once a message is received, MPI
+    /// cannot tell whether a message of another tag that had arrived too was sent before
+    /// or after it; rspar takes MPI's first: a refused message never overtakes one still
+    /// inside MPI.)
     #[inline(always)]
     pub(crate) fn take_held(
         &self,
@@ -226,35 +243,38 @@ impl Engine {
         self.take_held_slow(source, tag)
     }
 
-    /// [`take_held`](Self::take_held) when messages are held.
+    /// [`take_held`](Self::take_held) when messages are held. A receive for one tag takes
+    /// the oldest held message of that tag. A receive for any tag goes through the held
+    /// messages it matches, oldest first, and takes the first one no message inside MPI
+    /// precedes: one sent to self or of known place; else one whose source's oldest
+    /// message inside MPI (`MPI_Iprobe`, once per source) is absent or of its own tag. A
+    /// source whose oldest message inside MPI has another tag has that message first:
+    /// its held messages of unknown place are passed (they stay in place), and `None`
+    /// (nothing held fits) sends the receive to MPI.
     #[inline(never)]
     fn take_held_slow(&self, source: Option<usize>, tag: Option<i32>) -> Option<(Entry, Origin)> {
-        let found = self.held.borrow_mut().take(source, tag)?;
-        match found {
-            (ref entry, Origin::Queue(_, Place::InTag))
-                if tag.is_none() && entry.status.source != self.rank =>
-            {
-                self.behind_mpi(found)
-            }
-            found => Some(found),
+        if tag.is_some() {
+            return self.held.borrow_mut().take(source, tag);
         }
-    }
-
-    /// [`take_held`](Self::take_held) for a message whose place among other tags is not
-    /// known: `found` when MPI holds nothing older from its source; else it goes back in
-    /// place, and the message of MPI's tag from that source comes first: a held one if
-    /// there is one (it is older than MPI's), else `None` (MPI's).
-    #[cold]
-    fn behind_mpi(&self, found: (Entry, Origin)) -> Option<(Entry, Origin)> {
-        let (entry, origin) = found;
-        let source = entry.status.source;
-        match ffi::peek_tag(self.handle, source) {
-            Ok(Some(tag)) if tag != entry.status.tag => {
-                self.put_back(entry, origin);
-                self.held.borrow_mut().take(Some(source), Some(tag))
+        let candidates = self.held.borrow().matching(source);
+        let mut peeked: Vec<(usize, Option<i32>)> = Vec::new();
+        for (index, from, its_tag, place) in candidates {
+            if from == self.rank || place == Place::Known {
+                return self.held.borrow_mut().remove(index);
             }
-            _ => Some((entry, origin)),
+            let oldest_in_mpi = match peeked.iter().find(|(s, _)| *s == from) {
+                Some(&(_, oldest)) => oldest,
+                None => {
+                    let oldest = ffi::peek_tag(self.handle, from).ok().flatten();
+                    peeked.push((from, oldest));
+                    oldest
+                }
+            };
+            if oldest_in_mpi.is_none_or(|t| t == its_tag) {
+                return self.held.borrow_mut().remove(index);
+            }
         }
+        None
     }
 
     /// The next message for a receive from `source` with `tag` (`None` = any): the oldest

@@ -136,7 +136,7 @@ impl Engine {
     }
 
     /// Like [`next_posted`](Self::next_posted), without blocking: `None` when no message
-    /// for it is there yet.
+    /// for it is there yet, or when the one found belongs to an earlier request.
     pub(crate) fn poll_posted(
         &self,
         id: Option<u64>,
@@ -146,11 +146,13 @@ impl Engine {
         if let Some(found) = id.and_then(|id| self.take_assigned(id)) {
             return Ok(Some(found));
         }
-        while let Some(found) = self.poll_one(source, tag)? {
-            if let Some(found) = self.route(found, id)? {
-                return Ok(Some(found));
-            }
+        // One message at most: when it belongs to an earlier request, that request has
+        // completed first, and this one is not done yet (so `wait_any`, testing in turn,
+        // returns the earlier one, and a request dropped unwaited never hands back a
+        // message older than one this request took).
+        match self.poll_one(source, tag)? {
+            Some(found) => self.route(found, id),
+            None => Ok(None),
         }
-        Ok(None)
     }
 }
