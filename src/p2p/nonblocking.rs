@@ -220,7 +220,9 @@ pub struct ReceiveRequest<'c, T, S: Reply<T> = ()> {
 
 impl<T: DeserializeOwned, S: Reply<T>> ReceiveRequest<'_, T, S> {
     /// What was received if the message has arrived, `None` if not yet (never blocks for
-    /// long: the matched message is received at once).
+    /// long: the matched message is received at once). A message found for a request
+    /// made earlier goes to that one (it has completed first) and this `test` says
+    /// `None`; the next `test` looks again.
     pub fn test(&mut self) -> Result<Option<S::Out>> {
         let (source, tag) = self.view.filter(self.source)?;
         let engine = self.view.engine();
