@@ -143,7 +143,7 @@ mod testing;
 mod layering;
 
 pub use balance::balance;
-pub use collective::{Loc, Op};
+pub use collective::{Loc, Number, Op};
 pub use comm::Communicator;
 pub use env::{abort, initialized, spawned, wtime, ERROR_EXIT_CODE, PANIC_EXIT_CODE};
 pub use envelope::{Any, Source, Status, Tag, DEFAULT_TAG, MAX_TAG};
@@ -237,6 +237,7 @@ pub use rspar_macros::test;
 /// What rspar's macros expand to calls; not part of the API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::collective::limit_counts;
     pub use crate::ffi::{Derived, Field};
 
     /// The runtime of `#[rspar::test]`, and the launcher rspar's own test harness uses.

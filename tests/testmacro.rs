@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rspar::__private::test::driver::{self, Run};
 
@@ -99,4 +99,112 @@ fn a_hang_fails_at_its_timeout() {
     assert!(!job.timed_out && !job.success(), "{}", job.report());
     let line = "rspar::test: hangs_in_sleep on 2 ranks timed out after 3 s (the job was killed)";
     assert!(all.contains(line), "missing '{line}'\n{}", job.report());
+}
+
+/// The ranks of [`a_killed_driver_leaves_no_process`]'s job: each says it is running (a
+/// file in `RSPAR_KILL_DIR`), then sleeps outside MPI until killed.
+#[rspar::test(ranks = [2], timeout = 120)]
+#[ignore = "run by a_killed_driver_leaves_no_process"]
+fn sleeps_until_killed(world: &rspar::Communicator) -> rspar::Result<()> {
+    world.barrier()?;
+    let dir = std::env::var("RSPAR_KILL_DIR").expect("RSPAR_KILL_DIR");
+    std::fs::write(format!("{dir}/ready.{}", world.rank()), b"").expect("ready file");
+    loop {
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+/// The processes whose environment has `RSPAR_KILL_DIR=dir`: (pid, command line).
+fn marked(dir: &str) -> Vec<(u32, String)> {
+    let mark = format!("RSPAR_KILL_DIR={dir}");
+    let me = std::process::id();
+    std::fs::read_dir("/proc")
+        .expect("/proc")
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| pid != me)
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.split(|&b| b == 0).any(|v| v == mark.as_bytes()))
+        })
+        .map(|pid| {
+            let line = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            (pid, String::from_utf8_lossy(&line).replace('\0', " "))
+        })
+        .collect()
+}
+
+/// A test process (the driver of `sleeps_until_killed`, in a process group of its own
+/// like a `cargo test` at a terminal) is ended mid-job three ways: SIGKILL to the driver
+/// alone (a killed test process), SIGINT to its group (Ctrl-C), SIGKILL to its group (a
+/// CI limit). Each time, no process of the job (launcher, ranks) may be left.
+#[test]
+fn a_killed_driver_leaves_no_process() {
+    use std::os::unix::process::CommandExt;
+    let exe = std::env::current_exe().expect("current_exe");
+    for (how, signal, group) in [
+        ("SIGKILL to the driver", "-KILL", false),
+        ("Ctrl-C (SIGINT to its group)", "-INT", true),
+        ("SIGKILL to its group", "-KILL", true),
+    ] {
+        let dir = std::env::temp_dir().join(format!(
+            "rspar-kill-{}-{}",
+            std::process::id(),
+            signal.trim_start_matches('-').to_lowercase() + if group { "g" } else { "" }
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let dir_text = dir.to_string_lossy().into_owned();
+        let mut driver = std::process::Command::new(&exe)
+            .args(["--exact", "sleeps_until_killed", "--ignored", "--nocapture"])
+            .env("RSPAR_KILL_DIR", &dir_text)
+            .process_group(0)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start the driver");
+        let pid = driver.id();
+        let ready = Instant::now() + Duration::from_secs(60);
+        while ["ready.0", "ready.1"].iter().any(|f| !dir.join(f).exists()) {
+            if Instant::now() > ready || driver.try_wait().ok().flatten().is_some() {
+                let _ = driver.kill();
+                let left = marked(&dir_text);
+                for (pid, _) in &left {
+                    let _ = std::process::Command::new("kill")
+                        .args(["-KILL", &pid.to_string()])
+                        .status();
+                }
+                panic!("{how}: the job's ranks did not start within 60 s; left: {left:?}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let target = if group {
+            format!("-{pid}")
+        } else {
+            pid.to_string()
+        };
+        let killed = std::process::Command::new("kill")
+            .args([signal, "--", &target])
+            .status()
+            .expect("kill");
+        assert!(killed.success(), "{how}: kill {signal} {target} failed");
+        let _ = driver.wait();
+        // The job ends on its own (the launcher ends its ranks, a rank whose launcher is
+        // gone ends itself); give it a generous while on a loaded machine.
+        let gone = Instant::now() + Duration::from_secs(30);
+        let mut left = marked(&dir_text);
+        while !left.is_empty() && Instant::now() < gone {
+            std::thread::sleep(Duration::from_millis(100));
+            left = marked(&dir_text);
+        }
+        for (pid, _) in &left {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(
+            left.is_empty(),
+            "{how}: processes of the job outlived its driver by 30 s: {left:#?}"
+        );
+    }
 }

@@ -8,6 +8,8 @@
 //!
 //! The counts then become MPI's C-int counts and displacements ([`displacements`]).
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use mpi::traits::CommunicatorCollectives;
 
 use crate::comm::Communicator;
@@ -29,6 +31,17 @@ impl Communicator {
         self.collectives().all_gather_into(&mine, &mut counts[..]);
         self.collective_outcome("MPI_Allgather")?;
         Ok(counts)
+    }
+}
+
+/// After the count exchange, a failure only this rank can see (its receive total, say):
+/// one more all-gather, so every rank stops here when any rank must (`Err` on every
+/// rank, never one rank returning while the others wait in the data's collective).
+pub(super) fn agree_on<B>(comm: &Communicator, mine: Result<B>) -> Result<B> {
+    let counts = comm.all_counts(if mine.is_ok() { 0 } else { FAILED })?;
+    match first_failed(&counts) {
+        Some(failed) => Err(failure(Some(mine), failed)),
+        None => mine,
     }
 }
 
@@ -60,14 +73,31 @@ pub(super) fn too_large(bytes: u64) -> crate::Error {
     .into()
 }
 
+/// The largest count rsmpi's collectives take: `i32::MAX` (C `int` counts), lower only
+/// in rspar's own tests (`limit_counts`).
+static COUNT_LIMIT: AtomicU64 = AtomicU64::new(i32::MAX as u64);
+
+#[inline]
+fn count_limit() -> u64 {
+    COUNT_LIMIT.load(Ordering::Relaxed)
+}
+
+/// Lower the count limit of the object collectives and the varying-length buffer
+/// collectives (not exposed: `__private`, for tests of the paths a count over `i32::MAX`
+/// takes, without gigabytes of memory). Every rank must set the same limit.
+#[doc(hidden)]
+pub fn limit_counts(limit: u64) {
+    COUNT_LIMIT.store(limit.min(i32::MAX as u64), Ordering::Relaxed);
+}
+
 /// rsmpi's collectives take C `int` counts: at most `i32::MAX` elements per rank.
-/// (Point-to-point messages and the buffer broadcast have no such limit: see
-/// `ffi::Layout`.)
+/// (Point-to-point messages, the buffer broadcast and the `_into` gather and scatter have
+/// no such limit: see `ffi::Layout`.)
 pub(super) fn check_count(count: usize) -> Result<()> {
-    if count > i32::MAX as usize {
+    if count as u64 > count_limit() {
         return Err(ErrorKind::TooLarge {
             bytes: count as u64,
-            max: i32::MAX as u64,
+            max: count_limit(),
         }
         .into());
     }
@@ -82,10 +112,10 @@ pub(super) fn displacements(counts: &[u64]) -> Result<(Vec<i32>, Vec<i32>)> {
     for &c in counts {
         displs.push(at as i32);
         at += c;
-        if at > i32::MAX as u64 {
+        if at > count_limit() {
             return Err(ErrorKind::TooLarge {
                 bytes: at,
-                max: i32::MAX as u64,
+                max: count_limit(),
             }
             .into());
         }

@@ -15,7 +15,7 @@ use mpi::datatype::PartitionMut;
 use mpi::traits::{Communicator as _, CommunicatorCollectives, Root};
 
 use super::agree::{check_count, displacements, FAILED};
-use super::op::{Loc, Op};
+use super::op::{Loc, Number, Op};
 use crate::comm::Communicator;
 use crate::error::{ErrorKind, Result};
 use crate::ffi::{self, as_elements, as_elements_mut, element_count, Plain};
@@ -165,23 +165,18 @@ impl Communicator {
     ) -> Result<()> {
         self.usable("gather_buffer_into")?;
         let _wait = trace::in_collective("gather_buffer_into", Some(root));
-        let root_process = self.collectives().process_at_rank(self.check_rank(root)?);
-        mpi_count::<T>(data.len())?;
+        let root_rank = self.check_rank(root)?;
+        let comm = self.collectives_handle();
         if self.rank() != root {
-            root_process.gather_into(as_elements(data));
-            self.collective_outcome("MPI_Gather")?;
-            return Ok(());
+            return ffi::gather(comm, data, None, root_rank);
         }
-        let expected = data.len() * self.size();
-        mpi_count::<T>(expected)?;
+        let expected = data.len().saturating_mul(self.size());
         if recv.len() == expected {
-            root_process.gather_into_root(as_elements(data), as_elements_mut(recv));
-            self.collective_outcome("MPI_Gather")?;
-            return Ok(());
+            return ffi::gather(comm, data, Some(recv), root_rank);
         }
+        // Still take part, into scratch memory, so the other ranks complete.
         let mut scratch = data.repeat(self.size());
-        root_process.gather_into_root(as_elements(data), as_elements_mut(&mut scratch));
-        self.collective_outcome("MPI_Gather")?;
+        ffi::gather(comm, data, Some(&mut scratch), root_rank)?;
         let got = recv.len();
         Err(ErrorKind::Count { expected, got }.into())
     }
@@ -209,23 +204,18 @@ impl Communicator {
     ) -> Result<()> {
         self.usable("scatter_buffer_into")?;
         let _wait = trace::in_collective("scatter_buffer_into", Some(root));
-        let root_process = self.collectives().process_at_rank(self.check_rank(root)?);
-        mpi_count::<T>(recv.len())?;
+        let root_rank = self.check_rank(root)?;
+        let comm = self.collectives_handle();
         if self.rank() != root {
-            root_process.scatter_into(as_elements_mut(recv));
-            self.collective_outcome("MPI_Scatter")?;
-            return Ok(());
+            return ffi::scatter(comm, None, recv, root_rank);
         }
-        let expected = recv.len() * self.size();
-        mpi_count::<T>(expected)?;
+        let expected = recv.len().saturating_mul(self.size());
         if data.len() == expected {
-            root_process.scatter_into_root(as_elements(data), as_elements_mut(recv));
-            self.collective_outcome("MPI_Scatter")?;
-            return Ok(());
+            return ffi::scatter(comm, Some(data), recv, root_rank);
         }
+        // Still take part, from scratch memory, so the other ranks complete.
         let scratch = recv.repeat(self.size());
-        root_process.scatter_into_root(as_elements(&scratch), as_elements_mut(recv));
-        self.collective_outcome("MPI_Scatter")?;
+        ffi::scatter(comm, Some(&scratch), recv, root_rank)?;
         let got = data.len();
         Err(ErrorKind::Count { expected, got }.into())
     }
@@ -242,7 +232,7 @@ impl Communicator {
     /// world.reduce_buffer(&[1.0, world.rank() as f64], &mut total, Op::Sum, 0)?;
     /// # Ok::<(), rspar::Error>(())
     /// ```
-    pub fn reduce_buffer<T: Plain>(
+    pub fn reduce_buffer<T: Plain<Element: Number>>(
         &self,
         send: &[T],
         recv: &mut [T],
@@ -274,7 +264,12 @@ impl Communicator {
     /// assert_eq!(max[0] as usize, world.size() - 1);
     /// # Ok::<(), rspar::Error>(())
     /// ```
-    pub fn all_reduce_buffer<T: Plain>(&self, send: &[T], recv: &mut [T], op: Op) -> Result<()> {
+    pub fn all_reduce_buffer<T: Plain<Element: Number>>(
+        &self,
+        send: &[T],
+        recv: &mut [T],
+        op: Op,
+    ) -> Result<()> {
         self.usable("all_reduce_buffer")?;
         let _wait = trace::in_collective("all_reduce_buffer", None);
         let (comm, op) = (self.collectives_handle(), op.to_raw());
@@ -282,7 +277,12 @@ impl Communicator {
     }
 
     /// Inclusive prefix (`MPI_Scan`): rank `r`'s `recv` gets `op` over ranks `0..=r`.
-    pub fn scan_buffer<T: Plain>(&self, send: &[T], recv: &mut [T], op: Op) -> Result<()> {
+    pub fn scan_buffer<T: Plain<Element: Number>>(
+        &self,
+        send: &[T],
+        recv: &mut [T],
+        op: Op,
+    ) -> Result<()> {
         self.usable("scan_buffer")?;
         let _wait = trace::in_collective("scan_buffer", None);
         mpi_count::<T>(send.len())?;
@@ -296,7 +296,12 @@ impl Communicator {
 
     /// Exclusive prefix (`MPI_Exscan`): rank `r`'s `recv` gets `op` over ranks `0..r`;
     /// rank 0's `recv` is left as it was.
-    pub fn exscan_buffer<T: Plain>(&self, send: &[T], recv: &mut [T], op: Op) -> Result<()> {
+    pub fn exscan_buffer<T: Plain<Element: Number>>(
+        &self,
+        send: &[T],
+        recv: &mut [T],
+        op: Op,
+    ) -> Result<()> {
         self.usable("exscan_buffer")?;
         let _wait = trace::in_collective("exscan_buffer", None);
         mpi_count::<T>(send.len())?;
@@ -322,7 +327,7 @@ impl Communicator {
     /// assert_eq!(rank, world.size() - 1);
     /// # Ok::<(), rspar::Error>(())
     /// ```
-    pub fn all_reduce_loc_buffer<T: Plain + PartialOrd>(
+    pub fn all_reduce_loc_buffer<T: Plain<Element: Number> + PartialOrd>(
         &self,
         values: &[T],
         loc: Loc,

@@ -10,4 +10,5 @@ mod object;
 mod op;
 mod reduce;
 
-pub use op::{Loc, Op};
+pub use agree::limit_counts;
+pub use op::{Loc, Number, Op};

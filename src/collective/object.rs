@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::agree::{
-    announce, check_count, displacements, failure, first_failed, too_large, total, FAILED,
+    agree_on, announce, check_count, displacements, failure, first_failed, too_large, total, FAILED,
 };
 use crate::comm::Communicator;
 use crate::error::{ErrorKind, Result};
@@ -191,7 +191,8 @@ impl Communicator {
         }
         let (sent, send_counts) = mine?;
         let (send_counts, send_displs) = displacements(&send_counts)?;
-        let (recv_counts, recv_displs) = displacements(&recv_counts)?;
+        // The receive total is this rank's alone to see: agreed on before MPI_Alltoallv.
+        let (recv_counts, recv_displs) = agree_on(self, displacements(&recv_counts))?;
         let mut all = vec![0u8; total(&recv_counts)];
         let partition = Partition::new(&sent[..], &send_counts[..], &send_displs[..]);
         let mut received = PartitionMut::new(&mut all[..], &recv_counts[..], &recv_displs[..]);

@@ -4,7 +4,8 @@
 //! returned), the held messages (`held`: refused ones and sends to self, and the matching
 //! of a receive against them and MPI), the landing buffer object messages are received
 //! into, the scratch buffer small objects are encoded into, and the two-part (split)
-//! protocol of long object messages (`split`, the one file that knows it). `object`
+//! protocol of long object messages (`split`, the one file that knows it), and the
+//! pending nonblocking receives, which match in posting order (`posted`). `object`
 //! sends and receives object messages as bytes, decoded with `wire`.
 //!
 //! The engine names nothing of the public facade (`Communicator`, `Tagged`, the views):
@@ -15,9 +16,10 @@
 mod held;
 mod introduced;
 mod object;
+mod posted;
 mod split;
 
-use std::cell::{RefCell, RefMut};
+use std::cell::{Cell, RefCell, RefMut};
 use std::rc::Rc;
 
 use crate::ffi::{self, Handle};
@@ -49,6 +51,10 @@ pub(crate) struct Engine {
     // Field order is drop order: held messages are received (discarded) before the
     // point-to-point copy is freed.
     held: RefCell<held::Queue>,
+    // Pending nonblocking receives, in posting order, and messages matched for them;
+    // `any_posted` is true while one is pending (the blocking receives' one test).
+    posted: RefCell<posted::Posted>,
+    any_posted: Cell<bool>,
     // The private copy for rspar's point-to-point messages (`MPI_ERRORS_RETURN`), held
     // so it lives as long; `handle` is its raw handle, for the hot path.
     _p2p: Rc<Handle>,
@@ -70,6 +76,8 @@ impl Engine {
     pub(crate) fn new(p2p: Rc<Handle>, rank: usize, threading: Threading) -> Engine {
         Engine {
             held: RefCell::default(),
+            posted: RefCell::default(),
+            any_posted: Cell::new(false),
             handle: ffi::Comm::of(&p2p),
             _p2p: p2p,
             landing: RefCell::default(),

@@ -71,7 +71,7 @@ impl Engine {
         tag: Option<i32>,
         timeout: Option<Duration>,
     ) -> Result<(T, Status)> {
-        if timeout.is_some() {
+        if timeout.is_some() || self.any_posted() {
             let (entry, origin) = self.next(source, tag, timeout)?;
             return self.decode_entry(entry, origin);
         }
@@ -105,10 +105,12 @@ impl Engine {
         let Some(head) = wire::split_payload(first) else {
             return wire::decode::<T>(first)
                 .map(|value| (value, status))
-                .map_err(|err| self.keep_mismatched(err, status, Origin::Mpi, || first.to_vec()));
+                .map_err(|err| {
+                    self.keep_mismatched(err, status, Origin::mpi(tag), || first.to_vec())
+                });
         };
         drop(landing);
-        self.receive_split(len, head, status)
+        self.receive_split(len, head, status, Origin::mpi(tag))
     }
 
     /// Decode a held or matched message as a `T` (both parts of a split one, joined).

@@ -101,7 +101,7 @@ impl Engine {
     }
 
     /// The rest of a split message whose first part (`len` bytes, its `head` read) is in
-    /// the landing buffer, received and decoded as a `T`: straight into a new vector for
+    /// the landing buffer (fresh from MPI: `origin`), received and decoded as a `T`: straight into a new vector for
     /// a vector of numbers of the right type, else into the landing buffer after the
     /// first part, the two side by side the whole message.
     pub(super) fn receive_split<T: DeserializeOwned>(
@@ -109,6 +109,7 @@ impl Engine {
         len: usize,
         head: SplitHead,
         status: Status,
+        origin: super::Origin,
     ) -> Result<(T, Status)> {
         let matched = self.match_rest(status.source, status.tag, head.rest)?;
         let total = len + head.rest as usize;
@@ -131,33 +132,38 @@ impl Engine {
         let whole = &landing[..total];
         let decoded = wire::decode::<T>(whole)
             .map(|value| (value, status))
-            .map_err(|err| {
-                self.keep_mismatched(err, status, super::Origin::Mpi, || whole.to_vec())
-            });
+            .map_err(|err| self.keep_mismatched(err, status, origin, || whole.to_vec()));
         trim(&mut landing);
         decoded
+    }
+
+    /// `first`, the bytes of a message received from `status`'s source and tag, whole:
+    /// when they are the first part of a split object message, the rest (the next
+    /// message from there) is matched, checked and received after them.
+    pub(crate) fn join_rest(&self, first: Vec<u8>, status: Status) -> Result<Vec<u8>> {
+        let Some(head) = wire::split_payload(&first) else {
+            return Ok(first);
+        };
+        let len = head.rest;
+        // The rest lands right after the first part.
+        let rest = self.match_rest(status.source, status.tag, len)?;
+        let mut bytes = first;
+        let at = bytes.len();
+        bytes.resize(at + len as usize, 0);
+        rest.receive_into(&mut bytes[at..])?;
+        Ok(bytes)
     }
 
     /// The bytes of a held or matched message for the object path (both parts of a split
     /// message, joined). A buffer sent to self gives its bytes if it is a `u8` buffer, as
     /// the same buffer from another rank would; a buffer of any other type is `Err` with
     /// its type name (and is consumed, as from another rank).
-    pub(super) fn join(&self, held: Held) -> Result<Vec<u8>> {
+    pub(crate) fn join(&self, held: Held) -> Result<Vec<u8>> {
         match held {
             Held::Matched(matched) => {
-                let Status { source, tag, .. } = matched.status();
+                let status = matched.status();
                 let first = matched.receive_vec::<u8>()?;
-                let Some(head) = wire::split_payload(&first) else {
-                    return Ok(first);
-                };
-                let len = head.rest;
-                // The rest lands right after the first part.
-                let rest = self.match_rest(source, tag, len)?;
-                let mut bytes = first;
-                let at = bytes.len();
-                bytes.resize(at + len as usize, 0);
-                rest.receive_into(&mut bytes[at..])?;
-                Ok(bytes)
+                self.join_rest(first, status)
             }
             Held::Object(bytes) => Ok(bytes),
             Held::Local(boxed, name) => boxed.downcast::<Vec<u8>>().map(|b| *b).map_err(|_| {

@@ -28,6 +28,103 @@ pub(crate) fn broadcast<T: Plain>(comm: Comm, buf: &mut [T], root: i32) -> Resul
     check_on(code, "MPI_Bcast", comm)
 }
 
+/// `MPI_Gather` of `send` (the same length on every rank) from every rank into `recv` on
+/// `root` (a valid rank), `size() * send.len()` values there (else `Err(Count)` before any
+/// MPI call); `recv` is ignored elsewhere. Any length per rank: beyond `i32::MAX`
+/// elements a rank's block travels as one element of a derived datatype, and the root's
+/// total is never an MPI count.
+pub(crate) fn gather<T: Plain>(
+    comm: Comm,
+    send: &[T],
+    recv: Option<&mut [T]>,
+    root: i32,
+) -> Result<()> {
+    let out = match recv {
+        Some(recv) => {
+            blocks_fit(comm, send.len(), recv.len())?;
+            mpi_address_mut(recv.as_mut_ptr(), recv.len())
+        }
+        None => std::ptr::null_mut(),
+    };
+    let code = Layout::with::<T, _>(send.len(), |count, datatype| {
+        // SAFETY: `send` is borrowed memory of `send.len()` values of `T`, which `count`
+        // and `datatype` describe (`Layout::with`), that MPI only reads; on the root `out`
+        // is exclusively borrowed memory of `size` such blocks (checked above), which MPI
+        // writes; elsewhere MPI ignores the receive buffer (null). MPI is done with both
+        // when MPI_Gather returns.
+        unsafe {
+            ffi::MPI_Gather(
+                mpi_address(send.as_ptr(), send.len()),
+                count,
+                datatype,
+                out,
+                count,
+                datatype,
+                root,
+                comm.0,
+            )
+        }
+    })?;
+    check_on(code, "MPI_Gather", comm)
+}
+
+/// `MPI_Scatter` from `send` on `root` (`size() * recv.len()` values there, else
+/// `Err(Count)` before any MPI call; ignored elsewhere) into every rank's `recv` (the
+/// same length on every rank). Any length, as [`gather`].
+pub(crate) fn scatter<T: Plain>(
+    comm: Comm,
+    send: Option<&[T]>,
+    recv: &mut [T],
+    root: i32,
+) -> Result<()> {
+    let from = match send {
+        Some(send) => {
+            blocks_fit(comm, recv.len(), send.len())?;
+            mpi_address(send.as_ptr(), send.len())
+        }
+        None => std::ptr::null(),
+    };
+    let code = Layout::with::<T, _>(recv.len(), |count, datatype| {
+        // SAFETY: on the root `from` is borrowed memory of `size` blocks of `recv.len()`
+        // values of `T` (checked above) that MPI only reads; elsewhere MPI ignores it
+        // (null). `recv` is exclusively borrowed memory of `recv.len()` values, which
+        // `count` and `datatype` describe (`Layout::with`). MPI is done with both when
+        // MPI_Scatter returns.
+        unsafe {
+            ffi::MPI_Scatter(
+                from,
+                count,
+                datatype,
+                mpi_address_mut(recv.as_mut_ptr(), recv.len()),
+                count,
+                datatype,
+                root,
+                comm.0,
+            )
+        }
+    })?;
+    check_on(code, "MPI_Scatter", comm)
+}
+
+/// The root's side of a gather or scatter holds exactly one block of `block` values per
+/// rank of `comm`: `Err(Count)` otherwise (this keeps MPI in bounds).
+fn blocks_fit(comm: Comm, block: usize, root_len: usize) -> Result<()> {
+    let mut size = 0;
+    // SAFETY: `comm` is a live communicator handle; MPI writes one int into `size`.
+    let code = unsafe { ffi::MPI_Comm_size(comm.0, &mut size) };
+    check_on(code, "MPI_Comm_size", comm)?;
+    let expected = block.checked_mul(size as usize);
+    if expected == Some(root_len) {
+        Ok(())
+    } else {
+        Err(ErrorKind::Count {
+            expected: expected.unwrap_or(usize::MAX),
+            got: root_len,
+        }
+        .into())
+    }
+}
+
 /// `MPI_Reduce` of `send` with `op` into `recv` on `root` (a valid rank). `recv` must be
 /// as long as `send` on the root and is not touched elsewhere.
 #[inline]

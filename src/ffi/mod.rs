@@ -60,14 +60,16 @@ use mpi::traits::Equivalence;
 
 use crate::error::{ErrorKind, Result};
 
-pub(crate) use collective::{all_reduce, broadcast, reduce};
+pub(crate) use collective::{all_reduce, broadcast, gather, reduce, scatter};
 pub(crate) use create::{create_group, duplicate, split};
 pub use derived::{Derived, Field};
 pub(crate) use host::Handle;
-pub(crate) use p2p::{probe_now, probe_wait, receive_into, send, Matched, Received};
+pub(crate) use p2p::{peek_tag, probe_now, probe_wait, receive_into, send, Matched, Received};
 pub use plain::Plain;
-pub(crate) use plain::{as_elements, as_elements_mut, element_count};
-pub(crate) use process::{exit_with_queued_code, signal_group, terminate_with};
+pub(crate) use plain::{as_elements, as_elements_mut, bytes_if_u8, element_count};
+pub(crate) use process::{
+    exit_with_queued_code, parent_pid, signal_process, signal_when_parent_dies, terminate_with,
+};
 pub(crate) use send::OwnedSend;
 pub(crate) use spawn::{disconnect_parent, parent_merged, spawn, Spawned};
 pub(crate) use status::values_in;

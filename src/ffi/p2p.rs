@@ -306,6 +306,29 @@ pub(crate) fn probe_now(
     }
 }
 
+/// The tag of the oldest message MPI holds on `comm` from `source` (a valid rank), any
+/// tag, without matching it (`MPI_Iprobe`): `Ok(None)` when there is none yet.
+pub(crate) fn peek_tag(comm: Comm, source: usize) -> Result<Option<i32>> {
+    let mut status = MaybeUninit::<ffi::MPI_Status>::uninit();
+    let mut found = 0;
+    // SAFETY: the handle is valid while borrowed; the call writes `found` and `status`,
+    // which is read only when a message was found.
+    unsafe {
+        let code = ffi::MPI_Iprobe(
+            source as i32,
+            any_tag(None),
+            comm.0,
+            &mut found,
+            status.as_mut_ptr(),
+        );
+        check_on(code, "MPI_Iprobe", comm)?;
+        if found == 0 {
+            return Ok(None);
+        }
+        Ok(Some(status.assume_init().MPI_TAG))
+    }
+}
+
 #[inline]
 fn matched(message: ffi::MPI_Message, status: ffi::MPI_Status) -> Matched {
     Matched {

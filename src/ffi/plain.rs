@@ -161,6 +161,18 @@ pub(crate) fn as_elements_mut<T: Plain>(data: &mut [T]) -> &mut [T::Element] {
     unsafe { std::slice::from_raw_parts_mut(ptr, len) }
 }
 
+/// `data` as bytes when `T` is `u8` (the buffer path's view of an object message read as
+/// bytes), else `None`; decided at compile time.
+#[inline(always)]
+pub(crate) fn bytes_if_u8<T: Plain>(data: &[T]) -> Option<&[u8]> {
+    if std::any::TypeId::of::<T>() != std::any::TypeId::of::<u8>() {
+        return None;
+    }
+    // SAFETY: `T` is `u8` (same `TypeId`), so `data` is `data.len()` initialized bytes,
+    // borrowed as long as the result.
+    Some(unsafe { std::slice::from_raw_parts(data.as_ptr().cast::<u8>(), data.len()) })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,5 +189,8 @@ mod tests {
         let mut data = [[0u16; 3]; 2];
         as_elements_mut(&mut data[..]).copy_from_slice(&[1, 2, 3, 4, 5, 6]);
         assert_eq!(data, [[1, 2, 3], [4, 5, 6]]);
+        assert_eq!(bytes_if_u8(&[1u8, 2][..]), Some(&[1u8, 2][..]));
+        assert_eq!(bytes_if_u8(&[1i8, 2][..]), None);
+        assert_eq!(bytes_if_u8(&[[1u8; 2]][..]), None);
     }
 }

@@ -1,22 +1,52 @@
-//! Signals to a process group, for the test driver's time limit (`testing::driver`): a
-//! launcher and the ranks it started share the group the driver made for them; and to
-//! one process, for a spawned pool worker that fails (its parent would wait for it),
-//! carrying the worker's exit code, which the parent exits with.
+//! Signals for the test driver (`testing::driver`): to one process of a job (the
+//! launcher, a rank), and the launcher's parent-death signal; and to one process, for a
+//! spawned pool worker that fails (its parent would wait for it), carrying the worker's
+//! exit code, which the parent exits with.
 
-/// Send `signal` (`libc::SIGTERM`, `libc::SIGKILL`) to every process of the group
-/// `group` (the launcher's pid: the driver started it as the leader of a new group).
-/// Errors (the group is gone) are ignored.
-pub(crate) fn signal_group(group: u32, signal: i32) {
-    let Ok(group) = libc::pid_t::try_from(group) else {
+use std::process::Command;
+
+/// Send `signal` (`libc::SIGTERM`, `libc::SIGKILL`) to process `pid`. Never to init,
+/// every process, a group, or this process; errors (it is gone) are ignored.
+pub(crate) fn signal_process(pid: u32, signal: i32) {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
         return;
     };
-    if group <= 1 {
-        return; // never the caller's own group (0) nor every process (-1)
+    if pid <= 1 || pid == std::process::id() as libc::pid_t {
+        return;
     }
     // SAFETY: kill(2) takes plain integers and touches no memory of this process; a
-    // negative pid addresses the process group, which is the launcher's own (above 1).
+    // positive pid above 1 addresses that one process.
     unsafe {
-        libc::kill(-group, signal);
+        libc::kill(pid, signal);
+    }
+}
+
+/// Make the process `cmd` starts get `signal` when this thread ends (the Linux
+/// parent-death signal; the driver's thread waits for its launcher, so in practice when
+/// the driver dies, SIGKILLed or at Ctrl-C), or, when the parent is already gone by the
+/// time the child runs, not start at all.
+pub(crate) fn signal_when_parent_dies(cmd: &mut Command, signal: i32) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: `getpid` has no preconditions and touches no memory.
+    let parent = unsafe { libc::getpid() };
+    let hook = move || {
+        // SAFETY: prctl(PR_SET_PDEATHSIG) and getppid are async-signal-safe system calls
+        // on integers only (allowed between fork and exec); they touch no memory.
+        let (set, now) = unsafe {
+            (
+                libc::prctl(libc::PR_SET_PDEATHSIG, signal as libc::c_ulong, 0, 0, 0),
+                libc::getppid(),
+            )
+        };
+        if set != 0 || now != parent {
+            return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+        }
+        Ok(())
+    };
+    // SAFETY: the hook runs in the child between fork and exec and only makes the two
+    // async-signal-safe calls above (no allocation: the error is an OS code).
+    unsafe {
+        cmd.pre_exec(hook);
     }
 }
 
@@ -110,4 +140,11 @@ extern "C" fn on_sigterm(signal: libc::c_int, info: *mut libc::siginfo_t, _: *mu
         }
         libc::raise(signal);
     }
+}
+
+/// The id of this process's parent (`getppid`): 1, or a subreaper's, once the parent
+/// has died.
+pub(crate) fn parent_pid() -> u32 {
+    // SAFETY: `getppid` has no preconditions and touches no memory.
+    unsafe { libc::getppid() as u32 }
 }

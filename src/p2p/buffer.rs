@@ -43,6 +43,10 @@ impl Tagged<'_> {
     ///   `data` unwritten when a receive with no timeout took the message straight from
     ///   another rank.) Use `receive_buffer` when lengths vary.
     ///
+    /// A message whose size is not a whole number of `T` is `Err(Decode)` and consumed.
+    /// An object message read as bytes (`T` = `u8`) is its whole encoding, both parts of
+    /// a long one, from any rank.
+    ///
     /// After an `Err` other than `Overflow`, the contents of `data` are unspecified.
     /// The message's [`Status`] comes with [`with_status`](Tagged::with_status).
     pub fn receive_buffer_into<T: Plain>(
@@ -76,7 +80,7 @@ impl Tagged<'_> {
         tag: Option<i32>,
     ) -> Result<Status> {
         let engine = self.engine();
-        if self.timeout_value().is_some() {
+        if self.timeout_value().is_some() || engine.any_posted() {
             let (entry, origin) = engine.next(source, tag, self.timeout_value())?;
             let (incoming, status, origin) = self.incoming_as::<T>(entry, origin)?;
             return self.fill(data, incoming, status, origin);
@@ -93,10 +97,23 @@ impl Tagged<'_> {
             }
             .into()),
             Received::Message { status } => match ffi::values_in::<T>(status.bytes) {
+                Some(got) if is_split_first(&data[..got]) => {
+                    // An object message read as bytes: whole, as from this rank.
+                    let first = ffi::bytes_if_u8(&data[..got]).unwrap_or_default().to_vec();
+                    let whole = engine.join_rest(first, status)?;
+                    let status = Status {
+                        bytes: whole.len(),
+                        ..status
+                    };
+                    let whole = values_of_bytes::<T>(whole)
+                        .map(Incoming::Local)
+                        .ok_or_else(|| not_whole::<T>(status.bytes))?;
+                    self.fill(data, whole, status, Origin::mpi(tag))
+                }
                 Some(got) if got == data.len() => Ok(status),
                 Some(got) => {
                     let held = Held::Local(Box::new(data[..got].to_vec()), type_name::<T>());
-                    engine.put_back(Entry { status, held }, Origin::Mpi);
+                    engine.put_back(Entry { status, held }, Origin::mpi(tag));
                     Err(ErrorKind::ShortMessage {
                         capacity: data.len(),
                         got,
@@ -165,8 +182,9 @@ impl Tagged<'_> {
     }
 
     /// The next message for `source` and this tag, as elements of `T`. A message that
-    /// cannot be read as `T`s (an object, a buffer of another type sent to self, a size
-    /// that is not a whole number of `T`) is refused: an `Err`, and it stays queued.
+    /// cannot be read as `T`s (an object, a buffer of another type sent to self) is
+    /// refused: an `Err`, and it stays queued; a size that is not a whole number of `T`
+    /// is `Err(Decode)` and consumed, as on every path.
     fn next_incoming<T: Plain>(&self, source: Source) -> Result<(Incoming<T>, Status, Origin)> {
         let (source, tag) = self.filter(source)?;
         let _wait = trace::receiving("receive_buffer", source, tag);
@@ -181,10 +199,16 @@ impl Tagged<'_> {
         entry: Entry,
         origin: Origin,
     ) -> Result<(Incoming<T>, Status, Origin)> {
-        let status = entry.status;
+        let mut status = entry.status;
+        let bytes_wanted = TypeId::of::<T>() == TypeId::of::<u8>();
         let held = match entry.held {
             // Like an object message fresh from MPI, a held one reads as its bytes.
-            Held::Object(bytes) if TypeId::of::<T>() == TypeId::of::<u8>() => {
+            Held::Object(bytes) if bytes_wanted => Held::Local(Box::new(bytes), type_name::<u8>()),
+            // A short message read as bytes may be the first part of a split object
+            // message: read whole (both parts), as from this rank.
+            Held::Matched(matched) if bytes_wanted && status.bytes <= wire::SPLIT_ABOVE => {
+                let bytes = self.engine().join(Held::Matched(matched))?;
+                status.bytes = bytes.len();
                 Held::Local(Box::new(bytes), type_name::<u8>())
             }
             held => held,
@@ -193,8 +217,9 @@ impl Tagged<'_> {
             Held::Matched(matched) => match matched.count::<T>() {
                 Some(count) => return Ok((Incoming::Matched(matched, count), status, origin)),
                 None => {
-                    let held = Held::Matched(matched);
-                    self.engine().put_back(Entry { status, held }, origin);
+                    // Undecodable as `T`s: consumed and reported, as a direct receive
+                    // does (dropping a matched message receives and discards it).
+                    drop(matched);
                     return Err(not_whole::<T>(status.bytes));
                 }
             },
@@ -225,6 +250,19 @@ impl Tagged<'_> {
         }
         .into())
     }
+}
+
+/// True when `data` (just received) is the first part of a split object message read as
+/// bytes (`T` is `u8`; for any other `T` this folds to `false`).
+#[inline(always)]
+fn is_split_first<T: Plain>(data: &[T]) -> bool {
+    ffi::bytes_if_u8(data).is_some_and(|bytes| wire::split_payload(bytes).is_some())
+}
+
+/// Bytes as values of `T` when `T` is `u8` (the callers checked), else `None`.
+fn values_of_bytes<T: Plain>(bytes: Vec<u8>) -> Option<Vec<T>> {
+    let boxed: Box<dyn std::any::Any> = Box::new(bytes);
+    boxed.downcast::<Vec<T>>().ok().map(|values| *values)
 }
 
 fn not_whole<T>(bytes: usize) -> crate::Error {

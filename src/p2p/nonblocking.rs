@@ -9,8 +9,11 @@
 //!   is split in two, as by `send`.
 //! - [`ReceiveRequest`] holds no MPI resource until its message is there: `test` polls
 //!   with a matched probe (`MPI_Improbe`) and receives exactly the message's size once it
-//!   has matched, so no buffer size is ever guessed. Dropping it cancels nothing and loses
-//!   nothing: an unmatched message simply stays queued.
+//!   has matched, so no buffer size is ever guessed. Requests match in the order they
+//!   were posted, as `MPI_Irecv`s do (the engine's `posted`): a message goes to the
+//!   oldest pending request it matches, whichever request or receive found it. Dropping
+//!   a request cancels nothing and loses nothing: its message, if one was matched for
+//!   it, goes back to the engine's held messages, and an unmatched one stays queued.
 
 use std::marker::PhantomData;
 
@@ -84,6 +87,23 @@ impl<'c> SendRequest<'c> {
     /// Block until the send has completed.
     pub fn wait(mut self) -> Result<()> {
         self.finish()
+    }
+
+    /// Wait until the send completes or `deadline` passes (polled with the back-off);
+    /// unfinished then, it is handed to the environment, which completes it before
+    /// `MPI_Finalize` (a failure's abort ends it). The bytes live until MPI is done.
+    pub(crate) fn wait_until(mut self, deadline: std::time::Instant) -> Result<()> {
+        if self.send.is_done() {
+            return Ok(());
+        }
+        let _wait = crate::watch::waiting("wait (for an isend)", String::new);
+        let limit = deadline.saturating_duration_since(std::time::Instant::now());
+        let send = &mut self.send;
+        let done = crate::backoff::poll_until(Some(limit), || Ok(send.test()?.then_some(())))?;
+        if done.is_none() {
+            self.comm.park(std::mem::take(&mut self.send));
+        }
+        Ok(())
     }
 
     /// Wait for every request; the first error, after all have been waited for.
@@ -171,33 +191,69 @@ impl<T> Reply<T> for Status {
 /// let n = incoming.wait()?;
 /// # Ok::<(), rspar::Error>(())
 /// ```
+///
+/// Requests match in the order they were posted, as `MPI_Irecv`s: of two requests that
+/// can take the same message, the one made first gets it, whichever is waited first; a
+/// blocking receive made while requests are pending comes after them.
+///
+/// ```no_run
+/// let world = rspar::init()?;
+/// let me = world.rank();
+/// world.send(&1u64, me)?;
+/// world.send(&2u64, me)?;
+/// let first = world.ireceive::<u64>(me);
+/// let second = world.ireceive::<u64>(me);
+/// assert_eq!(second.wait()?, 2);
+/// assert_eq!(first.wait()?, 1);
+/// # Ok::<(), rspar::Error>(())
+/// ```
 #[must_use = "a receive request does nothing until it is tested or waited"]
 #[derive(Debug)]
 pub struct ReceiveRequest<'c, T, S: Reply<T> = ()> {
     view: Tagged<'c>,
     source: Source,
+    // The engine's id of this request while it is posted (`None`: its source or tag is
+    // invalid, which `test` and `wait` report, or it has completed).
+    posted: Option<u64>,
     _value: PhantomData<fn() -> (T, S)>,
 }
 
 impl<T: DeserializeOwned, S: Reply<T>> ReceiveRequest<'_, T, S> {
     /// What was received if the message has arrived, `None` if not yet (never blocks for
-    /// long: the matched message is received at once).
+    /// long: the matched message is received at once). A message found for a request
+    /// made earlier goes to that one (it has completed first) and this `test` says
+    /// `None`; the next `test` looks again.
     pub fn test(&mut self) -> Result<Option<S::Out>> {
         let (source, tag) = self.view.filter(self.source)?;
-        match self.view.engine().poll(source, tag)? {
-            Some((entry, origin)) => self
-                .view
-                .engine()
-                .decode_entry(entry, origin)
-                .map(|(value, status)| Some(S::from_parts(value, status))),
+        let engine = self.view.engine();
+        match engine.poll_posted(self.posted, source, tag)? {
+            Some((entry, origin)) => {
+                let (value, status) = engine.decode_entry(entry, origin)?;
+                self.done();
+                Ok(Some(S::from_parts(value, status)))
+            }
             None => Ok(None),
         }
     }
 
     /// Block until the message arrives; what was received.
-    pub fn wait(self) -> Result<S::Out> {
-        let (value, status) = self.view.receive_status(self.source)?;
+    pub fn wait(mut self) -> Result<S::Out> {
+        let (source, tag) = self.view.filter(self.source)?;
+        let engine = self.view.engine();
+        let _wait = crate::trace::receiving("receive", source, tag);
+        let timeout = self.view.timeout_value();
+        let (entry, origin) = engine.next_posted(self.posted, source, tag, timeout)?;
+        let (value, status) = engine.decode_entry(entry, origin)?;
+        crate::trace::received("receive", &status);
+        self.done();
         Ok(S::from_parts(value, status))
+    }
+
+    /// The request has its message: it matches nothing more.
+    fn done(&mut self) {
+        if let Some(id) = self.posted.take() {
+            self.view.engine().unpost(id);
+        }
     }
 
     /// Wait for every receive; what each received, in the order of `requests`.
@@ -228,6 +284,14 @@ impl<T: DeserializeOwned, S: Reply<T>> ReceiveRequest<'_, T, S> {
     }
 }
 
+impl<T, S: Reply<T>> Drop for ReceiveRequest<'_, T, S> {
+    fn drop(&mut self) {
+        if let Some(id) = self.posted.take() {
+            self.view.engine().unpost(id);
+        }
+    }
+}
+
 impl<'c> Tagged<'c> {
     /// Start sending `value` to `dest` and return at once; see [`SendRequest`].
     pub fn isend<T: Serialize + ?Sized>(&self, value: &T, dest: usize) -> Result<SendRequest<'c>> {
@@ -251,11 +315,16 @@ impl<'c> Tagged<'c> {
         self.request(source.into())
     }
 
-    /// A receive request on this view whose reply is `S`'s.
+    /// A receive request on this view whose reply is `S`'s, posted now.
     pub(crate) fn request<T, S: Reply<T>>(&self, source: Source) -> ReceiveRequest<'c, T, S> {
+        let posted = self
+            .filter(source)
+            .ok()
+            .map(|(source, tag)| self.engine().post(source, tag));
         ReceiveRequest {
             view: *self,
             source,
+            posted,
             _value: PhantomData,
         }
     }

@@ -70,6 +70,11 @@ impl Tagged<'_> {
 
     /// Send `value` to `dest` and receive a `R` from `source` at the same time, without
     /// deadlock whatever the sizes (e.g. every rank passing to its right neighbour).
+    ///
+    /// With a [`timeout`](Self::timeout) the whole call returns within the limit: the
+    /// receive gives up as every timed receive does (`Err(Timeout)`, nothing received),
+    /// and a send that has not completed by then stays in flight, handed to MPI's
+    /// environment (it completes when `dest` receives it, at the latest at finalize).
     pub fn sendrecv<T: Serialize + ?Sized, R: DeserializeOwned>(
         &self,
         value: &T,
@@ -97,9 +102,15 @@ impl Tagged<'_> {
                 return self.receive_status(source);
             }
         };
+        let start = std::time::Instant::now();
         let request = SendRequest::post_value(self.comm(), value, to)?;
         let received = self.receive_status(source);
-        request.wait()?;
+        match self.timeout_value() {
+            None => request.wait()?,
+            // The send is bounded by the same limit; unfinished then, it goes to the
+            // environment (finalize completes it, or a failure's abort ends it).
+            Some(limit) => request.wait_until(start + limit)?,
+        }
         received
     }
 }

@@ -49,7 +49,8 @@ impl<'c> Tagged<'c> {
     /// the same calls through [`with_status`](Self::with_status) return `Err(`[`Timeout`](crate::ErrorKind::Timeout)`)` when no matching message has
     /// arrived by then. Nothing is received in that case, so the communicator stays
     /// usable and the message, if it comes later, is there for the next receive.
-    /// (Sends are not bounded by it.)
+    /// (Sends are not bounded by it, but for the send of a [`sendrecv`](Self::sendrecv),
+    /// which is handed to MPI's environment when unfinished at the limit.)
     ///
     /// ```no_run
     /// use std::time::Duration;

@@ -1,7 +1,12 @@
 //! The driver side of a multi-rank test: in the normal `cargo test` process, launch this
 //! test binary under the MPI launcher, filtered to one test, and wait for it with a time
-//! limit; the launcher and its ranks run in a process group of their own, killed whole
-//! when the limit passes.
+//! limit. A job never outlives its driver: the launcher stays in the driver's process
+//! group (a Ctrl-C reaches it as it reaches `cargo test`) and gets SIGTERM when the
+//! driver dies (its parent-death signal), and every process of the job carries a mark in
+//! its environment ([`JOB_VARIABLE`]), by which the driver kills what is left of it on
+//! its way out (at the time limit, and after the launcher exited: Open MPI 4.1 puts
+//! each rank in a process group of its own, so no signal to the launcher's group reaches
+//! them).
 
 use std::io::Read;
 use std::path::Path;
@@ -69,14 +74,22 @@ pub fn one_job() -> MutexGuard<'static, ()> {
 /// How long the launcher gets to end its ranks after SIGTERM, before SIGKILL.
 const GRACE: Duration = Duration::from_secs(3);
 
+/// The variable that marks every process of a job the driver started: a comma-separated
+/// list of job marks (`<driver pid>.<job number>`), one per driver above it.
+pub const JOB_VARIABLE: &str = "RSPAR_TEST_JOB";
+
+/// The number of this process's next job.
+static JOBS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Run `cmd` (a launcher command) to its end or until `timeout`, capturing its output;
-/// at the limit the whole process group gets SIGTERM, then SIGKILL. One job at a time.
+/// at the limit the launcher gets SIGTERM, then every process of the job SIGKILL. What
+/// is left of the job when the launcher has exited is killed too. One job at a time.
 pub fn run(mut cmd: Command, timeout: Duration) -> Run {
     let _one = one_job();
     let command = describe(&cmd);
-    use std::os::unix::process::CommandExt;
-    cmd.process_group(0)
-        .stdin(Stdio::null())
+    let job = Job::mark(&mut cmd);
+    crate::ffi::signal_when_parent_dies(&mut cmd, libc::SIGTERM);
+    cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let start = Instant::now();
@@ -95,7 +108,9 @@ pub fn run(mut cmd: Command, timeout: Duration) -> Run {
     };
     let stdout = reader(child.stdout.take());
     let stderr = reader(child.stderr.take());
-    let (code, timed_out) = wait(&mut child, timeout);
+    let (code, timed_out) = wait(&mut child, &job, timeout);
+    // Ranks (or their children) the launcher left behind.
+    job.kill(libc::SIGKILL);
     let collect = |rx: mpsc::Receiver<String>| {
         rx.recv_timeout(GRACE)
             .unwrap_or_else(|_| "(output cut: a process of the job still holds it)\n".into())
@@ -110,8 +125,8 @@ pub fn run(mut cmd: Command, timeout: Duration) -> Run {
     }
 }
 
-/// Wait for the launcher until `timeout`; then end its group. (exit code, timed out)
-fn wait(child: &mut Child, timeout: Duration) -> (Option<i32>, bool) {
+/// Wait for the launcher until `timeout`; then end it and its job. (exit code, timed out)
+fn wait(child: &mut Child, job: &Job, timeout: Duration) -> (Option<i32>, bool) {
     let deadline = Instant::now() + timeout;
     let mut nap = Duration::from_millis(1);
     while Instant::now() < deadline {
@@ -121,8 +136,7 @@ fn wait(child: &mut Child, timeout: Duration) -> (Option<i32>, bool) {
         std::thread::sleep(nap);
         nap = (nap * 2).min(Duration::from_millis(50));
     }
-    let group = child.id();
-    crate::ffi::signal_group(group, libc::SIGTERM);
+    crate::ffi::signal_process(child.id(), libc::SIGTERM);
     let grace = Instant::now() + GRACE;
     while Instant::now() < grace {
         if let Ok(Some(_)) = child.try_wait() {
@@ -130,10 +144,63 @@ fn wait(child: &mut Child, timeout: Duration) -> (Option<i32>, bool) {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    // Ranks that outlived the launcher are in its group too.
-    crate::ffi::signal_group(group, libc::SIGKILL);
+    // The launcher, if still there, and every rank, whatever its process group.
+    job.kill(libc::SIGKILL);
     let code = child.wait().ok().and_then(|s| s.code());
     (code, true)
+}
+
+/// One job's mark, found in the environment of each of its processes.
+struct Job {
+    mark: String,
+}
+
+impl Job {
+    /// A new mark, added to `cmd`'s environment (after the marks of the drivers above).
+    fn mark(cmd: &mut Command) -> Job {
+        let number = JOBS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mark = format!("{}.{number}", std::process::id());
+        let outer = std::env::var(JOB_VARIABLE).unwrap_or_default();
+        let all = if outer.is_empty() {
+            mark.clone()
+        } else {
+            format!("{outer},{mark}")
+        };
+        cmd.env(JOB_VARIABLE, all);
+        Job { mark }
+    }
+
+    /// Send `signal` to every process that carries this job's mark (this process's own
+    /// processes only: others' environments cannot be read).
+    fn kill(&self, signal: i32) {
+        for pid in self.processes() {
+            crate::ffi::signal_process(pid, signal);
+        }
+    }
+
+    /// The processes that carry this job's mark.
+    fn processes(&self) -> Vec<u32> {
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|&pid| pid != std::process::id())
+            .filter(|&pid| {
+                std::fs::read(format!("/proc/{pid}/environ"))
+                    .is_ok_and(|env| carries(&env, &self.mark))
+            })
+            .collect()
+    }
+}
+
+/// True when the environment block `env` (`/proc/PID/environ`) has `mark` in its
+/// [`JOB_VARIABLE`].
+fn carries(env: &[u8], mark: &str) -> bool {
+    let prefix = format!("{JOB_VARIABLE}=");
+    env.split(|&b| b == 0)
+        .filter_map(|var| var.strip_prefix(prefix.as_bytes()))
+        .any(|marks| marks.split(|&b| b == b',').any(|m| m == mark.as_bytes()))
 }
 
 /// Read a pipe to its end on a thread; the text arrives on the channel.

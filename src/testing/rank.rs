@@ -17,6 +17,7 @@ pub(crate) fn run(
     expected: usize,
     body: impl FnOnce(&crate::Communicator) -> Result<(), String>,
 ) -> ! {
+    end_with_launcher();
     // A panic is caught here and reported with the rank, then the job is aborted: rspar's
     // own panic hook (which aborts at once) is not wanted.
     let world = match crate::Init::new().abort_on_panic(false).init() {
@@ -81,6 +82,27 @@ pub(crate) fn run(
             )
         }
     }
+}
+
+/// A rank outlives its launcher when the launcher is killed at once (SIGKILL to the
+/// test's process group, say), and Open MPI 4.1 puts each rank in a process group of its
+/// own: so a thread (not calling MPI) watches the rank's parent and ends the rank when
+/// it is gone, wherever the rank is (under `MPI_Init`, in the body, in finalize).
+fn end_with_launcher() {
+    let launcher = crate::ffi::parent_pid();
+    let watch = move || loop {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        if crate::ffi::parent_pid() != launcher {
+            say(&format!(
+                "{FAILED_MARK} its launcher (pid {launcher}) is gone; ending rank (pid {})",
+                std::process::id()
+            ));
+            crate::ffi::exit_now(crate::ERROR_EXIT_CODE);
+        }
+    };
+    let _ = std::thread::Builder::new()
+        .name("rspar-test-launcher-watch".into())
+        .spawn(watch);
 }
 
 /// Report this rank's failure in one line and end the job.

@@ -320,6 +320,11 @@ pub(crate) fn split_payload(first: &[u8]) -> Option<SplitHead> {
     if first.get(5).is_none_or(|flags| flags & FLAG_SPLIT == 0) {
         return None;
     }
+    // Bytes that are no header at all (a buffer read as bytes) leave here, before
+    // `header` would build the error that says why.
+    if first.len() < HEADER_LEN || u64_at(first, 0) & 0xff_ffff_ffff != MAGIC_VERSION {
+        return None;
+    }
     let head = header(first).ok()?;
     let at = HEADER_LEN + head.name_len;
     if first.len() != at + LEN_LEN + LEAD {
