@@ -56,7 +56,9 @@ pub enum ErrorKind {
     TypeMismatch {
         /// The type the receiver asked for.
         expected: String,
-        /// The type the sender sent.
+        /// The type the sender sent: its name, when the message carried it or the receiver
+        /// knows a type of that fingerprint; else a text that gives the fingerprint and says
+        /// the name was left off (a short message of a type the receiver never used).
         found: String,
     },
     /// A buffer receive into a slice longer than the message. Nothing was received: the
