@@ -13,6 +13,44 @@ fn spawns() -> bool {
     flavor() == Flavor::OpenMpi
 }
 
+/// Whether the tests run under ULFM (`scripts/test.sh --mpi ulfm`).
+fn ulfm() -> bool {
+    rspar::__private::test::Launcher::get().is_ok_and(|l| l.flags.contains(&"--with-ft"))
+}
+
+/// Under ULFM (Open MPI 5) the spawned workers need fault tolerance in their
+/// environment (no mpirun passes --with-ft); elsewhere the variables mean nothing.
+const FAULT_TOLERANT: [(&str, &str); 2] = [
+    ("OMPI_MCA_mpi_ft_enable", "1"),
+    ("PRTE_MCA_state_base_recoverable", "1"),
+];
+
+/// Ends this process as a crash would: SIGKILL, no unwinding, no rspar hook, no MPI call.
+fn die_as_a_crash() {
+    let me = std::process::id().to_string();
+    let _ = std::process::Command::new("kill")
+        .args(["-KILL", &me])
+        .status();
+    std::thread::sleep(std::time::Duration::from_secs(30));
+}
+
+/// A pool of three processes, one task a batch, squaring: spawned worker 1 dies as a
+/// crash would at its first task from 5 on; worker 2 lives on.
+fn pool_with_a_victim(world: &rspar::Communicator) -> Option<Pool<'static, u64, u64>> {
+    let victim = world.rank() == 1;
+    Pool::builder(world)
+        .ranks(3)
+        .chunk(1)
+        .build(move |x: u64| {
+            if victim && x >= 5 {
+                die_as_a_crash();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            x * x
+        })
+        .expect("pool")
+}
+
 #[test]
 fn a_spawned_worker_that_panics_ends_the_job() {
     const NAME: &str = "a_spawned_worker_that_panics_ends_the_job";
@@ -52,24 +90,7 @@ fn a_spawned_worker_killed_ends_the_job_or_is_survived_under_ulfm() {
     const NAME: &str = "a_spawned_worker_killed_ends_the_job_or_is_survived_under_ulfm";
     if common::in_rank(NAME) {
         let world = rspar::init().expect("init");
-        // Spawned worker 1 dies (its first task from 5 on); worker 2 lives on.
-        let victim = world.rank() == 1;
-        let pool = Pool::builder(&world)
-            .ranks(3)
-            .chunk(1)
-            .build(move |x: u64| {
-                if victim && x >= 5 {
-                    // Dies as a crash would: no unwinding, no rspar hook, no MPI call.
-                    let me = std::process::id().to_string();
-                    let _ = std::process::Command::new("kill")
-                        .args(["-KILL", &me])
-                        .status();
-                    std::thread::sleep(std::time::Duration::from_secs(30));
-                }
-                std::thread::sleep(std::time::Duration::from_millis(20));
-                x * x
-            })
-            .expect("pool");
+        let pool = pool_with_a_victim(&world);
         if let Some(pool) = pool {
             let squares = pool.map(0..40u64).expect("map");
             let want: Vec<u64> = (0..40u64).map(|x| x * x).collect();
@@ -78,22 +99,14 @@ fn a_spawned_worker_killed_ends_the_job_or_is_survived_under_ulfm() {
         }
         return;
     }
-    // Under ULFM (Open MPI 5) the spawned workers need fault tolerance in their
-    // environment (no mpirun passes --with-ft); elsewhere the variables mean nothing.
-    let env = [
-        ("OMPI_MCA_mpi_ft_enable", "1"),
-        ("PRTE_MCA_state_base_recoverable", "1"),
-    ];
-    let run = common::launch_self_direct(NAME, &env);
+    let run = common::launch_self_direct(NAME, &FAULT_TOLERANT);
     assert!(!run.timed_out, "the job hung: {}", run.report());
     if !spawns() {
         // Nothing spawned: the root computes every task itself.
         assert!(run.success(), "{}", run.report());
         return;
     }
-    let ulfm =
-        rspar::__private::test::Launcher::get().is_ok_and(|l| l.flags.contains(&"--with-ft"));
-    if ulfm {
+    if ulfm() {
         assert!(run.success(), "{}", run.report());
         assert!(run.stdout.contains("all 40 results"), "{}", run.report());
         assert!(
@@ -122,23 +135,7 @@ fn a_second_pool_after_a_lost_spawned_worker() {
     const NAME: &str = "a_second_pool_after_a_lost_spawned_worker";
     if common::in_rank(NAME) {
         let world = rspar::init().expect("init");
-        // Spawned worker 1 dies (its first task from 5 on); worker 2 lives on.
-        let victim = world.rank() == 1;
-        let pool = Pool::builder(&world)
-            .ranks(3)
-            .chunk(1)
-            .build(move |x: u64| {
-                if victim && x >= 5 {
-                    let me = std::process::id().to_string();
-                    let _ = std::process::Command::new("kill")
-                        .args(["-KILL", &me])
-                        .status();
-                    std::thread::sleep(std::time::Duration::from_secs(30));
-                }
-                std::thread::sleep(std::time::Duration::from_millis(20));
-                x * x
-            })
-            .expect("pool 0");
+        let pool = pool_with_a_victim(&world);
         if let Some(pool) = pool {
             let squares = pool.map(0..20u64).expect("map 0");
             assert_eq!(squares, (0..20u64).map(|x| x * x).collect::<Vec<_>>());
@@ -153,15 +150,9 @@ fn a_second_pool_after_a_lost_spawned_worker() {
         }
         return;
     }
-    let env = [
-        ("OMPI_MCA_mpi_ft_enable", "1"),
-        ("PRTE_MCA_state_base_recoverable", "1"),
-    ];
-    let run = common::launch_self_direct(NAME, &env);
+    let run = common::launch_self_direct(NAME, &FAULT_TOLERANT);
     assert!(!run.timed_out, "the job hung: {}", run.report());
-    let ulfm =
-        rspar::__private::test::Launcher::get().is_ok_and(|l| l.flags.contains(&"--with-ft"));
-    if !spawns() || ulfm {
+    if !spawns() || ulfm() {
         assert!(run.success(), "{}", run.report());
         assert!(
             run.stdout.contains("pool 0: all 20 results"),
@@ -212,11 +203,7 @@ fn a_worker_lost_between_pools_is_an_err_not_a_crash() {
             assert_eq!(pool.map(0..10u64).expect("map 0").len(), 10);
         }
         if world.rank() == 1 {
-            let me = std::process::id().to_string();
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", &me])
-                .status();
-            std::thread::sleep(std::time::Duration::from_secs(30));
+            die_as_a_crash();
         }
         // Give ULFM's runtime time to tell the others.
         std::thread::sleep(std::time::Duration::from_millis(500));
@@ -233,17 +220,11 @@ fn a_worker_lost_between_pools_is_an_err_not_a_crash() {
         }
         return;
     }
-    let ulfm =
-        rspar::__private::test::Launcher::get().is_ok_and(|l| l.flags.contains(&"--with-ft"));
-    if spawns() && !ulfm {
+    if spawns() && !ulfm() {
         common::note("tests/spawn_failures.rs: a worker lost between pools: no ULFM here (Open MPI 4.1 waits for the dead worker); scripts/test.sh --mpi ulfm checks it");
         return;
     }
-    let env = [
-        ("OMPI_MCA_mpi_ft_enable", "1"),
-        ("PRTE_MCA_state_base_recoverable", "1"),
-    ];
-    let run = common::launch_self_direct(NAME, &env);
+    let run = common::launch_self_direct(NAME, &FAULT_TOLERANT);
     run.assert_success();
     let want = if spawns() {
         "pool 1 rank 0: ProcessFailed"
