@@ -54,10 +54,14 @@ fn fail(n: usize, bad: usize, how: &str, others: &str) {
         "stderr lacks '{reason}': {context}"
     );
     if how == "abort" {
-        let code = if ulfm() { 1 } else { 5 };
+        let code = if common::fault_tolerant_launch() {
+            1
+        } else {
+            5
+        };
         assert_eq!(run.code, Some(code), "{context}");
     }
-    if how == "crash" && !ulfm() {
+    if how == "crash" && !common::fault_tolerant_launch() {
         // The launcher reports a rank that died by a signal; only Open MPI names it.
         match common::flavor() {
             Flavor::OpenMpi => {
@@ -86,11 +90,6 @@ fn fail(n: usize, bad: usize, how: &str, others: &str) {
         "a rank got past its blocking call: {context}"
     );
     assert_quiet_launcher(&run, how != "crash", &context);
-}
-
-/// Jobs run with fault tolerance on (the `ulfm` configuration's `--with-ft ulfm`).
-fn ulfm() -> bool {
-    rspar::__private::test::Launcher::get().is_ok_and(|l| l.flags.contains(&"--with-ft"))
 }
 
 /// Open MPI's output after a failure holds no `ORTE_ERROR_LOG` line; after an

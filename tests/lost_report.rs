@@ -20,21 +20,6 @@ const NAME: &str = "a_report_sent_just_before_its_worker_died_counts_once";
 const LIMIT: Duration = Duration::from_secs(60);
 const DONE: &str = "lost-report: all results delivered";
 
-fn fault_tolerant_launch() -> bool {
-    rspar::__private::test::Launcher::get().is_ok_and(|l| l.flags.contains(&"--with-ft"))
-}
-
-/// SIGKILL this process `after` from now, from a thread: no unwinding, no MPI call.
-fn die_in(after: Duration) {
-    std::thread::spawn(move || {
-        std::thread::sleep(after);
-        let pid = std::process::id().to_string();
-        let _ = std::process::Command::new("kill")
-            .args(["-KILL", &pid])
-            .status();
-    });
-}
-
 fn rank_body() {
     let world = rspar::init().expect("init");
     let (rank, n) = (world.rank(), world.size());
@@ -44,7 +29,7 @@ fn rank_body() {
     let task = |x: u64| {
         if victim && first.swap(false, Ordering::Relaxed) {
             // The report goes out at once; the process dies 300 ms later.
-            die_in(Duration::from_millis(300));
+            common::die_in(Duration::from_millis(300));
         }
         x * x
     };
@@ -102,7 +87,7 @@ fn a_report_sent_just_before_its_worker_died_counts_once() {
             let run = launch_self_within(NAME, n, &[], LIMIT);
             let context = format!("N={n}\n{}", run.report());
             assert!(run.elapsed < LIMIT, "the job hung: {context}");
-            if fault_tolerant_launch() {
+            if common::fault_tolerant_launch() {
                 assert_eq!(run.code, Some(0), "exit code: {context}");
                 let done = format!("{DONE} on {n} ranks");
                 assert_eq!(run.stdout.matches(&done).count(), 1, "{context}");
@@ -119,7 +104,7 @@ fn a_report_sent_just_before_its_worker_died_counts_once() {
             }
         }
     }
-    if !fault_tolerant_launch() {
+    if !common::fault_tolerant_launch() {
         note("tests/lost_report.rs: no ULFM in this configuration: checked that the dead worker ends the job (scripts/test.sh --mpi ulfm checks the pool survives)");
     }
 }

@@ -30,11 +30,6 @@ const TASK: Duration = Duration::from_millis(80);
 /// The limit of each job: a job that needs it has hung.
 const LIMIT: Duration = Duration::from_secs(60);
 
-/// The launcher runs jobs with ULFM on (the `ulfm` configuration's `--with-ft ulfm`).
-fn fault_tolerant_launch() -> bool {
-    rspar::__private::test::Launcher::get().is_ok_and(|l| l.flags.contains(&"--with-ft"))
-}
-
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Mode {
     Before,
@@ -77,17 +72,6 @@ impl Plan {
     }
 }
 
-/// SIGKILL this process `after` from now, from a thread: no unwinding, no MPI call.
-fn die_in(after: Duration) {
-    std::thread::spawn(move || {
-        std::thread::sleep(after);
-        let pid = std::process::id().to_string();
-        let _ = std::process::Command::new("kill")
-            .args(["-KILL", &pid])
-            .status();
-    });
-}
-
 /// The task: its input squared, after `TASK`.
 fn square(x: u64) -> u64 {
     std::thread::sleep(TASK);
@@ -103,17 +87,17 @@ fn rank_body() {
     let delay = Duration::from_millis(plan.delay_ms);
     world.barrier().expect("barrier");
     if victim && plan.mode == Mode::Before {
-        die_in(delay);
+        common::die_in(delay);
     }
     let first = std::sync::atomic::AtomicBool::new(true);
     let task = |x: u64| {
         let first_task = first.swap(false, std::sync::atomic::Ordering::Relaxed);
         if victim && first_task && plan.mode == Mode::During {
-            die_in(delay);
+            common::die_in(delay);
         }
         let y = square(x);
         if victim && first_task && plan.mode == Mode::Between {
-            die_in(delay);
+            common::die_in(delay);
         }
         y
     };
@@ -168,7 +152,7 @@ fn check(n: usize, plan: &Plan) {
     let run = launch_self_within(NAME, n, &[(PLAN_VAR, &text)], LIMIT);
     let context = format!("N={n} plan '{text}'\n{}", run.report());
     assert!(run.elapsed < LIMIT, "the job hung: {context}");
-    if fault_tolerant_launch() {
+    if common::fault_tolerant_launch() {
         survived(&run, n, plan, &context);
     } else {
         assert!(
@@ -233,7 +217,7 @@ fn worker_killed_at_chosen_moments() {
             check(n, plan);
         }
     }
-    if !fault_tolerant_launch() {
+    if !common::fault_tolerant_launch() {
         note("tests/lost_worker.rs: no ULFM in this configuration: checked that each killed worker ends the job at once (scripts/test.sh --mpi ulfm checks the pool survives)");
     }
 }

@@ -96,8 +96,7 @@ fn abort_from_another_thread_ends_the_job_with_its_code() {
         abort_from_a_thread();
         return;
     }
-    let ulfm =
-        rspar::__private::test::Launcher::get().is_ok_and(|l| l.flags.contains(&"--with-ft"));
+    let ulfm = common::fault_tolerant_launch();
     for n in 1..=4 {
         let run = launch_self_within(NAME, n, &[], Duration::from_secs(60));
         let context = format!("N={n} ({:?})\n{}", common::flavor(), run.report());

@@ -13,26 +13,12 @@ fn spawns() -> bool {
     flavor() == Flavor::OpenMpi
 }
 
-/// Whether the tests run under ULFM (`scripts/test.sh --mpi ulfm`).
-fn ulfm() -> bool {
-    rspar::__private::test::Launcher::get().is_ok_and(|l| l.flags.contains(&"--with-ft"))
-}
-
 /// Under ULFM (Open MPI 5) the spawned workers need fault tolerance in their
 /// environment (no mpirun passes --with-ft); elsewhere the variables mean nothing.
 const FAULT_TOLERANT: [(&str, &str); 2] = [
     ("OMPI_MCA_mpi_ft_enable", "1"),
     ("PRTE_MCA_state_base_recoverable", "1"),
 ];
-
-/// Ends this process as a crash would: SIGKILL, no unwinding, no rspar hook, no MPI call.
-fn die_as_a_crash() {
-    let me = std::process::id().to_string();
-    let _ = std::process::Command::new("kill")
-        .args(["-KILL", &me])
-        .status();
-    std::thread::sleep(std::time::Duration::from_secs(30));
-}
 
 /// A pool of three processes, one task a batch, squaring: spawned worker 1 dies as a
 /// crash would at its first task from 5 on; worker 2 lives on.
@@ -43,7 +29,7 @@ fn pool_with_a_victim(world: &rspar::Communicator) -> Option<Pool<'static, u64, 
         .chunk(1)
         .build(move |x: u64| {
             if victim && x >= 5 {
-                die_as_a_crash();
+                common::die();
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
             x * x
@@ -106,7 +92,7 @@ fn a_spawned_worker_killed_ends_the_job_or_is_survived_under_ulfm() {
         assert!(run.success(), "{}", run.report());
         return;
     }
-    if ulfm() {
+    if common::fault_tolerant_launch() {
         assert!(run.success(), "{}", run.report());
         assert!(run.stdout.contains("all 40 results"), "{}", run.report());
         assert!(
@@ -152,7 +138,7 @@ fn a_second_pool_after_a_lost_spawned_worker() {
     }
     let run = common::launch_self_direct(NAME, &FAULT_TOLERANT);
     assert!(!run.timed_out, "the job hung: {}", run.report());
-    if !spawns() || ulfm() {
+    if !spawns() || common::fault_tolerant_launch() {
         assert!(run.success(), "{}", run.report());
         assert!(
             run.stdout.contains("pool 0: all 20 results"),
@@ -203,7 +189,7 @@ fn a_worker_lost_between_pools_is_an_err_not_a_crash() {
             assert_eq!(pool.map(0..10u64).expect("map 0").len(), 10);
         }
         if world.rank() == 1 {
-            die_as_a_crash();
+            common::die();
         }
         // Give ULFM's runtime time to tell the others.
         std::thread::sleep(std::time::Duration::from_millis(500));
@@ -220,7 +206,7 @@ fn a_worker_lost_between_pools_is_an_err_not_a_crash() {
         }
         return;
     }
-    if spawns() && !ulfm() {
+    if spawns() && !common::fault_tolerant_launch() {
         common::note("tests/spawn_failures.rs: a worker lost between pools: no ULFM here (Open MPI 4.1 waits for the dead worker); scripts/test.sh --mpi ulfm checks it");
         return;
     }

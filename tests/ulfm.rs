@@ -11,22 +11,6 @@ use std::time::Duration;
 use common::{launch_self, note, SIZES};
 use rspar::ErrorKind;
 
-/// The launcher runs jobs with ULFM on (the `ulfm` configuration's `--with-ft ulfm`).
-fn fault_tolerant_launch() -> bool {
-    rspar::__private::test::Launcher::get().is_ok_and(|l| l.flags.contains(&"--with-ft"))
-}
-
-/// End this process as a crash would: SIGKILL, no unwinding, no MPI call.
-fn die() -> ! {
-    let pid = std::process::id().to_string();
-    let _ = std::process::Command::new("kill")
-        .args(["-KILL", &pid])
-        .status();
-    loop {
-        std::thread::sleep(Duration::from_secs(1));
-    }
-}
-
 fn is_failure(err: &rspar::Error) -> bool {
     matches!(
         err.kind(),
@@ -42,7 +26,7 @@ fn victim_dies(world: &rspar::Communicator) -> rspar::Result<()> {
     let victim = n - 1;
     world.barrier()?;
     if world.rank() == victim {
-        die();
+        common::die();
     }
     if !world.fault_tolerant() {
         // Never returns on a run without ULFM: the runtime ends the job.
@@ -92,7 +76,7 @@ fn survivors_get_process_failed_and_shrink() {
         let _ = std::io::stdout().lock().write_all(b"ulfm: rank done\n");
         return;
     }
-    let ft = fault_tolerant_launch();
+    let ft = common::fault_tolerant_launch();
     for &n in SIZES.iter().filter(|&&n| n >= 2) {
         let run = launch_self(NAME, n, &[]);
         if ft {
@@ -215,7 +199,7 @@ fn fib_survives_rank_2_killed_from_outside() {
         killed.is_some(),
         "rank 2 was never seen computing: {context}"
     );
-    if fault_tolerant_launch() {
+    if common::fault_tolerant_launch() {
         assert!(status.success(), "{context}");
         let out = stdout.lock().unwrap().clone();
         assert!(out.lines().any(|l| l == RESULTS), "{context}");

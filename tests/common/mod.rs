@@ -430,3 +430,25 @@ fn run_within(inner: &Command, env: &[(&str, &str)], timeout: Duration, command:
         command,
     }
 }
+
+/// The launcher runs jobs with ULFM on (the `ulfm` configuration's `--with-ft ulfm`).
+pub fn fault_tolerant_launch() -> bool {
+    Launcher::get().is_ok_and(|l| l.flags.contains(&"--with-ft"))
+}
+
+/// End this process as a crash would: SIGKILL, no unwinding, no rspar hook, no MPI call.
+pub fn die() -> ! {
+    let pid = std::process::id().to_string();
+    let _ = Command::new("kill").args(["-KILL", &pid]).status();
+    loop {
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+/// [`die`] `after` from now, from a thread.
+pub fn die_in(after: Duration) {
+    std::thread::spawn(move || {
+        std::thread::sleep(after);
+        die()
+    });
+}
